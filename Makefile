@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine (see README):
+#   make run    index the example vault, write vault/index.md, show status and a search
+#   make test   run the whole test suite
+# Both create .venv if missing, install the CPU torch wheel first (a plain `torch` requirement
+# would pull several GB of CUDA packages), then the package in editable mode.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+VAULT ?= vault
+
+.PHONY: run test lint typecheck check bench clean-state help
+
+help:
+	@echo "make run     index the example vault and search it"
+	@echo "make test    run the test suite"
+	@echo "make check   lint + typecheck + tests"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/companion index $(VAULT)
+	$(BIN)/companion status $(VAULT)
+	@echo
+	@echo '$$ companion search "how are failed card payments retried" --vault $(VAULT) --explain'
+	@$(BIN)/companion search "how are failed card payments retried" --vault $(VAULT) --limit 5 --explain
+	@echo
+	@echo "Open $(VAULT)/index.md in Obsidian for the catalog; search with: $(BIN)/companion search QUERY --vault $(VAULT)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check companion tests bench
+	$(BIN)/ruff format --check companion tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy companion
+
+check: lint typecheck test

@@ -1,0 +1,359 @@
+"""The `companion` command: parse arguments -> one library call -> render output.
+
+Exit codes (design.md): 0 success, 1 user error (message on stderr), 2 usage error,
+3 conflict, 70 internal failure. Library errors are `CompanionError`s; only this module turns them
+into exit codes. Nothing here imports torch: the model loads only when a command needs vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from companion import __version__
+from companion.api import Companion, init_vault
+from companion.errors import CompanionError
+from companion.search import MODES
+
+INTERNAL_ERROR = 70
+
+vault_option = click.option(
+    "--vault",
+    "vault_opt",
+    metavar="PATH",
+    envvar="COMPANION_VAULT",
+    show_envvar=True,
+    help="Vault folder (default: nearest folder with .obsidian/ or SYSTEM.md, else ./vault).",
+)
+state_option = click.option(
+    "--state-dir",
+    metavar="PATH",
+    envvar="COMPANION_STATE_DIR",
+    show_envvar=True,
+    help="Where the index lives (default: a per-vault folder under ~/.local/state/companion).",
+)
+model_option = click.option(
+    "--model",
+    metavar="NAME|PATH",
+    envvar="COMPANION_MODEL",
+    show_envvar=True,
+    help="sentence-transformers model folder (default: the bundled all-MiniLM-L6-v2).",
+)
+
+
+def _open(vault: str | None, state_dir: str | None, model: str | None = None) -> Companion:
+    return Companion.open(vault, state_dir=state_dir, model=model)
+
+
+@contextmanager
+def _bar(desc: str, unit: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm progress bar on stderr (rate and ETA) fed by (done, total) callbacks."""
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(
+                total=total,
+                desc=desc,
+                unit=unit,
+                file=sys.stderr,
+                disable=not enabled or None,
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="companion")
+def cli() -> None:
+    """Keep an Obsidian vault indexed, linked and searchable. The markdown is the truth.
+
+    \b
+    Quick start:
+      companion init ~/notes            scaffold a vault (folders, SYSTEM.md, templates)
+      companion index ~/notes           index it: text search at once, then embeddings
+      companion search "retry policy"   hybrid (BM25 + vector) search
+      companion status                  what is indexed, embedded, and any problems
+    """
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), default=Path("vault"))
+def init(path: Path) -> None:
+    """Scaffold a vault at PATH: wiki/ folders, sources/, SYSTEM.md, templates. Never overwrites."""
+    created = init_vault(path)
+    for item in created:
+        click.echo(f"created {path / item}")
+    click.echo(
+        f"vault ready at {path}" if created else f"{path} already has everything; nothing changed"
+    )
+
+
+@cli.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@model_option
+@click.option("--rebuild", is_flag=True, help="Drop the index and rebuild it from the markdown.")
+@click.option(
+    "--no-embed", is_flag=True, help="Index text, links and the catalog only; embed later."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def index(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    rebuild: bool,
+    no_embed: bool,
+    as_json: bool,
+) -> None:
+    """Index VAULT: text, links, tags and index.md now; then embed new chunks.
+
+    Only files whose size or mtime changed are read again, and only chunks without a vector are
+    embedded, so re-running is cheap. Ctrl-C during embedding keeps what is done; run again to
+    resume. Text search works before embedding finishes.
+    """
+    with _open(vault or vault_opt, state_dir, model) as app:
+        if rebuild:
+            app.rebuild()
+        interactive = sys.stderr.isatty() and not as_json
+        with _bar("indexing", "file", interactive) as text_bar:
+            result = app.index(embed=False, progress=text_bar)
+        s = result.sync
+        embedded_note = ""
+        if not no_embed:
+            try:
+                with _bar("embedding", "chunk", not as_json) as embed_bar:
+                    app.embed_pending(result, embed_bar)
+            except KeyboardInterrupt:
+                embedded_note = f"interrupted after {result.embedded} chunks; run again to resume"
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "added": s.added,
+                        "changed": s.changed,
+                        "removed": s.removed,
+                        "unchanged": s.unchanged,
+                        "relinked": s.relinked,
+                        "seconds": round(s.seconds, 3),
+                        "written": result.written,
+                        "refused": result.catalog.refused + result.log.refused,
+                        "embedded": result.embedded,
+                        "embed_seconds": round(result.embed_seconds, 3),
+                        "problems": [{"path": p, "message": m} for p, m in s.problems],
+                    },
+                    indent=2,
+                )
+            )
+            return
+        rate = f" ({s.parsed / s.seconds:,.0f} files/s)" if s.parsed and s.seconds else ""
+        click.echo(
+            f"indexed {app.settings.vault}: {len(s.added)} added, {len(s.changed)} changed, "
+            f"{len(s.removed)} removed, {s.unchanged} unchanged in {s.seconds:.2f}s{rate}"
+        )
+        for path in result.written:
+            click.echo(f"wrote {path}")
+        for path, why in result.catalog.refused + result.log.refused:
+            click.echo(f"did not write {path}: {why}", err=True)
+        for path, message in s.problems:
+            click.echo(f"problem: {path}: {message}", err=True)
+        if result.embedded:
+            click.echo(
+                f"embedded {result.embedded} chunks in {result.embed_seconds:.1f}s "
+                f"({result.embedded / max(result.embed_seconds, 1e-9):,.0f} chunks/s)"
+            )
+        if embedded_note:
+            click.echo(embedded_note, err=True)
+            sys.exit(130)
+
+
+@cli.command()
+@click.argument("query")
+@vault_option
+@state_option
+@model_option
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="hybrid",
+    show_default=True,
+    help="hybrid = BM25 and vectors fused by Reciprocal Rank Fusion.",
+)
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option("--explain", is_flag=True, help="Show each channel's rank and the fused score.")
+def search(
+    query: str,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    mode: str,
+    limit: int,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Search the vault for QUERY (any text: quotes, *, -, AND are searched as words).
+
+    \b
+    Examples:
+      companion search "how are card payments retried"
+      companion search ledger --mode bm25 --limit 3 --explain
+    """
+    with _open(vault_opt, state_dir, model) as app:
+        started = time.perf_counter()
+        hits, used = app.search_best_effort(query, mode=mode, limit=limit)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        if used != mode:
+            click.echo(
+                f"note: no vectors yet for this model; showing {used} results "
+                "(run `companion index` to embed)",
+                err=True,
+            )
+        if as_json:
+            click.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
+            return
+        if not hits:
+            click.echo("no results")
+            return
+        for hit in hits:
+            click.echo(f"{hit.rank:>2}. {hit.title}  ({hit.path})")
+            if explain:
+                ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit.ranks.items())
+                click.echo(f"    score {hit.score:.5f}: {ranks}")
+            if hit.snippet:
+                click.echo(f"    {hit.snippet}")
+        if explain:
+            click.echo(f"({used} search, {elapsed * 1000:.0f} ms)")
+
+
+@cli.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@click.option("--json", "as_json", is_flag=True, help='Print {"nodes": [...], "edges": [...]}.')
+def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """The link graph of VAULT: every wikilink, embed, markdown and frontmatter link.
+
+    Edges carry source, target (null when unresolved), raw, subpath, kind and resolved. Run
+    `companion index` first; the graph is read from the index.
+    """
+    with _open(vault or vault_opt, state_dir) as app:
+        g = app.graph()
+        if as_json:
+            click.echo(json.dumps(g.to_json(), ensure_ascii=False))
+            return
+        edges = g.edges
+        resolved = sum(1 for e in edges if e.target is not None)
+        click.echo(
+            f"{g.graph.number_of_nodes()} nodes, {len(edges)} edges, "
+            f"{resolved} resolved ({100 * resolved / max(len(edges), 1):.1f}%), "
+            f"{sum(1 for e in edges if e.ambiguous)} ambiguous"
+        )
+        click.echo("hubs: " + ", ".join(f"{p} ({n})" for p, n in g.hubs(5)))
+        orphans = g.orphans()
+        click.echo(f"orphans: {len(orphans)}" + (": " + ", ".join(orphans[:10]) if orphans else ""))
+
+
+@cli.command()
+@click.argument("note")
+@vault_option
+@state_option
+@click.option("--json", "as_json", is_flag=True)
+def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """Notes linking to NOTE (a vault path or a name as you would write it in a link)."""
+    with _open(vault_opt, state_dir) as app:
+        path, edges = app.backlinks(note)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [
+                        {"source": e.source, "raw": e.raw, "subpath": e.subpath, "kind": e.kind}
+                        for e in edges
+                    ],
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+            return
+        click.echo(f"{len(edges)} links to {path}")
+        for e in edges:
+            click.echo(f"  {e.source}: {e.raw}")
+
+
+@cli.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@model_option
+@click.option("--json", "as_json", is_flag=True)
+def status(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Pages, chunks, embedded %, model, database size, last index and per-file problems."""
+    with _open(vault or vault_opt, state_dir, model) as app:
+        info = app.status()
+        if as_json:
+            click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+            return
+        last = info["last_index"]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last["at"])) if last else "never"
+        click.echo(f"vault:      {info['vault']}")
+        click.echo(f"notes:      {info['notes']:,} ({info['attachments']:,} attachments)")
+        click.echo(f"chunks:     {info['chunks']:,}")
+        click.echo(f"links:      {info['links']:,} ({info['unresolved']:,} unresolved)")
+        click.echo(
+            f"embedded:   {info['embedded_pct']}% ({info['embedded']:,}/{info['embeddable']:,}) "
+            f"with {info['model']}"
+        )
+        click.echo(f"database:   {info['database']} ({info['database_bytes'] / 1e6:.1f} MB)")
+        click.echo(f"last index: {when}")
+        problems = info["problems"]
+        click.echo(f"problems:   {len(problems)}")
+        for p in problems[:50]:
+            click.echo(f"  {p['path']}: {p['message']}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CompanionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # an internal failure: say so plainly, keep the traceback available
+        import traceback
+
+        traceback.print_exc()
+        click.echo(f"internal error: {exc!r}; please report it", err=True)
+        sys.exit(INTERNAL_ERROR)

@@ -1,0 +1,157 @@
+"""Settings, resolved once per command: flags > COMPANION_* environment > SYSTEM.md frontmatter > defaults.
+
+`Settings` is plain data; `load_settings` is the only place that reads the environment or SYSTEM.md.
+The schema (page types, managed folders) comes from the vault's own `SYSTEM.md` when it has one and
+from the project's default `SYSTEM.md` (shipped inside the package) otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from companion.errors import ConfigError, StateDirError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MAX_NOTE_BYTES = 10 * 1024 * 1024
+
+_FRONTMATTER = re.compile(r"\A(?:\ufeff)?---\r?\n(.*?)\r?\n---\r?\n?", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class PageType:
+    name: str
+    folder: str
+    required: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    schema_version: int
+    managed_folders: tuple[str, ...]
+    sources_folder: str
+    page_types: tuple[PageType, ...]
+    origin: str  # path of the SYSTEM.md it came from
+
+    def is_managed(self, path: str) -> bool:
+        """True for pages the companion may write (under a managed folder)."""
+        return any(path == f or path.startswith(f + "/") for f in self.managed_folders)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    vault: Path
+    state_dir: Path
+    schema: Schema
+    model: str = DEFAULT_MODEL
+    max_note_bytes: int = DEFAULT_MAX_NOTE_BYTES
+    batch_size: int = 32
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "index.sqlite"
+
+
+def default_system_md() -> str:
+    """The project's default SYSTEM.md text (packaged with companion)."""
+    return (resources.files("companion") / "defaults" / "SYSTEM.md").read_text(encoding="utf-8")
+
+
+def parse_schema(text: str, origin: str) -> Schema:
+    match = _FRONTMATTER.match(text)
+    if not match:
+        raise ConfigError(
+            f"{origin}: no YAML frontmatter; the schema settings live between '---' lines"
+        )
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: malformed YAML in frontmatter: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: frontmatter must be a mapping of settings")
+    try:
+        types = tuple(
+            PageType(
+                str(name), str(spec["folder"]).strip("/"), tuple(map(str, spec.get("required", [])))
+            )
+            for name, spec in (data.get("page_types") or {}).items()
+        )
+        managed = tuple(str(f).strip("/") for f in data.get("managed_folders", ["wiki"]))
+        return Schema(
+            schema_version=int(data.get("schema_version", 1)),
+            managed_folders=managed,
+            sources_folder=str(data.get("sources_folder", "sources")).strip("/"),
+            page_types=types,
+            origin=origin,
+        )
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{origin}: invalid schema settings ({exc!r}); see the default SYSTEM.md"
+        ) from exc
+
+
+def load_schema(vault: Path) -> Schema:
+    own = vault / "SYSTEM.md"
+    if own.is_file():
+        try:
+            return parse_schema(own.read_text(encoding="utf-8"), str(own))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{own}: cannot read ({exc})") from exc
+    return parse_schema(default_system_md(), "default SYSTEM.md")
+
+
+def user_state_root() -> Path:
+    base = os.environ.get("XDG_STATE_HOME")
+    return Path(base) if base else Path.home() / ".local" / "state"
+
+
+def default_state_dir(vault: Path) -> Path:
+    """A per-vault folder outside the vault, so sync tools never copy a live database."""
+    resolved = vault.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:10]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", resolved.name) or "vault"
+    return user_state_root() / "companion" / f"{safe}-{digest}"
+
+
+def ensure_state_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StateDirError(
+            f"cannot use state folder {path}: {exc.strerror or exc}. "
+            "Pass --state-dir PATH or set COMPANION_STATE_DIR to a writable folder."
+        ) from exc
+    return path
+
+
+def load_settings(
+    vault: Path, state_dir: str | Path | None = None, model: str | None = None
+) -> Settings:
+    """Resolve settings for `vault` (already located) from flags, environment and SYSTEM.md."""
+    schema = load_schema(vault)
+    state = state_dir or os.environ.get("COMPANION_STATE_DIR") or default_state_dir(vault)
+    max_bytes = os.environ.get("COMPANION_MAX_NOTE_BYTES")
+    try:
+        limit = int(max_bytes) if max_bytes else DEFAULT_MAX_NOTE_BYTES
+    except ValueError as exc:
+        raise ConfigError(
+            f"COMPANION_MAX_NOTE_BYTES must be a number of bytes, not {max_bytes!r}"
+        ) from exc
+    return Settings(
+        vault=vault.resolve(),
+        state_dir=Path(state).expanduser().resolve(),
+        schema=schema,
+        model=model or os.environ.get("COMPANION_MODEL") or DEFAULT_MODEL,
+        max_note_bytes=limit,
+    )

@@ -1,0 +1,89 @@
+"""The parsed form of one vault file: plain, immutable data shared by every layer.
+
+`parse.parse_note(data, path)` builds a `Note` from a file's bytes; nothing here touches disk,
+SQLite or the network. Positions are character offsets into the decoded text of the whole file
+(frontmatter included) plus 1-based line numbers, so a later surgical edit can find its bytes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+LinkKind = Literal["wikilink", "embed", "markdown", "frontmatter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One outgoing link as written in the note.
+
+    `raw` is the whole link as it appears in the source (`[[Note#H|shown]]`, `![[img.png|100]]`,
+    `[text](My%20Note.md)`, or the property value `[[Note]]`). `path` is the link path to resolve
+    (trimmed; percent-decoded for markdown links; "" for a link to the note itself such as
+    `[[#Heading]]`). `subpath` is everything after the first `#` without that `#` (`H1#H2`,
+    `^block-id`, `page=3`) or None. `display` is the text after the first unescaped `|` (or the
+    markdown link text), or None.
+    """
+
+    raw: str
+    path: str
+    subpath: str | None
+    display: str | None
+    kind: LinkKind
+    start: int
+    end: int
+    line: int
+    property: str | None = None  # frontmatter key the link sits under (kind == "frontmatter")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    text: str
+    line: int
+    start: int  # offset of the first `#`
+
+
+@dataclass(frozen=True, slots=True)
+class Callout:
+    type: str  # lower-cased as written (`warning`, `tldr`, `custom-type`)
+    title: str  # "" when absent
+    fold: str  # "", "+" or "-"
+    metadata: str  # text after `|` inside `[!type|meta]`, "" when absent
+    line: int
+    depth: int  # 1 for `> [!x]`, 2 for `> > [!x]`
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with the file that did not stop it from being indexed."""
+
+    code: str  # short machine name: "yaml", "utf8", "frontmatter-type", ...
+    message: str  # says what and where, e.g. "malformed YAML in frontmatter (line 3): ..."
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    path: str  # vault-relative POSIX path, as on disk
+    text: str  # the decoded file (BOM stripped), frontmatter included
+    body_start: int  # offset where the body starts (0 when there is no frontmatter)
+    body_start_line: int  # 1-based line of the first body line
+    properties: dict[str, Any]
+    aliases: tuple[str, ...]
+    tags: tuple[str, ...]  # without `#`, first spelling kept, de-duplicated case-insensitively
+    links: tuple[Link, ...]
+    headings: tuple[Heading, ...]
+    block_ids: tuple[str, ...]
+    callouts: tuple[Callout, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_start :]
+
+    @property
+    def title(self) -> str:
+        """Obsidian's title is the file name without its extension."""
+        name = self.path.rsplit("/", 1)[-1]
+        return name[:-3] if name.lower().endswith(".md") else name

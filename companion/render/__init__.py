@@ -1,0 +1,1 @@
+"""Pure text rendering of the notes the companion generates (index.md, log.md entries)."""

@@ -1,0 +1,131 @@
+"""BM25, vector and hybrid ranking over chunks, reported per page.
+
+Every channel ranks *chunks*, then rolls them up to pages by each page's best chunk. Hybrid search
+fuses the two page rankings with Reciprocal Rank Fusion, score = sum over channels of
+1 / (k + rank), so a page found by both channels rises and neither channel's raw score scale
+matters. Each hit keeps its rank in every channel so `--explain` can show why it is there.
+
+Any user text is a valid query: it is reduced to words and each word is quoted for FTS5, so
+quotes, `*`, `-`, `:`, parentheses or `AND`/`NEAR` are searched as text, never parsed as syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from companion.embed import Embedder
+from companion.store import Store
+
+Mode = Literal["hybrid", "bm25", "vector"]
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "vector")
+RRF_K = 60
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(slots=True)
+class Hit:
+    path: str
+    title: str
+    score: float
+    rank: int
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    snippet: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "title": self.title,
+            "score": round(self.score, 6),
+            "rank": self.rank,
+            "ranks": self.ranks,
+            "snippet": self.snippet,
+        }
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression for arbitrary user text: each word quoted, OR-ed; None if no words."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    seen: dict[str, None] = {}
+    for word in words:
+        seen.setdefault(word.casefold(), None)
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in seen)
+
+
+def _page_ranking(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Keep each page's first (best) row, preserving order: (path, title, snippet)."""
+    seen: set[str] = set()
+    pages = []
+    for path, title, snippet in rows:
+        if path not in seen:
+            seen.add(path)
+            pages.append((path, title, snippet))
+    return pages
+
+
+def bm25_pages(store: Store, query: str, depth: int) -> list[tuple[str, str, str]]:
+    match = fts_query(query)
+    if match is None:
+        return []
+    rows = store.bm25(match, depth)
+    return _page_ranking([(path, title, snippet) for _, path, title, _, snippet in rows])
+
+
+def vector_pages(
+    store: Store, embedder: Embedder, query: str, depth: int
+) -> list[tuple[str, str, str]]:
+    if not query.strip():
+        return []
+    vector = np.asarray(embedder.embed([query])[0], dtype=np.float32)
+    nearest = store.knn(vector.tobytes(), depth)
+    if not nearest:
+        return []
+    order = {h: i for i, (h, _) in enumerate(nearest)}
+    rows = store.chunks_for_hashes(list(order))
+    rows.sort(key=lambda r: order[r[0]])
+    return _page_ranking([(path, title, _snippet(text)) for _, path, title, text in rows])
+
+
+def _snippet(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def search(
+    store: Store,
+    query: str,
+    *,
+    mode: Mode = "hybrid",
+    limit: int = 10,
+    embedder: Embedder | None = None,
+    rrf_k: int = RRF_K,
+) -> list[Hit]:
+    """Rank pages for `query`. Vector and hybrid modes need an embedder; hybrid without vectors
+    yet (embedding still running) is simply BM25 ranked through RRF."""
+    depth = max(50, limit * 5)
+    channels: dict[str, list[tuple[str, str, str]]] = {}
+    if mode in ("bm25", "hybrid"):
+        channels["bm25"] = bm25_pages(store, query, depth)
+    if mode in ("vector", "hybrid"):
+        if embedder is None:
+            raise ValueError(f"{mode} search needs an embedder")
+        channels["vector"] = vector_pages(store, embedder, query, depth)
+    fused: dict[str, Hit] = {}
+    for channel, pages in channels.items():
+        for rank, (path, title, snippet) in enumerate(pages, start=1):
+            hit = fused.get(path)
+            if hit is None:
+                hit = fused[path] = Hit(path, title, 0.0, 0, {c: None for c in channels}, snippet)
+            hit.ranks[channel] = rank
+            hit.score += 1.0 / (rrf_k + rank)
+            if channel == "bm25" and snippet:
+                hit.snippet = snippet  # FTS snippets highlight the matched words
+    hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
+    for i, hit in enumerate(hits, start=1):
+        hit.rank = i
+    return hits

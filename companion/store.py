@@ -1,0 +1,638 @@
+"""All SQL lives here: schema, migrations, pages, chunks, FTS5, vectors, links, tags, problems.
+
+The database is a cache of the vault (design principle 1): every row can be rebuilt from the
+markdown. It is SQLite opened through `apsw`, because the interpreter's built-in `sqlite3` often
+cannot load extensions, with `sqlite-vec` loaded for cosine KNN. Opening fails loudly when the
+extension cannot be loaded: search never silently degrades to "no vectors".
+
+Schema changes are ordered, named migration functions applied on open (`MIGRATIONS`); the vector
+table is created separately by `ensure_vectors` once the embedding model's dimension and
+fingerprint are known, and recreated when either changes. Vectors are keyed by
+(chunk content hash, model fingerprint), so an unchanged chunk is never embedded twice and a rename
+costs nothing.
+
+Writers batch their work in one transaction (`Store.transaction()`); readers use plain queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apsw
+import sqlite_vec
+
+from companion.errors import StoreError
+
+# FTS5 column weights for bm25(): title and aliases above headings above body text.
+BM25_WEIGHTS = (10.0, 8.0, 2.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    seq: int
+    heading: str
+    text: str
+    hash: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    raw: str
+    path: str
+    subpath: str | None
+    display: str | None
+    kind: str
+    line: int
+    target: str | None
+    ambiguous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """Everything the index keeps about one vault file."""
+
+    path: str
+    kind: str  # "note" | "canvas" | "attachment"
+    title: str
+    size: int
+    mtime_ns: int
+    hash: str
+    type: str | None = None
+    version: int | None = None
+    properties: str = "{}"  # JSON
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    summary: str = ""
+    excluded: bool = False
+    generated: bool = False
+    chunks: tuple[ChunkRow, ...] = ()
+    links: tuple[LinkRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRow:
+    source: str
+    target: str | None
+    raw: str
+    path: str
+    subpath: str | None
+    kind: str
+    ambiguous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    path: str
+    title: str
+    type: str | None
+    summary: str
+    inbound: int
+
+
+def _m0001_initial(db: apsw.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            type TEXT,
+            version INTEGER,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            properties TEXT NOT NULL DEFAULT '{}',
+            aliases TEXT NOT NULL DEFAULT '[]',
+            summary TEXT NOT NULL DEFAULT '',
+            excluded INTEGER NOT NULL DEFAULT 0,
+            generated INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            heading TEXT NOT NULL,
+            text TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            line INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_page ON chunks(page_id);
+        CREATE INDEX chunks_hash ON chunks(hash);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            title, aliases, heading, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+            raw TEXT NOT NULL,
+            path TEXT NOT NULL,
+            subpath TEXT,
+            display TEXT,
+            kind TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            target TEXT,
+            ambiguous INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX links_page ON links(page_id);
+        CREATE INDEX links_target ON links(target);
+        CREATE TABLE tags (
+            page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            norm TEXT NOT NULL
+        );
+        CREATE INDEX tags_page ON tags(page_id);
+        CREATE INDEX tags_norm ON tags(norm);
+        CREATE TABLE embeddings (
+            id INTEGER PRIMARY KEY,
+            chunk_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            UNIQUE (chunk_hash, model)
+        );
+        CREATE TABLE problems (
+            path TEXT NOT NULL,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            line INTEGER
+        );
+        CREATE INDEX problems_path ON problems(path);
+        """
+    )
+
+
+# Ordered, named, append-only: never edit a released migration, add a new one.
+MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
+    ("0001_initial", _m0001_initial),
+)
+
+
+def connect(path: Path | str) -> apsw.Connection:
+    """Open SQLite with sqlite-vec loaded; raise StoreError (never fall back) if it cannot load."""
+    try:
+        db = apsw.Connection(str(path))
+    except apsw.Error as exc:
+        raise StoreError(f"cannot open index database {path}: {exc}") from exc
+    try:
+        db.enable_load_extension(True)
+        db.load_extension(sqlite_vec.loadable_path())
+        db.enable_load_extension(False)
+    except (apsw.Error, AttributeError) as exc:
+        raise StoreError(
+            f"cannot load the sqlite-vec extension ({exc}); vector search needs it. "
+            "Reinstall with the README's commands (apsw + sqlite-vec)."
+        ) from exc
+    db.set_busy_timeout(5000)
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+class Store:
+    """The index database. One instance per thread; writes go through `transaction()`."""
+
+    def __init__(self, db: apsw.Connection, path: Path | str) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        db = connect(path)
+        if str(path) != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        store = cls(db, path)
+        try:
+            store.migrate()
+        except apsw.Error as exc:
+            raise StoreError(
+                f"index database {path} is unusable ({exc}); run `companion index --rebuild`"
+            ) from exc
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def applied_migrations(self) -> list[str]:
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)"
+        )
+        return [r[0] for r in self.db.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet applied, in order, each in its own transaction."""
+        done = set(self.applied_migrations())
+        applied = []
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            with self.db:
+                step(self.db)
+                self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+            applied.append(name)
+        return applied
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db:
+            yield
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value "
+            "WHERE value IS NOT excluded.value",
+            (key, value),
+        )
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, FileState]:
+        return {
+            path: FileState(size, mtime, digest)
+            for path, size, mtime, digest in self.db.execute(
+                "SELECT path, size, mtime_ns, hash FROM pages"
+            )
+        }
+
+    def put_pages(self, pages: Sequence[PageRow]) -> None:
+        """Insert or replace pages with their chunks, FTS rows, links and tags (caller's transaction)."""
+        cur = self.db.cursor()
+        for page in pages:
+            row = cur.execute(
+                """
+                INSERT INTO pages (path, kind, title, type, version, size, mtime_ns, hash, properties,
+                                   aliases, summary, excluded, generated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(path) DO UPDATE SET
+                    kind = excluded.kind, title = excluded.title, type = excluded.type,
+                    version = excluded.version, size = excluded.size, mtime_ns = excluded.mtime_ns,
+                    hash = excluded.hash, properties = excluded.properties, aliases = excluded.aliases,
+                    summary = excluded.summary, excluded = excluded.excluded,
+                    generated = excluded.generated
+                RETURNING id
+                """,
+                (
+                    page.path,
+                    page.kind,
+                    page.title,
+                    page.type,
+                    page.version,
+                    page.size,
+                    page.mtime_ns,
+                    page.hash,
+                    page.properties,
+                    json.dumps(page.aliases),
+                    page.summary,
+                    int(page.excluded),
+                    int(page.generated),
+                ),
+            ).fetchone()
+            page_id = row[0]
+            self._clear_page_content(cur, page_id)
+            aliases = " ".join(page.aliases)
+            for chunk in page.chunks:
+                chunk_id = cur.execute(
+                    "INSERT INTO chunks (page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?) "
+                    "RETURNING id",
+                    (page_id, chunk.seq, chunk.heading, chunk.text, chunk.hash, chunk.line),
+                ).fetchone()[0]
+                cur.execute(
+                    "INSERT INTO chunks_fts (rowid, title, aliases, heading, body) VALUES (?, ?, ?, ?, ?)",
+                    (chunk_id, page.title, aliases, chunk.heading, chunk.text),
+                )
+            if page.links:
+                cur.executemany(
+                    "INSERT INTO links (page_id, raw, path, subpath, display, kind, line, target, ambiguous) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            page_id,
+                            k.raw,
+                            k.path,
+                            k.subpath,
+                            k.display,
+                            k.kind,
+                            k.line,
+                            k.target,
+                            int(k.ambiguous),
+                        )
+                        for k in page.links
+                    ],
+                )
+            if page.tags:
+                cur.executemany(
+                    "INSERT INTO tags (page_id, tag, norm) VALUES (?, ?, ?)",
+                    [(page_id, tag, tag.casefold()) for tag in page.tags],
+                )
+
+    @staticmethod
+    def _clear_page_content(cur: apsw.Cursor, page_id: int) -> None:
+        cur.execute(
+            "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE page_id = ?)",
+            (page_id,),
+        )
+        cur.execute("DELETE FROM chunks WHERE page_id = ?", (page_id,))
+        cur.execute("DELETE FROM links WHERE page_id = ?", (page_id,))
+        cur.execute("DELETE FROM tags WHERE page_id = ?", (page_id,))
+
+    def touch_pages(self, stats: Iterable[tuple[str, int, int]]) -> None:
+        """Record a new size/mtime for files whose content hash did not change."""
+        self.db.cursor().executemany(
+            "UPDATE pages SET size = ?, mtime_ns = ? WHERE path = ?",
+            [(s, m, p) for p, s, m in stats],
+        )
+
+    def delete_pages(self, paths: Iterable[str]) -> None:
+        cur = self.db.cursor()
+        for path in paths:
+            row = cur.execute("SELECT id FROM pages WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                continue
+            self._clear_page_content(cur, row[0])
+            cur.execute("DELETE FROM pages WHERE id = ?", (row[0],))
+
+    def page_count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(self.db.execute("SELECT count(*) FROM pages").fetchone()[0])
+        return int(
+            self.db.execute("SELECT count(*) FROM pages WHERE kind = ?", (kind,)).fetchone()[0]
+        )
+
+    def page(self, path: str) -> dict[str, Any] | None:
+        cur = self.db.execute(
+            "SELECT path, kind, title, type, version, hash, properties, aliases, summary, excluded, generated "
+            "FROM pages WHERE path = ?",
+            (path,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [d[0] for d in cur.getdescription()]
+        return dict(zip(names, row, strict=True))
+
+    def page_paths(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM pages ORDER BY path")]
+
+    # -- links ----------------------------------------------------------------------------------
+
+    def links_to_resolve(self) -> list[tuple[int, str, str, str | None, bool]]:
+        """(link id, source path, link path, current target, current ambiguous) for every link."""
+        return [
+            (lid, src, lp, tgt, bool(amb))
+            for lid, src, lp, tgt, amb in self.db.execute(
+                "SELECT l.id, p.path, l.path, l.target, l.ambiguous FROM links l JOIN pages p ON p.id = l.page_id"
+            )
+        ]
+
+    def set_link_targets(self, updates: Iterable[tuple[str | None, bool, int]]) -> None:
+        self.db.cursor().executemany(
+            "UPDATE links SET target = ?, ambiguous = ? WHERE id = ?",
+            [(t, int(a), i) for t, a, i in updates],
+        )
+
+    def edges(self) -> list[EdgeRow]:
+        return [
+            EdgeRow(src, tgt, raw, lp, sub, kind, bool(amb))
+            for src, tgt, raw, lp, sub, kind, amb in self.db.execute(
+                "SELECT p.path, l.target, l.raw, l.path, l.subpath, l.kind, l.ambiguous "
+                "FROM links l JOIN pages p ON p.id = l.page_id ORDER BY p.path, l.line, l.id"
+            )
+        ]
+
+    def node_rows(self) -> list[tuple[str, str, str, bool, bool]]:
+        """(path, kind, title, excluded, generated) for every file in the index."""
+        return [
+            (p, k, t, bool(e), bool(g))
+            for p, k, t, e, g in self.db.execute(
+                "SELECT path, kind, title, excluded, generated FROM pages ORDER BY path"
+            )
+        ]
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    def catalog(self) -> list[CatalogRow]:
+        """Notes for index.md: not generated, not excluded, with their inbound link counts."""
+        return [
+            CatalogRow(path, title, typ, summary, inbound)
+            for path, title, typ, summary, inbound in self.db.execute(
+                """
+                SELECT p.path, p.title, p.type, p.summary,
+                       (SELECT count(DISTINCT l.page_id) FROM links l JOIN pages s ON s.id = l.page_id
+                         WHERE l.target = p.path AND l.page_id != p.id AND s.generated = 0)
+                FROM pages p
+                WHERE p.kind IN ('note', 'canvas') AND p.generated = 0 AND p.excluded = 0
+                ORDER BY p.path
+                """
+            )
+        ]
+
+    def unresolved_links(self) -> list[tuple[str, str]]:
+        """(source path, link path) of unresolved links from non-generated notes."""
+        return [
+            (src, lp)
+            for src, lp in self.db.execute(
+                "SELECT DISTINCT p.path, l.path FROM links l JOIN pages p ON p.id = l.page_id "
+                "WHERE l.target IS NULL AND p.generated = 0 ORDER BY p.path, l.path"
+            )
+        ]
+
+    # -- problems -------------------------------------------------------------------------------
+
+    def replace_problems(self, path: str, problems: Iterable[tuple[str, str, int | None]]) -> None:
+        rows = list(problems)
+        existing = list(
+            self.db.execute(
+                "SELECT code, message, line FROM problems WHERE path = ? ORDER BY rowid", (path,)
+            )
+        )
+        if existing == rows:
+            return
+        self.db.execute("DELETE FROM problems WHERE path = ?", (path,))
+        self.db.cursor().executemany(
+            "INSERT INTO problems (path, code, message, line) VALUES (?, ?, ?, ?)",
+            [(path, *r) for r in rows],
+        )
+
+    def problem_paths(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT DISTINCT path FROM problems")}
+
+    def problems(self) -> list[tuple[str, str, str, int | None]]:
+        return list(
+            self.db.execute("SELECT path, code, message, line FROM problems ORDER BY path, rowid")
+        )
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def bm25(
+        self, match: str, limit: int, weights: Sequence[float] = BM25_WEIGHTS
+    ) -> list[tuple[int, str, str, float, str]]:
+        """Best chunks for an FTS5 MATCH expression: (chunk id, path, title, score, snippet)."""
+        w = ", ".join(str(float(x)) for x in weights)
+        return list(
+            self.db.execute(
+                f"""
+                SELECT c.id, p.path, p.title, bm25(chunks_fts, {w}) AS score,
+                       snippet(chunks_fts, 3, '**', '**', '…', 16)
+                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN pages p ON p.id = c.page_id
+                WHERE chunks_fts MATCH ? AND p.excluded = 0 AND p.generated = 0
+                ORDER BY score LIMIT ?
+                """,
+                (match, limit),
+            )
+        )
+
+    def knn(self, vector: bytes, k: int) -> list[tuple[str, float]]:
+        """Nearest chunk hashes by cosine distance (empty when no vectors exist yet)."""
+        if not self._has_vectors():
+            return []
+        return list(
+            self.db.execute(
+                """
+                SELECT e.chunk_hash, v.distance
+                FROM (SELECT rowid, distance FROM vectors WHERE embedding MATCH ? AND k = ?) v
+                JOIN embeddings e ON e.id = v.rowid ORDER BY v.distance
+                """,
+                (vector, k),
+            )
+        )
+
+    def chunks_for_hashes(self, hashes: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(hash, path, title, text) for searchable chunks with those content hashes."""
+        if not hashes:
+            return []
+        marks = ",".join("?" * len(hashes))
+        return list(
+            self.db.execute(
+                f"SELECT c.hash, p.path, p.title, c.text FROM chunks c JOIN pages p ON p.id = c.page_id "
+                f"WHERE c.hash IN ({marks}) AND p.excluded = 0 AND p.generated = 0 ORDER BY p.path, c.seq",
+                tuple(hashes),
+            )
+        )
+
+    # -- embeddings -----------------------------------------------------------------------------
+
+    def _has_vectors(self) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vectors'").fetchone()
+            is not None
+        )
+
+    def ensure_vectors(self, fingerprint: str, dim: int) -> bool:
+        """Make the vector table match the model; returns True when old vectors were dropped."""
+        current = self.get_meta("vector_model")
+        if (
+            current == fingerprint
+            and self.get_meta("vector_dim") == str(dim)
+            and self._has_vectors()
+        ):
+            return False
+        with self.db:
+            self.db.execute("DROP TABLE IF EXISTS vectors")
+            self.db.execute("DELETE FROM embeddings")
+            self.db.execute(
+                f"CREATE VIRTUAL TABLE vectors USING vec0(embedding float[{int(dim)}] distance_metric=cosine)"
+            )
+            self.set_meta("vector_model", fingerprint)
+            self.set_meta("vector_dim", str(dim))
+        return current is not None
+
+    def pending_chunks(self, fingerprint: str, limit: int | None = None) -> list[tuple[str, str]]:
+        """(hash, text) of distinct non-empty chunks with no vector for this model yet."""
+        sql = (
+            "SELECT c.hash, min(c.text) FROM chunks c LEFT JOIN embeddings e "
+            "ON e.chunk_hash = c.hash AND e.model = ? WHERE e.id IS NULL AND c.text != '' GROUP BY c.hash"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [(h, t) for h, t in self.db.execute(sql, (fingerprint,))]
+
+    def add_embeddings(self, fingerprint: str, items: Sequence[tuple[str, bytes]]) -> None:
+        with self.db:
+            cur = self.db.cursor()
+            for chunk_hash, blob in items:
+                row = cur.execute(
+                    "INSERT INTO embeddings (chunk_hash, model) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                    (chunk_hash, fingerprint),
+                ).fetchone()
+                if row is not None:
+                    cur.execute(
+                        "INSERT INTO vectors (rowid, embedding) VALUES (?, ?)", (row[0], blob)
+                    )
+
+    def drop_unused_embeddings(self) -> int:
+        """Delete vectors no chunk refers to any more (kept until then so renames cost nothing)."""
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT e.id FROM embeddings e WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.hash = e.chunk_hash)"
+            )
+        ]
+        if ids and self._has_vectors():
+            cur = self.db.cursor()
+            cur.executemany("DELETE FROM vectors WHERE rowid = ?", [(i,) for i in ids])
+            cur.executemany("DELETE FROM embeddings WHERE id = ?", [(i,) for i in ids])
+        return len(ids)
+
+    def embedding_counts(self, fingerprint: str) -> tuple[int, int]:
+        """(distinct non-empty chunk texts, those with a vector for this model)."""
+        total = self.db.execute(
+            "SELECT count(DISTINCT hash) FROM chunks WHERE text != ''"
+        ).fetchone()[0]
+        done = self.db.execute(
+            "SELECT count(DISTINCT c.hash) FROM chunks c JOIN embeddings e ON e.chunk_hash = c.hash "
+            "AND e.model = ? WHERE c.text != ''",
+            (fingerprint,),
+        ).fetchone()[0]
+        return int(total), int(done)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        one = self.db.execute
+        return {
+            "notes": int(
+                one("SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas')").fetchone()[0]
+            ),
+            "attachments": int(
+                one("SELECT count(*) FROM pages WHERE kind = 'attachment'").fetchone()[0]
+            ),
+            "chunks": int(one("SELECT count(*) FROM chunks").fetchone()[0]),
+            "links": int(one("SELECT count(*) FROM links").fetchone()[0]),
+            "unresolved": int(one("SELECT count(*) FROM links WHERE target IS NULL").fetchone()[0]),
+            "problems": int(one("SELECT count(*) FROM problems").fetchone()[0]),
+        }
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every content row, for tests that prove idempotency and rebuild equivalence."""
+        tables = {
+            "pages": "SELECT path, kind, title, type, version, size, mtime_ns, hash, properties, aliases, "
+            "summary, excluded, generated FROM pages ORDER BY path",
+            "chunks": "SELECT p.path, c.seq, c.heading, c.text, c.hash, c.line FROM chunks c "
+            "JOIN pages p ON p.id = c.page_id ORDER BY p.path, c.seq",
+            "links": "SELECT p.path, l.raw, l.path, l.subpath, l.display, l.kind, l.line, l.target, l.ambiguous "
+            "FROM links l JOIN pages p ON p.id = l.page_id ORDER BY p.path, l.id",
+            "tags": "SELECT p.path, t.tag FROM tags t JOIN pages p ON p.id = t.page_id ORDER BY p.path, t.tag",
+            "embeddings": "SELECT chunk_hash, model FROM embeddings ORDER BY chunk_hash",
+            "problems": "SELECT path, code, message, line FROM problems ORDER BY path, rowid",
+            "meta": "SELECT key, value FROM meta ORDER BY key",
+        }
+        return {name: list(self.db.execute(sql)) for name, sql in tables.items()}

@@ -1,0 +1,258 @@
+"""Reconcile the vault with the index: scan -> plan -> apply.
+
+`scan` walks the vault (stat only). `plan` compares each file's size and mtime with the index and
+reads, hashes and parses only the files that differ; a file whose bytes hash the same as before
+only gets its stat refreshed. `apply` writes the planned rows in one transaction and, when the set
+of paths changed, re-resolves every link in the vault (a new file can capture links elsewhere).
+
+Principles kept here: an unreadable file is unknown, not deleted (its rows stay, a problem is
+recorded and it is retried next time); a binary, huge or undecodable file is reported with its path
+and reason and still exists as a link target; nothing in the vault is ever written by this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from companion.config import Settings
+from companion.digest import chunk_note, summary_line
+from companion.errors import SkippedFile, UnreadableFile
+from companion.note import Note
+from companion.parse import parse_note
+from companion.resolve import Resolver
+from companion.store import ChunkRow, FileState, LinkRow, PageRow, Store
+from companion.vault import IgnoreRules, VaultFile, content_hash, read_note_bytes, walk
+
+BATCH = 500
+WALK_CODE = "walk"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    touched: int = 0  # stat changed, content identical
+    unchanged: int = 0
+    relinked: int = 0  # links whose resolution changed because the path set changed
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.relinked)
+
+    @property
+    def parsed(self) -> int:
+        return len(self.added) + len(self.changed)
+
+
+def file_kind(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith(".md"):
+        return "note"
+    if lower.endswith(".canvas"):
+        return "canvas"
+    return "attachment"
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _version(properties: dict[str, Any]) -> int | None:
+    value = properties.get("version")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def page_row(
+    note: Note, file: VaultFile, digest: str, resolver: Resolver, max_chars: int
+) -> PageRow:
+    """Everything the index stores for a parsed note, links resolved against the current vault."""
+    props = note.properties
+    page_type = props.get("type")
+    generated = props.get("generated_by") == "companion"
+    # Generated notes (index.md, log.md) are catalogued but never searched or embedded.
+    chunks = () if generated else tuple(
+        ChunkRow(c.seq, c.heading, c.text, c.hash, c.line) for c in chunk_note(note, max_chars)
+    )
+    links = []
+    for link in note.links:
+        res = resolver.resolve(link.path, note.path)
+        links.append(
+            LinkRow(
+                link.raw,
+                link.path,
+                link.subpath,
+                link.display,
+                link.kind,
+                link.line,
+                res.target,
+                res.ambiguous,
+            )
+        )
+    return PageRow(
+        path=note.path,
+        kind=file_kind(note.path),
+        title=note.title if note.path.lower().endswith(".md") else note.path.rsplit("/", 1)[-1],
+        size=file.size,
+        mtime_ns=file.mtime_ns,
+        hash=digest,
+        type=page_type if isinstance(page_type, str) else None,
+        version=_version(props),
+        properties=json.dumps(props, default=_json_default, ensure_ascii=False, sort_keys=True),
+        aliases=note.aliases,
+        tags=note.tags,
+        summary=summary_line(note),
+        excluded=file.excluded,
+        generated=generated,
+        chunks=chunks,
+        links=tuple(links),
+    )
+
+
+def _bare_row(file: VaultFile, digest: str) -> PageRow:
+    """A file that exists (a link target) but has no indexed content: attachment or skipped note."""
+    name = file.path.rsplit("/", 1)[-1]
+    title = name[:-3] if name.lower().endswith(".md") else name
+    return PageRow(
+        file.path,
+        file_kind(file.path),
+        title,
+        file.size,
+        file.mtime_ns,
+        digest,
+        excluded=file.excluded,
+    )
+
+
+def sync_vault(
+    settings: Settings, store: Store, max_chars: int, progress: Progress | None = None
+) -> SyncReport:
+    """Bring the index in line with the vault on disk; returns what changed."""
+    started = time.perf_counter()
+    vault = settings.vault
+    rules = IgnoreRules.load(vault)
+    skip = settings.state_dir if settings.state_dir.is_relative_to(vault) else None
+    scanned = walk(vault, rules, skip=skip)
+    current = {f.path: f for f in scanned.files}
+    known = store.file_states()
+    walk_problems: dict[str, list[tuple[str, str, int | None]]] = {}
+    for path, reason in scanned.problems:
+        walk_problems.setdefault(path, []).append((WALK_CODE, reason, None))
+    # Files with problems are looked at every run, so a fixed file loses its problem.
+    recheck = store.problem_paths() | set(walk_problems)
+    report = SyncReport()
+    report.removed = sorted(set(known) - set(current))
+    todo = [
+        f
+        for f in scanned.files
+        if f.path not in known
+        or f.path in recheck
+        or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
+    ]
+    report.unchanged = len(current) - len(todo)
+    paths_changed = bool(report.removed) or any(f.path not in known for f in todo)
+    resolver = Resolver(current)
+
+    problems: dict[str, list[tuple[str, str, int | None]]] = {}
+    rows: list[PageRow] = []
+    touched: list[tuple[str, int, int]] = []
+    for done, file in enumerate(todo, start=1):
+        row, found, same = _plan_file(
+            vault, file, known.get(file.path), resolver, settings, max_chars, file.path in recheck
+        )
+        problems[file.path] = walk_problems.get(file.path, []) + found
+        if same:
+            touched.append((file.path, file.size, file.mtime_ns))
+        elif row is not None:
+            rows.append(row)
+            (report.changed if file.path in known else report.added).append(file.path)
+        if progress is not None and (done % 200 == 0 or done == len(todo)):
+            progress(done, len(todo))
+    # Problems of paths that are not files (unreadable folders, symlink loops) or gone entirely.
+    for path in recheck - set(current):
+        problems[path] = walk_problems.get(path, [])
+
+    with store.transaction():
+        store.delete_pages(report.removed)
+        for start in range(0, len(rows), BATCH):
+            store.put_pages(rows[start : start + BATCH])
+        store.touch_pages(touched)
+        for path, found in problems.items():
+            store.replace_problems(path, found)
+        if paths_changed:
+            report.relinked = _relink(store, resolver, skip=set(report.added) | set(report.changed))
+    report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan_file(
+    vault: Path,
+    file: VaultFile,
+    known: FileState | None,
+    resolver: Resolver,
+    settings: Settings,
+    max_chars: int,
+    recheck: bool,
+) -> tuple[PageRow | None, list[tuple[str, str, int | None]], bool]:
+    """(row to write or None, problems, content unchanged) for one file that may have changed."""
+    if file_kind(file.path) == "attachment":
+        # Attachments are link targets only: their stat is their identity, nothing is read.
+        return _bare_or_same(file, f"stat:{file.size}:{file.mtime_ns}", known, [])
+    try:
+        data = read_note_bytes(vault / file.path, settings.max_note_bytes)
+    except UnreadableFile as exc:
+        # Unknown, not deleted: keep whatever the index had and try again next time.
+        return None, [("unreadable", str(exc), None)], False
+    except SkippedFile as exc:
+        stamp = f"skipped:{file.size}:{file.mtime_ns}"
+        return _bare_or_same(file, stamp, known, [("skipped", str(exc), None)])
+    digest = content_hash(data)
+    same = known is not None and known.hash == digest
+    if same and not recheck:
+        return None, [], True
+    note = parse_note(data, file.path)
+    found = [(p.code, p.message, p.line) for p in note.problems]
+    if same:
+        return None, found, True  # parsed again only to report its problems afresh
+    return page_row(note, file, digest, resolver, max_chars), found, False
+
+
+def _bare_or_same(
+    file: VaultFile, stamp: str, known: FileState | None, found: list[tuple[str, str, int | None]]
+) -> tuple[PageRow | None, list[tuple[str, str, int | None]], bool]:
+    if known is not None and known.hash == stamp:
+        return None, found, True
+    return _bare_row(file, stamp), found, False
+
+
+def _relink(store: Store, resolver: Resolver, skip: Iterable[str]) -> int:
+    """Re-resolve links of pages not just written (those were resolved on the way in)."""
+    fresh = set(skip)
+    updates = []
+    for link_id, source, link_path, target, ambiguous in store.links_to_resolve():
+        if source in fresh:
+            continue
+        res = resolver.resolve(link_path, source)
+        if (res.target, res.ambiguous) != (target, ambiguous):
+            updates.append((res.target, res.ambiguous, link_id))
+    store.set_link_targets(updates)
+    return len(updates)

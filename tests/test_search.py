@@ -1,0 +1,70 @@
+"""Search on the example vault with the real model: natural queries, modes, hostile input."""
+
+from __future__ import annotations
+
+import pytest
+
+from companion.api import Companion
+from companion.search import fts_query
+
+NATURAL_QUERIES = [
+    ("how are card payments retried", "services/payments/Retry Policy.md"),
+    ("Idempotency-Key header 24 hours", "services/payments/Idempotency Keys.md"),
+    ("why were customers charged twice", "incidents/2024-03-14 Duplicate Card Charges.md"),
+    ("how many requests per second can a merchant send", "services/payments/Rate Limits.md"),
+    ("what to do when the ledger database primary goes down", "runbooks/Ledger Failover.md"),
+    ("settlement file recon break", "services/ledger/Reconciliation.md"),
+    ("when do sellers get paid", "services/payouts/Payout Scheduler.md"),
+    ("webhook signature HMAC-SHA256", "services/notifications/Webhook Delivery.md"),
+    ("debits equal credits posting rules", "services/ledger/Double-Entry Model.md"),
+    ("merchant dashboards showed stale balances", "incidents/2024-08-02 Ledger Replication Lag.md"),
+    ("consumer group falling behind on Kafka", "runbooks/Kafka Consumer Lag.md"),
+    ("why services publish events instead of calling each other", "adr/ADR-003 Use Kafka for Domain Events.md"),
+    ("LightGBM fraud model", "services/risk/Fraud Scoring.md"),
+]
+
+HOSTILE_QUERIES = [
+    "", "   ", '"', '"unbalanced', "*", "payments*", "-ledger", "ledger -kafka", "title:ledger", "a:b:c",
+    "(", "())(", "AND", "OR NOT", "ledger AND", "NEAR(ledger kafka)", "ledger NEAR/2 kafka", "^", "'; DROP TABLE pages; --",
+    "台帳 データベース", "Сверка баланса", "مدفوعات", "🙂 payments", "\x00", "a" * 5000, "{x}", "[[Payments]]", "#tag",
+    "$$", "%%", "\\", "ledger\nkafka",
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), NATURAL_QUERIES)
+def test_example_vault_answers_natural_queries_in_the_top_three(
+    example_app: Companion, query: str, expected: str
+) -> None:
+    hits = example_app.search(query, mode="hybrid", limit=3)
+    assert expected in [h.path for h in hits], [h.path for h in hits]
+
+
+def test_hybrid_hits_report_each_channels_rank(example_app: Companion) -> None:
+    hits = example_app.search("how are card payments retried", mode="hybrid", limit=5)
+    top = hits[0]
+    assert set(top.ranks) == {"bm25", "vector"}
+    assert top.rank == 1 and top.score > 0 and top.snippet
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+
+
+def test_title_and_alias_matches_rank_above_body_mentions(example_app: Companion) -> None:
+    hits = example_app.search("Redis", mode="bm25", limit=3)
+    assert hits[0].path == "data/Redis Cache.md"
+
+
+def test_excluded_folders_are_left_out_of_search(example_app: Companion) -> None:
+    hits = example_app.search("legacy monolith", mode="bm25", limit=20)
+    assert "archive/Legacy Monolith Notes.md" not in [h.path for h in hits]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_any_text_is_a_valid_query(example_app: Companion, query: str, mode: str) -> None:
+    hits = example_app.search(query, mode=mode, limit=5)  # type: ignore[arg-type]
+    assert isinstance(hits, list)
+
+
+def test_fts_query_quotes_every_word_and_ignores_syntax() -> None:
+    assert fts_query('title:"x" AND (y*)') == '"title" OR "x" OR "and" OR "y"'
+    assert fts_query("-- ** ()") is None

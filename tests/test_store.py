@@ -1,0 +1,92 @@
+"""The store on real SQLite with sqlite-vec: migrations, vectors keyed by model, page rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from companion.store import MIGRATIONS, ChunkRow, LinkRow, PageRow, Store
+
+
+def _page(path: str, text: str = "alpha beta", digest: str = "h1") -> PageRow:
+    return PageRow(
+        path=path, kind="note", title=Path(path).stem, size=len(text), mtime_ns=1, hash=digest,
+        chunks=(ChunkRow(0, "", text, "c-" + text, 1),),
+        links=(LinkRow("[[Other]]", "Other", None, None, "wikilink", 1, None, False),),
+        tags=("Tag",),
+    )
+
+
+def test_migrations_apply_in_order_on_a_blank_database(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "index.sqlite")
+    assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table')")}
+    assert {"pages", "chunks", "chunks_fts", "links", "tags", "embeddings", "problems", "meta"} <= tables
+    store.close()
+
+
+def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
+    Store.open(tmp_path / "i.sqlite").close()
+    store = Store.open(tmp_path / "i.sqlite")
+    assert store.migrate() == []
+    store.close()
+
+
+def test_database_uses_wal_and_has_sqlite_vec_loaded(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.sqlite")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("SELECT vec_version()").fetchone()[0].startswith("v")
+    store.close()
+
+
+def test_put_pages_replaces_content_of_an_existing_page(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.sqlite")
+    with store.transaction():
+        store.put_pages([_page("a.md", "first text")])
+    with store.transaction():
+        store.put_pages([_page("a.md", "second text", "h2")])
+    snap = store.snapshot()
+    assert [row[3] for row in snap["chunks"]] == ["second text"]
+    assert len(snap["links"]) == 1 and len(snap["tags"]) == 1
+    assert store.bm25('"first"', 10) == []
+    assert [r[1] for r in store.bm25('"second"', 10)] == ["a.md"]
+    store.close()
+
+
+def test_deleting_a_page_removes_its_chunks_links_tags_and_fts_rows(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.sqlite")
+    with store.transaction():
+        store.put_pages([_page("a.md"), _page("b.md", "gamma")])
+        store.delete_pages(["a.md"])
+    snap = store.snapshot()
+    assert [p[0] for p in snap["pages"]] == ["b.md"]
+    assert {r[0] for r in snap["chunks"]} == {"b.md"}
+    assert store.bm25('"alpha"', 10) == []
+    store.close()
+
+
+def test_vectors_are_keyed_by_chunk_hash_and_model_fingerprint(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.sqlite")
+    with store.transaction():
+        store.put_pages([_page("a.md", "one"), _page("b.md", "one")])  # same chunk text twice
+    assert store.ensure_vectors("model-a", 4) is False
+    assert store.pending_chunks("model-a") == [("c-one", "one")]  # embedded once, not per page
+    store.add_embeddings("model-a", [("c-one", np.array([1, 0, 0, 0], dtype=np.float32).tobytes())])
+    assert store.pending_chunks("model-a") == []
+    nearest = store.knn(np.array([1, 0.1, 0, 0], dtype=np.float32).tobytes(), 5)
+    assert [h for h, _ in nearest] == ["c-one"]
+    # A different model drops every vector and queues every chunk again.
+    assert store.ensure_vectors("model-b", 8) is True
+    assert store.pending_chunks("model-b") == [("c-one", "one")]
+    assert store.knn(np.zeros(8, dtype=np.float32).tobytes(), 5) == []
+    store.close()
+
+
+def test_set_meta_with_the_same_value_changes_no_row(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "i.sqlite")
+    store.set_meta("k", "v")
+    before = store.db.totalchanges()
+    store.set_meta("k", "v")
+    assert store.db.totalchanges() == before
+    store.close()
