@@ -74,7 +74,11 @@ _HTML_TAG_LINE = re.compile(
     r"|\"[^\"]*\"))?)*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*$"
 )
 _RAW_ENDS: tuple[str, ...] = ("</script>", "</pre>", "</style>", "</textarea>")
-_HTML_OPENERS: tuple[tuple[str, tuple[str, ...]], ...] = (("<!--", ("-->",)), ("<?", ("?>",)), ("<![CDATA[", ("]]>",)))
+_HTML_OPENERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("<!--", ("-->",)),
+    ("<?", ("?>",)),
+    ("<![CDATA[", ("]]>",)),
+)
 # First characters that may open a block; any other first character at column 0 is plain text.
 _SPECIAL = frozenset(" \t>#`~<$-*_+|:0123456789")
 
@@ -293,8 +297,14 @@ class _Scanner:
                     m = _CALLOUT.match(line, c)
                     if m:
                         typ, meta, fold, title = m.groups()
-                        co = Callout(typ.strip().lower(), title.strip(), fold,
-                                     (meta or "").strip(), line_no, d)
+                        co = Callout(
+                            typ.strip().lower(),
+                            title.strip(),
+                            fold,
+                            (meta or "").strip(),
+                            line_no,
+                            d,
+                        )
                         out.callouts.append((co, ls + c))
                 depth = d
             if ci == len(line):  # a bare `>` line: blank inside the quote
@@ -409,8 +419,11 @@ class _Scanner:
         if ends is None and line.startswith("<!", i) and line[i + 2 : i + 3].isalpha():
             ends = (">",)
         if ends is None:
-            return "" if _HTML_BLOCK.match(line, i) or (
-                not para and _HTML_TAG_LINE.match(line, i)) else None
+            return (
+                ""
+                if _HTML_BLOCK.match(line, i) or (not para and _HTML_TAG_LINE.match(line, i))
+                else None
+            )
         # () = the end condition is met on the opening line: a one-line HTML block.
         low = line.lower()
         return () if any(e in low[i + 2 :] for e in ends) else ends
@@ -488,8 +501,9 @@ class _Scanner:
                 if target is not None:
                     kind = "embed" if ch == "!" else "markdown"
                     line = run_line + text.count("\n", run_a, s)
-                    link = Link(text[s:e], target[0], target[1], text[br + 1 : close], kind, s, e,
-                                line)
+                    link = Link(
+                        text[s:e], target[0], target[1], text[br + 1 : close], kind, s, e, line
+                    )
                     out.links.append(link)
                 # Image inside link text (`[![alt](a.png)](b.md)`): scan the text for links only.
                 self.inline(br + 1, close, run_a, run_line, nested=True)

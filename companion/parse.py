@@ -212,8 +212,9 @@ def _property_links(props: dict[str, Any], text: str, body_start: int) -> list[L
             start = text.find(raw, cursor, body_start)
             end = start + len(raw)
             if start < 0:  # written with YAML escapes: point at the key instead
-                km = re.search(rf"^[ \t]*['\"]?{re.escape(key)}['\"]?[ \t]*:", text[:body_start],
-                               re.M)
+                km = re.search(
+                    rf"^[ \t]*['\"]?{re.escape(key)}['\"]?[ \t]*:", text[:body_start], re.M
+                )
                 start, end = (km.start(), km.end()) if km else (0, 0)
             else:
                 cursor = end
@@ -250,8 +251,7 @@ def _parse_canvas(text: str, path: str, problems: list[Problem]) -> Note:
             scan = mdrules.scan_body(value, 0, 1)
             links.extend(replace(lk, start=start, end=end, line=line) for lk in scan.links)
             tags.extend(scan.tags)
-    return Note(path, text, 0, 1, {}, (), _dedupe(tags), tuple(links), (), (), (),
-                tuple(problems))
+    return Note(path, text, 0, 1, {}, (), _dedupe(tags), tuple(links), (), (), (), tuple(problems))
 
 
 def _find_json_string(text: str, value: str, cursor: int) -> tuple[int, int]:

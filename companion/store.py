@@ -252,6 +252,12 @@ class Store:
         with self.db:
             yield
 
+    def _scalar(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        """The first column of the first row of a query that always returns one row."""
+        row = self.db.execute(sql, args).fetchone()
+        assert row is not None, sql
+        return row[0]
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -306,11 +312,11 @@ class Store:
                     int(page.generated),
                 ),
             ).fetchone()
-            page_id = row[0]
+            page_id = row[0]  # type: ignore[index]  # RETURNING always yields the row
             self._clear_page_content(cur, page_id)
             aliases = " ".join(page.aliases)
             for chunk in page.chunks:
-                chunk_id = cur.execute(
+                chunk_id = cur.execute(  # type: ignore[index]
                     "INSERT INTO chunks (page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?) "
                     "RETURNING id",
                     (page_id, chunk.seq, chunk.heading, chunk.text, chunk.hash, chunk.line),
@@ -369,13 +375,6 @@ class Store:
                 continue
             self._clear_page_content(cur, row[0])
             cur.execute("DELETE FROM pages WHERE id = ?", (row[0],))
-
-    def page_count(self, kind: str | None = None) -> int:
-        if kind is None:
-            return int(self.db.execute("SELECT count(*) FROM pages").fetchone()[0])
-        return int(
-            self.db.execute("SELECT count(*) FROM pages WHERE kind = ?", (kind,)).fetchone()[0]
-        )
 
     def page(self, path: str) -> dict[str, Any] | None:
         cur = self.db.execute(
@@ -594,31 +593,25 @@ class Store:
 
     def embedding_counts(self, fingerprint: str) -> tuple[int, int]:
         """(distinct non-empty chunk texts, those with a vector for this model)."""
-        total = self.db.execute(
-            "SELECT count(DISTINCT hash) FROM chunks WHERE text != ''"
-        ).fetchone()[0]
-        done = self.db.execute(
+        total = self._scalar("SELECT count(DISTINCT hash) FROM chunks WHERE text != ''")
+        done = self._scalar(
             "SELECT count(DISTINCT c.hash) FROM chunks c JOIN embeddings e ON e.chunk_hash = c.hash "
             "AND e.model = ? WHERE c.text != ''",
             (fingerprint,),
-        ).fetchone()[0]
+        )
         return int(total), int(done)
 
     # -- status ---------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        one = self.db.execute
+        one = self._scalar
         return {
-            "notes": int(
-                one("SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas')").fetchone()[0]
-            ),
-            "attachments": int(
-                one("SELECT count(*) FROM pages WHERE kind = 'attachment'").fetchone()[0]
-            ),
-            "chunks": int(one("SELECT count(*) FROM chunks").fetchone()[0]),
-            "links": int(one("SELECT count(*) FROM links").fetchone()[0]),
-            "unresolved": int(one("SELECT count(*) FROM links WHERE target IS NULL").fetchone()[0]),
-            "problems": int(one("SELECT count(*) FROM problems").fetchone()[0]),
+            "notes": int(one("SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas')")),
+            "attachments": int(one("SELECT count(*) FROM pages WHERE kind = 'attachment'")),
+            "chunks": int(one("SELECT count(*) FROM chunks")),
+            "links": int(one("SELECT count(*) FROM links")),
+            "unresolved": int(one("SELECT count(*) FROM links WHERE target IS NULL")),
+            "problems": int(one("SELECT count(*) FROM problems")),
         }
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:

@@ -89,8 +89,12 @@ def page_row(
     page_type = props.get("type")
     generated = props.get("generated_by") == "companion"
     # Generated notes (index.md, log.md) are catalogued but never searched or embedded.
-    chunks = () if generated else tuple(
-        ChunkRow(c.seq, c.heading, c.text, c.hash, c.line) for c in chunk_note(note, max_chars)
+    chunks = (
+        ()
+        if generated
+        else tuple(
+            ChunkRow(c.seq, c.heading, c.text, c.hash, c.line) for c in chunk_note(note, max_chars)
+        )
     )
     links = []
     for link in note.links:
@@ -178,6 +182,9 @@ def sync_vault(
         row, found, same = _plan_file(
             vault, file, known.get(file.path), resolver, settings, max_chars, file.path in recheck
         )
+        if found and rules.is_template(file.path):
+            # `{{date}}` placeholders are not valid YAML; in a template that is expected.
+            found = [p for p in found if p[0] != "yaml"]
         problems[file.path] = walk_problems.get(file.path, []) + found
         if same:
             touched.append((file.path, file.size, file.mtime_ns))

@@ -33,7 +33,7 @@ import stat
 import tempfile
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -107,9 +107,18 @@ class IgnoreRules:
     new_link_format: str = "shortest"  # `newLinkFormat`: shortest | relative | absolute
     use_markdown_links: bool = False  # `useMarkdownLinks`
     problems: tuple[WalkProblem, ...] = field(default=())
+    # Template folder/files (`templates.json`, `daily-notes.json`): placeholders, not knowledge.
+    templates: tuple[str, ...] = ()
+
+    def is_template(self, path: str) -> bool:
+        return bool(self.templates) and any(
+            path == t or path.startswith(t + "/") for t in self.templates
+        )
 
     def is_excluded(self, path: str) -> bool:
-        """Whether Obsidian's "Excluded files" setting covers this vault-relative path."""
+        """Whether Obsidian's "Excluded files" setting (or a template folder) covers this path."""
+        if self.templates and self.is_template(path):
+            return True
         if not (self.prefixes or self.patterns):
             return False
         if not path.isascii():
@@ -120,6 +129,12 @@ class IgnoreRules:
 
     @classmethod
     def load(cls, vault_root: Path) -> IgnoreRules:
+        rules = cls._load_app_json(vault_root)
+        templates = _template_paths(vault_root / ".obsidian")
+        return replace(rules, templates=templates) if templates else rules
+
+    @classmethod
+    def _load_app_json(cls, vault_root: Path) -> IgnoreRules:
         app_json = vault_root / ".obsidian" / "app.json"
         where = ".obsidian/app.json"
         try:
@@ -172,6 +187,23 @@ class IgnoreRules:
             use_markdown_links=setting("useMarkdownLinks", bool, False),
             problems=tuple(problems),
         )
+
+
+def _template_paths(config: Path) -> tuple[str, ...]:
+    """Template folder of the core Templates plugin and the daily-note template, vault-relative."""
+    found = []
+    for name, key in (("templates.json", "folder"), ("daily-notes.json", "template")):
+        try:
+            data = json.loads((config / name).read_bytes())
+        except (OSError, ValueError):
+            continue  # absent or unreadable: there is simply no template setting
+        value = data.get(key) if isinstance(data, dict) else None
+        if isinstance(value, str) and value.strip("/ "):
+            path = unicodedata.normalize("NFC", value.strip("/ "))
+            if key == "template" and not path.lower().endswith(".md"):
+                path += ".md"
+            found.append(path)
+    return tuple(found)
 
 
 # -- walking ---------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 REAL_VAULTS = SHARED_DATA / "vaults"
 
 requires_shared = pytest.mark.skipif(
-    not REAL_VAULTS.is_dir(), reason=f"shared test data not found at {REAL_VAULTS} (only in the project's CI)"
+    not REAL_VAULTS.is_dir(),
+    reason=f"shared test data not found at {REAL_VAULTS} (only in the project's CI)",
 )
 
 
@@ -73,7 +74,9 @@ def copy_example_vault(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def example_app(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[Companion]:
+def example_app(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[Companion]:
     """The bundled example vault, copied, indexed and embedded once for read-only tests."""
     root = tmp_path_factory.mktemp("example")
     vault = copy_example_vault(root / "vault")

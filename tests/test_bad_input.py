@@ -18,7 +18,10 @@ def _digests(vault: Path) -> dict[str, tuple[str, int]]:
     out = {}
     for p in vault.rglob("*"):
         if p.is_file() and not p.is_symlink() and p.name not in ("index.md", "log.md"):
-            out[str(p.relative_to(vault))] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            out[str(p.relative_to(vault))] = (
+                hashlib.sha256(p.read_bytes()).hexdigest(),
+                p.stat().st_mtime_ns,
+            )
     return out
 
 
@@ -94,7 +97,9 @@ def test_problems_are_stable_across_runs(bad_vault: Path, open_app: OpenApp) -> 
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_is_unknown_not_deleted(make_vault: Callable[..., Path], open_app: OpenApp) -> None:
+def test_unreadable_file_is_unknown_not_deleted(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
     vault = make_vault({"Secret.md": "classified lighthouse keeper notes\n"})
     app = open_app(vault)
     app.index(embed=False)

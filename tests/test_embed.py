@@ -22,7 +22,9 @@ NOTES: dict[str, str | bytes] = {
 class CountingEmbedder:
     """The real model, counting what it is asked to embed and optionally stopping midway."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder, stop_after_calls: int | None = None) -> None:
+    def __init__(
+        self, inner: SentenceTransformerEmbedder, stop_after_calls: int | None = None
+    ) -> None:
         self.inner = inner
         self.fingerprint = inner.fingerprint
         self.dim = inner.dim
@@ -39,7 +41,9 @@ class CountingEmbedder:
         return self.inner.embed(texts)
 
 
-def test_bundled_model_loads_offline_and_gives_unit_vectors(embedder: SentenceTransformerEmbedder) -> None:
+def test_bundled_model_loads_offline_and_gives_unit_vectors(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
     vectors = embedder.embed(["card payments are retried", "the ledger uses PostgreSQL"])
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
@@ -65,7 +69,10 @@ def test_unchanged_chunks_are_never_embedded_twice(
     assert len(counter.texts) == first
     # Edit one section of one note: only that chunk is embedded again.
     note = vault / "note 3.md"
-    note.write_text(note.read_text(encoding="utf-8").replace("Second part 3.", "Changed part."), encoding="utf-8")
+    note.write_text(
+        note.read_text(encoding="utf-8").replace("Second part 3.", "Changed part."),
+        encoding="utf-8",
+    )
     app.index()
     assert len(counter.texts) == first + 1
     # A rename costs nothing: chunk text excludes the title.
@@ -75,7 +82,10 @@ def test_unchanged_chunks_are_never_embedded_twice(
 
 
 def test_a_different_model_fingerprint_re_embeds_everything(
-    make_vault: Callable[..., Path], open_app: OpenApp, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    make_vault: Callable[..., Path],
+    open_app: OpenApp,
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
 ) -> None:
     vault = make_vault(NOTES)
     app = open_app(vault)
@@ -93,7 +103,10 @@ def test_a_different_model_fingerprint_re_embeds_everything(
 
 
 def test_interrupted_embedding_resumes_without_redoing_finished_chunks(
-    make_vault: Callable[..., Path], open_app: OpenApp, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+    make_vault: Callable[..., Path],
+    open_app: OpenApp,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("companion.api.EMBED_BATCH", 5)
     vault = make_vault(NOTES)

@@ -23,7 +23,8 @@ NOTES: dict[str, str | bytes] = {
 def _files_state(vault: Path) -> dict[str, tuple[int, int]]:
     return {
         str(p.relative_to(vault)): (p.stat().st_mtime_ns, p.stat().st_size)
-        for p in vault.rglob("*") if p.is_file()
+        for p in vault.rglob("*")
+        if p.is_file()
     }
 
 
@@ -59,20 +60,29 @@ def test_log_gets_one_entry_per_index_run_that_changed_something(
     entries = [line for line in log.splitlines() if line.startswith("## [")]
     assert entries == [
         entries[0],
-        "## [2026-11-21 09:06] index | 1 added, 0 changed, 0 removed" + entries[1].split("removed", 1)[1],
+        "## [2026-11-21 09:06] index | 1 added, 0 changed, 0 removed"
+        + entries[1].split("removed", 1)[1],
     ]
     assert entries[0].startswith("## [2026-11-21 09:05] index | 4 added, 0 changed, 0 removed")
     assert "- added: `New.md`" in log
 
 
-def test_rebuilt_index_answers_queries_identically(make_vault: Callable[..., Path], open_app: OpenApp) -> None:
+def test_rebuilt_index_answers_queries_identically(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
     vault = make_vault(NOTES)
     live = open_app(vault, state="live")
     live.index()
     fresh = open_app(vault, state="fresh")
     fresh.rebuild()
     fresh.index()
-    for query in ("card payments retried", "ledger balances", "requests per second", "payments-v2", ""):
+    for query in (
+        "card payments retried",
+        "ledger balances",
+        "requests per second",
+        "payments-v2",
+        "",
+    ):
         for mode in ("bm25", "vector", "hybrid"):
             a = [(h.path, h.ranks) for h in live.search(query, mode=mode)]  # type: ignore[arg-type]
             b = [(h.path, h.ranks) for h in fresh.search(query, mode=mode)]  # type: ignore[arg-type]
@@ -84,7 +94,10 @@ def test_rebuilt_index_answers_queries_identically(make_vault: Callable[..., Pat
 def _content(app: Companion) -> dict[str, list[tuple[object, ...]]]:
     """Index rows about the vault's notes (log.md grows with every run, so it is left out)."""
     snap = app.store.snapshot()
-    return {t: [r for r in snap[t] if r[0] != "log.md"] for t in ("pages", "chunks", "links", "tags", "problems")}
+    return {
+        t: [r for r in snap[t] if r[0] != "log.md"]
+        for t in ("pages", "chunks", "links", "tags", "problems")
+    }
 
 
 def test_index_md_catalogs_notes_with_summaries_orphans_and_unresolved_links(
@@ -101,7 +114,9 @@ def test_index_md_catalogs_notes_with_summaries_orphans_and_unresolved_links(
     assert "`Missing Note` ← [[Payments]]" in index
 
 
-def test_a_humans_index_md_is_never_overwritten(make_vault: Callable[..., Path], open_app: OpenApp) -> None:
+def test_a_humans_index_md_is_never_overwritten(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
     vault = make_vault({**NOTES, "index.md": "# My own index\n\nhand written\n"})
     before = (vault / "index.md").read_bytes()
     result = open_app(vault).index(embed=False)
@@ -118,7 +133,9 @@ def test_index_md_is_rewritten_only_when_the_catalog_changes(
     stamp = (vault / "index.md").stat().st_mtime_ns
     # A body edit that leaves the catalog line as it was: index.md is not touched.
     ledger = vault / "ledger" / "Overview.md"
-    ledger.write_text(ledger.read_text(encoding="utf-8") + "\nMore detail later.\n", encoding="utf-8")
+    ledger.write_text(
+        ledger.read_text(encoding="utf-8") + "\nMore detail later.\n", encoding="utf-8"
+    )
     result = app.index(embed=False)
     assert result.sync.changed == ["ledger/Overview.md"]
     assert "index.md" not in result.written
@@ -128,7 +145,9 @@ def test_index_md_is_rewritten_only_when_the_catalog_changes(
     assert "index.md" in app.index(embed=False).written
 
 
-def test_large_sections_move_to_sub_index_notes(make_vault: Callable[..., Path], open_app: OpenApp) -> None:
+def test_large_sections_move_to_sub_index_notes(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
     vault = make_vault({f"archive/Note {i:03}.md": f"Entry number {i}.\n" for i in range(120)})
     open_app(vault).index(embed=False)
     index = (vault / "index.md").read_text(encoding="utf-8")
@@ -164,3 +183,23 @@ def test_a_new_file_captures_links_that_were_unresolved(
     assert result.sync.relinked == 1
     _, edges = app.backlinks("Missing Note")
     assert [e.source for e in edges] == ["Payments.md"]
+
+
+def test_template_folders_are_not_knowledge(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault(
+        {
+            **NOTES,
+            ".obsidian/templates.json": '{"folder": "Templates"}',
+            ".obsidian/daily-notes.json": '{"template": "Meta/Daily"}',
+            "Templates/Meeting.md": "---\ndate: {{date}}\n---\n# {{title}}\n\nAgenda about zeppelins\n",
+            "Meta/Daily.md": "---\ncreated: {{date:YYYY}}\n---\nzeppelins daily\n",
+        }
+    )
+    app = open_app(vault)
+    result = app.index(embed=False)
+    assert result.sync.problems == []  # placeholders are expected in templates
+    assert app.search("zeppelins", mode="bm25") == []
+    assert "Templates/Meeting" not in (vault / "index.md").read_text(encoding="utf-8")
+    assert app.store.page("Templates/Meeting.md") is not None  # still a file, still a link target

@@ -133,11 +133,11 @@ def test_frontmatter_and_inline_tags_deduplicate_case_insensitively() -> None:
 def test_property_links_whole_value_only() -> None:
     md = (
         "---\n"
-        "up: \"[[Parent]]\"\n"
-        "cover: \"![[cover.png]]\"\n"
-        "doc: \"[text](Some%20Note.md)\"\n"
-        "mixed: \"see [[Not A Link]] here\"\n"
-        "web: \"[x](https://x.org)\"\n"
+        'up: "[[Parent]]"\n'
+        'cover: "![[cover.png]]"\n'
+        'doc: "[text](Some%20Note.md)"\n'
+        'mixed: "see [[Not A Link]] here"\n'
+        'web: "[x](https://x.org)"\n'
         "---\n"
     )
     found = [(lk.property, lk.raw, lk.path, lk.kind) for lk in parse(md).links]
@@ -151,9 +151,9 @@ def test_property_links_whole_value_only() -> None:
 def test_property_links_in_lists_and_nested_mappings_keys_never() -> None:
     md = (
         "---\n"
-        "related:\n  - \"[[A#Part|shown]]\"\n  - plain\n"
-        "meta:\n  inner:\n    deep: \"[[B]]\"\n"
-        "\"[[Key]]\": value\n"
+        'related:\n  - "[[A#Part|shown]]"\n  - plain\n'
+        'meta:\n  inner:\n    deep: "[[B]]"\n'
+        '"[[Key]]": value\n'
         "---\n"
     )
     found = [(lk.property, lk.path, lk.subpath, lk.display) for lk in parse(md).links]
@@ -161,12 +161,12 @@ def test_property_links_in_lists_and_nested_mappings_keys_never() -> None:
 
 
 def test_property_link_points_at_its_value_in_the_frontmatter() -> None:
-    note = parse("---\ntitle: x\nup: \"[[Parent]]\"\n---\nbody")
+    note = parse('---\ntitle: x\nup: "[[Parent]]"\n---\nbody')
     (link,) = note.links
     assert note.text[link.start : link.end] == "[[Parent]]"
     assert link.line == 3
 
 
 def test_self_referencing_yaml_anchor_does_not_hang() -> None:
-    note = parse("---\na: &x [\"[[L]]\", *x]\n---\n")
+    note = parse('---\na: &x ["[[L]]", *x]\n---\n')
     assert note.links[0].path == "L"

@@ -38,13 +38,22 @@ def targets(md: str) -> list[str]:
 def test_wikilink_records_raw_path_kind_offsets_and_line() -> None:
     link = only("intro\n\nsee [[Note]] here")
     assert (link.raw, link.path, link.subpath, link.display, link.kind) == (
-        "[[Note]]", "Note", None, None, "wikilink")
+        "[[Note]]",
+        "Note",
+        None,
+        None,
+        "wikilink",
+    )
     assert (link.start, link.end, link.line) == (11, 19, 3)
 
 
 def test_wikilink_keeps_md_extension_and_non_markdown_extensions() -> None:
     assert targets("[[Note.md]] [[diagram.png]] [[board.canvas]] [[view.base]]") == [
-        "Note.md", "diagram.png", "board.canvas", "view.base"]
+        "Note.md",
+        "diagram.png",
+        "board.canvas",
+        "view.base",
+    ]
 
 
 def test_wikilink_splits_subpath_at_first_hash() -> None:
@@ -98,7 +107,12 @@ def test_wikilink_with_url_target_is_a_note_link() -> None:
 def test_wikilink_escaped_pipe_in_table_keeps_exact_offsets() -> None:
     md = "| a | b |\n|---|---|\n| [[Note\\|shown]] | x |\n"
     link = only(md)
-    assert (link.raw, link.path, link.display, link.line) == ("[[Note\\|shown]]", "Note", "shown", 3)
+    assert (link.raw, link.path, link.display, link.line) == (
+        "[[Note\\|shown]]",
+        "Note",
+        "shown",
+        3,
+    )
 
 
 def test_wikilink_escaped_pipe_outside_table() -> None:
@@ -108,7 +122,9 @@ def test_wikilink_escaped_pipe_outside_table() -> None:
 
 def test_embed_image_size_in_display_slot() -> None:
     assert [(lk.kind, lk.display) for lk in links("![[img.png|100x145]] ![[img.png|100]]")] == [
-        ("embed", "100x145"), ("embed", "100")]
+        ("embed", "100x145"),
+        ("embed", "100"),
+    ]
 
 
 @pytest.mark.parametrize("md", ["[[]]", "[[ ]]"])
@@ -127,7 +143,11 @@ def test_wikilink_leading_pipe_belongs_to_target() -> None:
 @pytest.mark.parametrize("md", ["[text](My%20Note.md)", "[text](My%20Note)"])
 def test_markdown_link_target_is_percent_decoded(md: str) -> None:
     link = only(md)
-    assert (link.kind, link.path, link.display) == ("markdown", md[7:-1].replace("%20", " "), "text")
+    assert (link.kind, link.path, link.display) == (
+        "markdown",
+        md[7:-1].replace("%20", " "),
+        "text",
+    )
 
 
 def test_markdown_link_subpath_is_decoded_after_split() -> None:
@@ -152,8 +172,14 @@ def test_markdown_link_with_title_is_a_link() -> None:
 
 
 @pytest.mark.parametrize(
-    "md", ["[a](https://x.org/p.md)", "[a](mailto:me@x.org)", "[a](obsidian://open?v=x)",
-           "![a](https://x.org/i.png)"])
+    "md",
+    [
+        "[a](https://x.org/p.md)",
+        "[a](mailto:me@x.org)",
+        "[a](obsidian://open?v=x)",
+        "![a](https://x.org/i.png)",
+    ],
+)
 def test_markdown_link_with_scheme_is_external_and_not_returned(md: str) -> None:
     assert links(md) == []
 
@@ -165,7 +191,9 @@ def test_markdown_image_of_internal_target_is_embed() -> None:
 
 def test_markdown_image_inside_link_text_counts_too() -> None:
     assert [(lk.kind, lk.path) for lk in links("[![badge](b.png)](Target.md)")] == [
-        ("markdown", "Target.md"), ("embed", "b.png")]
+        ("markdown", "Target.md"),
+        ("embed", "b.png"),
+    ]
 
 
 @pytest.mark.parametrize("md", ["[text][ref]\n\n[ref]: Note.md", "[text][]", "[^1] footnote"])
@@ -224,7 +252,8 @@ def test_dollar_amounts_are_not_math() -> None:
 
 
 @pytest.mark.parametrize(
-    "md", ["<!-- [[a]] -->", "<!--\n[[a]]\n\nstill comment\n-->", "text <!-- [[a]] --> text"])
+    "md", ["<!-- [[a]] -->", "<!--\n[[a]]\n\nstill comment\n-->", "text <!-- [[a]] --> text"]
+)
 def test_no_links_in_html_comments(md: str) -> None:
     assert links(md) == []
 
@@ -256,7 +285,10 @@ def test_links_count_in_comments_callouts_quotes_tables_lists_headings(md: str) 
 def test_links_keep_source_order_and_lines() -> None:
     md = "[[a]] and ![[b]]\n- [c](c.md)\n"
     assert [(lk.kind, lk.path, lk.line) for lk in links(md)] == [
-        ("wikilink", "a", 1), ("embed", "b", 1), ("markdown", "c.md", 2)]
+        ("wikilink", "a", 1),
+        ("embed", "b", 1),
+        ("markdown", "c.md", 2),
+    ]
 
 
 def test_crlf_body_offsets_and_lines() -> None:
@@ -280,7 +312,9 @@ def test_canvas_file_nodes_and_text_nodes_are_link_sources() -> None:
     }
     note = parse_note(json.dumps(doc).encode(), "board.canvas")
     assert [(lk.kind, lk.path, lk.subpath) for lk in note.links] == [
-        ("wikilink", "notes/A.md", "Part"), ("wikilink", "B", None)]
+        ("wikilink", "notes/A.md", "Part"),
+        ("wikilink", "B", None),
+    ]
     assert note.text[note.links[0].start : note.links[0].end] == "notes/A.md"
     assert note.problems == ()
 

@@ -63,8 +63,10 @@ def test_nested_tag_is_kept_whole() -> None:
     assert tags("#a/b") == ("a/b",)
 
 
-@pytest.mark.parametrize("md", ["`#code`", "```\n#fenced\n```", "    #indented", "$#math$",
-                                "<!-- #hidden -->", "\\#escaped"])
+@pytest.mark.parametrize(
+    "md",
+    ["`#code`", "```\n#fenced\n```", "    #indented", "$#math$", "<!-- #hidden -->", "\\#escaped"],
+)
 def test_no_tags_in_code_math_html_comments_or_escaped(md: str) -> None:
     assert tags("para\n\n" + md) == ()
 
@@ -90,7 +92,9 @@ def test_tags_inside_percent_comments_are_not_tags_ours(md: str) -> None:
 def test_atx_headings_levels_text_line_and_offset() -> None:
     note = parse("intro\n# One\n###### Six ###\n####### seven\n#nospace\n")
     assert [(h.level, h.text, h.line, h.start) for h in note.headings] == [
-        (1, "One", 2, 6), (6, "Six", 3, 12)]
+        (1, "One", 2, 6),
+        (6, "Six", 3, 12),
+    ]
 
 
 def test_no_headings_in_code_or_blockquotes() -> None:
@@ -128,7 +132,9 @@ def test_callout_alias_and_unknown_types_keep_their_lower_cased_name(kind: str) 
 def test_nested_callouts_record_depth() -> None:
     md = "> [!note] Outer\n> text\n> > [!question] Inner\n> > more\n"
     assert [(c.type, c.depth, c.line) for c in parse(md).callouts] == [
-        ("note", 1, 1), ("question", 2, 3)]
+        ("note", 1, 1),
+        ("question", 2, 3),
+    ]
 
 
 def test_callout_marker_must_open_the_blockquote() -> None:

@@ -41,7 +41,11 @@ def test_13th_age_table_link_with_escaped_pipe() -> None:
     note = load("13th-age-srd", "Compendium/13A/Races/Races.md")
     link = next(lk for lk in note.links if lk.line == 20)
     assert (link.raw, link.path, link.display, link.kind) == (
-        "[[Compendium/13A/Races/Human\\|Human]]", "Compendium/13A/Races/Human", "Human", "wikilink")
+        "[[Compendium/13A/Races/Human\\|Human]]",
+        "Compendium/13A/Races/Human",
+        "Human",
+        "wikilink",
+    )
     assert note.text[link.start : link.end] == link.raw
 
 
@@ -49,15 +53,22 @@ def test_ttrpg_percent_encoded_markdown_link_subpath() -> None:
     note = load("ttrpg-share", "Pathfinder/2E/gm-screen/gm-screen.md")
     link = next(lk for lk in note.links if lk.line == 57)
     assert (link.raw, link.path, link.subpath, link.display, link.kind) == (
-        "[Basic Actions](rules-reference.md#Basic%20Actions)", "rules-reference.md",
-        "Basic Actions", "Basic Actions", "markdown")
+        "[Basic Actions](rules-reference.md#Basic%20Actions)",
+        "rules-reference.md",
+        "Basic Actions",
+        "Basic Actions",
+        "markdown",
+    )
 
 
 def test_kepano_frontmatter_links_record_their_property() -> None:
     note = load("kepano-obsidian", "References/Out of Control.md")
     found = {(lk.property, lk.path) for lk in note.links if lk.kind == "frontmatter"}
-    assert {("categories", "Books"), ("author", "Kevin Kelly"), ("cover", "out-of-control.jpg")} <= (
-        found)
+    assert {
+        ("categories", "Books"),
+        ("author", "Kevin Kelly"),
+        ("cover", "out-of-control.jpg"),
+    } <= (found)
     assert note.properties["year"] == 1992
 
 

@@ -11,7 +11,12 @@ from companion.store import MIGRATIONS, ChunkRow, LinkRow, PageRow, Store
 
 def _page(path: str, text: str = "alpha beta", digest: str = "h1") -> PageRow:
     return PageRow(
-        path=path, kind="note", title=Path(path).stem, size=len(text), mtime_ns=1, hash=digest,
+        path=path,
+        kind="note",
+        title=Path(path).stem,
+        size=len(text),
+        mtime_ns=1,
+        hash=digest,
         chunks=(ChunkRow(0, "", text, "c-" + text, 1),),
         links=(LinkRow("[[Other]]", "Other", None, None, "wikilink", 1, None, False),),
         tags=("Tag",),
@@ -21,8 +26,19 @@ def _page(path: str, text: str = "alpha beta", digest: str = "h1") -> PageRow:
 def test_migrations_apply_in_order_on_a_blank_database(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "index.sqlite")
     assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
-    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table')")}
-    assert {"pages", "chunks", "chunks_fts", "links", "tags", "embeddings", "problems", "meta"} <= tables
+    tables = {
+        r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table')")
+    }
+    assert {
+        "pages",
+        "chunks",
+        "chunks_fts",
+        "links",
+        "tags",
+        "embeddings",
+        "problems",
+        "meta",
+    } <= tables
     store.close()
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks for companion: a synthetic vault generator (`bench.synth`) and the runner (`bench.run`)."""

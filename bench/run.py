@@ -1,0 +1,671 @@
+"""Benchmarks through companion's own code path (`companion.api.Companion`), never a reimplementation.
+
+    python -m bench.run --quick      # 1k and 10k notes (under 10 minutes on 2 cores)
+    python -m bench.run --full       # 1k, 10k and 100k notes
+
+For each vault size (synthetic vaults from `bench.synth`, cached under bench/.cache/):
+
+- cold text index: `Companion(settings).index(embed=False)` on a fresh state folder, in a child
+  process so its peak RSS can be read (`os.wait4` rusage of that child); pages/s = files indexed /
+  wall time of `index()` (sync + index.md + log.md + the re-sync of what was written);
+- re-index with nothing changed: open a `Companion` and run `index(embed=False)` again (median of 3),
+  and check that no file was written;
+- index.md: `render_index` alone, and `write_catalog` with `Companion.graph()` (queries + graph +
+  render + compare, no write since nothing changed);
+- search latency in process: `Companion.search(q, mode=...)` for bm25, vector and hybrid, >= 100
+  queries drawn from the vault's own headings and phrases (`synth.queries`), after one warm-up query.
+  Vectors: embedding every chunk of a 10k vault on 2 CPUs takes far too long, so the vector table is
+  filled through the store's own `add_embeddings` with the real model's vectors for a sample of
+  chunks and deterministic random unit vectors for the rest (KNN cost depends on the row count and
+  dimension, not on the values);
+- incremental: one page changed -> `index(embed=False)`; changed again -> `index(embed=True)` with
+  the model warm (re-embeds only that page's new chunks).
+
+Once per run, the embedding phase: a small synthetic vault (a few hundred chunks) is text-indexed on
+a fresh state, then `Companion.embed_pending()` (the product pipeline) and a raw
+`SentenceTransformer.encode` on exactly the same chunk texts with the same batch size are timed,
+alternating, best of 3; the figure is the ratio of their throughputs.
+
+Growth: for each cost, the exponent log(t2/t1)/log(n2/n1) between consecutive sizes.
+Results: a table on stdout, JSON in bench/.cache/, and the marked section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import synth
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "bench" / ".cache"
+DOC = REPO / "docs" / "benchmarks.md"
+BEGIN = "<!-- bench:results:begin (written by `python -m bench.run`; edits inside are lost) -->"
+END = "<!-- bench:results:end -->"
+GENERATED = ("index.md", "log.md")
+REAL_SAMPLE = 256  # chunks embedded with the real model when filling the vector table
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- vaults ----------------------------------------------------------------------------------------
+
+
+def _synth_version() -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:12]
+
+
+def vault_for(n: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    """A cached synthetic vault of n notes (regenerated when the generator changed)."""
+    path = CACHE / f"vault-{n}-s{seed}"
+    marker = CACHE / f"vault-{n}-s{seed}.json"
+    version = _synth_version()
+    if marker.exists():
+        info = json.loads(marker.read_text())
+        if info.get("version") == version and path.is_dir():
+            clean_generated(path)
+            return path, info
+    log(f"generating {n:,}-note vault (seed {seed}) -> {path}")
+    stats = synth.generate(n, path, seed)
+    deg = np.array(stats.in_degree)
+    info = {
+        "version": version,
+        "notes": stats.notes,
+        "attachments": stats.attachments,
+        "words": stats.words,
+        "megabytes": round(stats.bytes / 1e6, 1),
+        "links": stats.links,
+        "unresolved_links": stats.unresolved_links,
+        "ambiguous_links": stats.ambiguous_links,
+        "in_degree_median": int(np.median(deg)),
+        "in_degree_max": int(deg.max()),
+        "generate_s": round(stats.seconds, 2),
+    }
+    marker.write_text(json.dumps(info, indent=1))
+    return path, info
+
+
+def clean_generated(vault: Path) -> None:
+    """Remove what an earlier index run wrote into the vault (index.md, index/, log.md)."""
+    for name in GENERATED:
+        (vault / name).unlink(missing_ok=True)
+    shutil.rmtree(vault / "index", ignore_errors=True)
+
+
+def fresh_state(name: str) -> Path:
+    state = CACHE / "state" / name
+    shutil.rmtree(state, ignore_errors=True)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    return state
+
+
+def open_app(vault: Path, state: Path) -> Any:
+    from companion.api import Companion
+    from companion.config import load_settings
+
+    return Companion(load_settings(vault, state_dir=state))
+
+
+# -- cold index (child process) --------------------------------------------------------------------
+
+
+def child_cold(vault: str, state: str, profile: str | None) -> None:
+    """Runs in a child: one cold `index(embed=False)`; prints a JSON line."""
+    t0 = time.perf_counter()
+    app = open_app(Path(vault), Path(state))
+    prof = cProfile.Profile() if profile else None
+    if prof:
+        prof.enable()
+    t1 = time.perf_counter()
+    result = app.index(embed=False)
+    t2 = time.perf_counter()
+    if prof:
+        prof.disable()
+        Path(profile).write_text(_top(prof, 30))  # type: ignore[arg-type]
+    counts = app.store.counts()
+    app.close()
+    print(
+        json.dumps(
+            {
+                "open_s": t1 - t0,
+                "index_s": t2 - t1,
+                "sync_s": result.sync.seconds,
+                "files": len(result.sync.added),
+                "written": result.written,
+                **counts,
+            }
+        )
+    )
+
+
+def cold_index(vault: Path, n: int, profile: Path | None = None) -> dict[str, Any]:
+    clean_generated(vault)
+    state = fresh_state(f"cold-{n}")
+    cmd = [sys.executable, "-m", "bench.run", "_cold", str(vault), str(state)]
+    if profile:
+        cmd += ["--profile-out", str(profile)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"cold index child failed ({proc.returncode})")
+    data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    data["child_wall_s"] = time.perf_counter() - started
+    data["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: kilobytes
+    data["pages_per_s"] = data["files"] / data["index_s"]
+    data["state"] = str(state)
+    return data
+
+
+# -- in-process measurements -----------------------------------------------------------------------
+
+
+def reindex_unchanged(vault: Path, state: Path, repeat: int = 3) -> dict[str, Any]:
+    times, opened, written, changed = [], [], [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        app = open_app(vault, state)
+        t1 = time.perf_counter()
+        result = app.index(embed=False)
+        t2 = time.perf_counter()
+        app.close()
+        opened.append(t2 - t0)
+        times.append(t2 - t1)
+        written.append(len(result.written))
+        changed.append(result.sync.changed_anything)
+    return {
+        "index_s": statistics.median(times),
+        "open_and_index_s": statistics.median(opened),
+        "files_written": max(written),
+        "changed_anything": any(changed),
+    }
+
+
+def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
+    from companion.generated import write_catalog
+    from companion.render.index_md import render_index
+
+    store, schema = app.store, app.settings.schema
+    render, total, graph_s = [], [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        graph = app.graph()
+        t1 = time.perf_counter()
+        rows = store.catalog()
+        titles = {p: t for p, _, t, _, _ in store.node_rows()}
+        unresolved = store.unresolved_links()
+        orphans = graph.orphans()
+        t2 = time.perf_counter()
+        notes = render_index(rows, orphans, unresolved, schema, titles)
+        t3 = time.perf_counter()
+        report = write_catalog(app.settings.vault, store, app.graph(), schema)
+        t4 = time.perf_counter()
+        graph_s.append(t1 - t0)
+        render.append(t3 - t2)
+        total.append(t4 - t3)
+        assert not report.written, report.written
+    return {
+        "render_index_s": statistics.median(render),
+        "graph_s": statistics.median(graph_s),
+        "write_catalog_with_graph_s": statistics.median(total),
+        "catalog_notes": len(notes),
+        "index_md_kb": round(len(notes["index.md"].encode()) / 1024, 1),
+    }
+
+
+def fill_vectors(app: Any, seed: int) -> dict[str, Any]:
+    """Vectors for every pending chunk via the store's own add_embeddings: the real model for a
+    deterministic sample, random unit vectors for the rest."""
+    info = app.model
+    store = app.store
+    t0 = time.perf_counter()
+    store.ensure_vectors(info.fingerprint, info.dim)
+    pending = sorted(store.pending_chunks(info.fingerprint))
+    rng = np.random.default_rng(seed)
+    real_ix = set(rng.choice(len(pending), size=min(REAL_SAMPLE, len(pending)), replace=False))
+    real = [pending[i] for i in sorted(real_ix)]
+    vecs = app.embedder.embed([t for _, t in real]) if real else np.zeros((0, info.dim))
+    store.add_embeddings(
+        info.fingerprint, [(h, v.tobytes()) for (h, _), v in zip(real, vecs, strict=True)]
+    )
+    rest = [h for i, (h, _) in enumerate(pending) if i not in real_ix]
+    for start in range(0, len(rest), 20_000):
+        part = rest[start : start + 20_000]
+        r = rng.standard_normal((len(part), info.dim)).astype(np.float32)
+        r /= np.linalg.norm(r, axis=1, keepdims=True)
+        store.add_embeddings(info.fingerprint, [(h, v.tobytes()) for h, v in zip(part, r, strict=True)])
+    return {"vectors": len(pending), "real": len(real), "fill_s": time.perf_counter() - t0}
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def search_latency(
+    app: Any, qs: list[tuple[str, str]], profile: Path | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode in ("bm25", "vector", "hybrid"):
+        app.search(qs[0][0], mode=mode, limit=10)  # warm-up (loads the model once)
+        prof = cProfile.Profile() if (profile and mode == "hybrid") else None
+        times, found = [], 0
+        for q, src in qs:
+            if prof:
+                prof.enable()
+            t0 = time.perf_counter()
+            hits = app.search(q, mode=mode, limit=10)
+            times.append(time.perf_counter() - t0)
+            if prof:
+                prof.disable()
+            found += any(h.path == src for h in hits)
+        if prof and profile:
+            profile.write_text(_top(prof, 30))
+        out[mode] = {
+            "p50_ms": pct(times, 50) * 1e3,
+            "p95_ms": pct(times, 95) * 1e3,
+            "mean_ms": statistics.fmean(times) * 1e3,
+            "queries": len(qs),
+            "source_in_top10": round(found / len(qs), 3),
+        }
+    return out
+
+
+def incremental(app: Any, vault: Path, qs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Change one page (append a paragraph), re-index text; change again, re-index + re-embed."""
+    # A typical page: the median-sized note among the query sources.
+    sources = sorted({src for _, src in qs}, key=lambda p: (vault / p).stat().st_size)
+    page = sources[len(sources) // 2]
+    target = vault / page
+    original = target.read_bytes()
+    st = target.stat()
+    out: dict[str, Any] = {"page": page, "page_kb": round(len(original) / 1024, 1)}
+    try:
+        for step, embed in (("text", False), ("text_and_embed", True)):
+            extra = f"\n\nBenchmark edit {step}: the ledger retry policy changed at {time.time()}.\n"
+            target.write_bytes(target.read_bytes() + extra.encode())
+            t0 = time.perf_counter()
+            result = app.index(embed=embed)
+            seconds = time.perf_counter() - t0
+            out[f"{step}_s"] = seconds
+            out[f"{step}_changed"] = result.sync.changed
+            out[f"{step}_sync_s"] = result.sync.seconds
+            out[f"{step}_files_written"] = len(result.written)
+            if embed:
+                out["embedded_chunks"] = result.embedded
+                out["embed_s"] = result.embed_seconds
+    finally:
+        target.write_bytes(original)
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return out
+
+
+def embedding_ratio(seed: int, notes: int, rounds: int = 3) -> dict[str, Any]:
+    """Pipeline (Companion.embed_pending) vs raw SentenceTransformer.encode, same chunk texts."""
+    vault = CACHE / f"embed-vault-{notes}-s{seed}"
+    synth.generate(notes, vault, seed + 1000)
+    app = open_app(vault, fresh_state("embed-0"))
+    app.index(embed=False)
+    info = app.model
+    app.store.ensure_vectors(info.fingerprint, info.dim)
+    texts = [t for _, t in app.store.pending_chunks(info.fingerprint)]
+    embedder = app.embedder
+    t0 = time.perf_counter()
+    model = embedder._load()
+    load_s = time.perf_counter() - t0
+    model.encode(texts[:64], batch_size=embedder.batch_size, show_progress_bar=False)  # warm-up
+    app.close()
+    pipe, raw = [], []
+    for r in range(rounds):
+        for which in (("pipe", "raw") if r % 2 == 0 else ("raw", "pipe")):
+            if which == "pipe":
+                app = open_app(vault, fresh_state(f"embed-{r + 1}"))
+                app.use_embedder(embedder)
+                app.index(embed=False)
+                t0 = time.perf_counter()
+                done = app.embed_pending()
+                pipe.append(time.perf_counter() - t0)
+                app.close()
+                assert done == len(texts), (done, len(texts))
+            else:
+                t0 = time.perf_counter()
+                model.encode(texts, batch_size=embedder.batch_size, show_progress_bar=False)
+                raw.append(time.perf_counter() - t0)
+    import torch
+
+    return {
+        "chunks": len(texts),
+        "mean_chunk_chars": round(statistics.fmean(len(t) for t in texts)),
+        "batch_size": embedder.batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "model_load_s": load_s,
+        "pipeline_s": min(pipe),
+        "raw_s": min(raw),
+        "pipeline_runs_s": pipe,
+        "raw_runs_s": raw,
+        "pipeline_chunks_per_s": len(texts) / min(pipe),
+        "raw_chunks_per_s": len(texts) / min(raw),
+        "ratio": min(raw) / min(pipe),
+    }
+
+
+def _top(prof: cProfile.Profile, n: int) -> str:
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("tottime").print_stats(n)
+    buf.write("\n--- by cumulative time ---\n")
+    stats.sort_stats("cumulative").print_stats(n)
+    return buf.getvalue()
+
+
+# -- machine, table, doc ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    import apsw
+    import sentence_transformers
+    import torch
+
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "companion"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        rev, dirty = "?", ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": round(mem_gb, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "sqlite": apsw.sqlite_lib_version(),
+        "git": rev + (" (companion/ has uncommitted changes)" if dirty else ""),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def exponent(n1: int, t1: float, n2: int, t2: float) -> float | None:
+    if t1 <= 0 or t2 <= 0:
+        return None
+    return math.log(t2 / t1) / math.log(n2 / n1)
+
+
+def growth(results: dict[int, dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    sizes = sorted(results)
+    costs = {
+        "cold index time": lambda r: r["cold"]["index_s"],
+        "cold index peak RSS": lambda r: r["cold"]["peak_rss_mb"],
+        "re-index unchanged": lambda r: r["reindex"]["index_s"],
+        "incremental (text)": lambda r: r["incremental"]["text_s"],
+        "incremental (+embed)": lambda r: r["incremental"]["text_and_embed_s"],
+        "search bm25 p50": lambda r: r["search"]["bm25"]["p50_ms"],
+        "search vector p50": lambda r: r["search"]["vector"]["p50_ms"],
+        "search hybrid p50": lambda r: r["search"]["hybrid"]["p50_ms"],
+        "render_index": lambda r: r["catalog"]["render_index_s"],
+        "write_catalog + graph": lambda r: r["catalog"]["write_catalog_with_graph_s"],
+    }
+    rows = []
+    for name, get in costs.items():
+        cells = []
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            e = exponent(a, get(results[a]), b, get(results[b]))
+            cells.append("–" if e is None else f"{e:.2f}")
+        rows.append((name, cells))
+    return rows
+
+
+def _k(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 else str(n)
+
+
+def render_results(data: dict[str, Any]) -> str:
+    m = data["machine"]
+    res: dict[int, dict[str, Any]] = {int(k): v for k, v in data["sizes"].items()}
+    sizes = sorted(res)
+    heads = [_k(n) for n in sizes]
+    lines = [
+        f"Run: `python -m bench.run --{data['mode']}` on {m['date']}, seed {data['seed']}, "
+        f"git {m['git']}.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM; "
+        f"{m['os']}; Python {m['python']}, torch {m['torch']}, sentence-transformers "
+        f"{m['sentence_transformers']}, SQLite {m['sqlite']}.",
+        "",
+        f"Load average (1/5/15 min) at start {fmt_load(data['load_start'])}, at end "
+        f"{fmt_load(data['load_end'])}: other work shares these cores, so treat differences under "
+        "~20% as noise.",
+        "",
+        "| metric | " + " | ".join(heads) + " | target |",
+        "|---|" + "---:|" * len(sizes) + "---|",
+    ]
+
+    def row(name: str, fmt: Any, target: str = "") -> None:
+        cells = []
+        for n in sizes:
+            try:
+                cells.append(fmt(res[n]))
+            except (KeyError, TypeError):
+                cells.append("–")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {target} |")
+
+    row("vault: files (notes + attachments)", lambda r: f"{r['cold']['files']:,}")
+    row("vault: words / MB", lambda r: f"{r['vault']['words'] / 1e6:.1f}M / {r['vault']['megabytes']}")
+    row("vault: chunks / links", lambda r: f"{r['cold']['chunks']:,} / {r['cold']['links']:,}")
+    row("cold index (`index(embed=False)`), s", lambda r: f"{r['cold']['index_s']:.2f}")
+    row("cold index, pages/s", lambda r: f"{r['cold']['pages_per_s']:,.0f}", "10k: >= 1,750")
+    row("  of which sync (parse, resolve, FTS, links), s", lambda r: f"{r['cold']['sync_s']:.2f}")
+    row("cold index peak RSS (child process), MB", lambda r: f"{r['cold']['peak_rss_mb']:,.0f}", "10k: <= 1,024")
+    row(
+        "re-index, nothing changed, s (files written)",
+        lambda r: f"{r['reindex']['index_s']:.3f} ({r['reindex']['files_written']})",
+        "10k: < 0.5, 0 files",
+    )
+    row("one page changed: re-index text, s", lambda r: f"{r['incremental']['text_s']:.3f}")
+    row(
+        "one page changed: re-index + re-embed, s (chunks)",
+        lambda r: f"{r['incremental']['text_and_embed_s']:.3f} ({r['incremental']['embedded_chunks']})",
+    )
+    for mode in ("bm25", "vector", "hybrid"):
+        target = "10k: p50 <= 20" if mode == "hybrid" else ""
+        row(
+            f"search {mode} p50 / p95, ms",
+            lambda r, m=mode: f"{r['search'][m]['p50_ms']:.1f} / {r['search'][m]['p95_ms']:.1f}",
+            target,
+        )
+    row(
+        "source note in top 10 (bm25 / vector / hybrid)",
+        lambda r: " / ".join(f"{r['search'][m]['source_in_top10']:.2f}" for m in ("bm25", "vector", "hybrid")),
+    )
+    row("`render_index` (index.md + sub-indexes), ms", lambda r: f"{r['catalog']['render_index_s'] * 1e3:.1f}")
+    row(
+        "`write_catalog` incl. `graph()`, ms",
+        lambda r: f"{r['catalog']['write_catalog_with_graph_s'] * 1e3:.0f}",
+    )
+    row("vectors in table (real model / random)", lambda r: f"{r['vectors']['vectors']:,} ({r['vectors']['real']} real)")
+    e = data.get("embedding")
+    if e:
+        lines += [
+            "",
+            "Embedding phase (same chunk texts, same batch size "
+            f"{e['batch_size']}, torch threads {e['torch_threads']}, best of {len(e['raw_runs_s'])}):",
+            "",
+            "| chunks | mean chars | pipeline `embed_pending` chunks/s | raw `encode` chunks/s | ratio | target |",
+            "|---:|---:|---:|---:|---:|---|",
+            f"| {e['chunks']} | {e['mean_chunk_chars']} | {e['pipeline_chunks_per_s']:.1f} | "
+            f"{e['raw_chunks_per_s']:.1f} | {e['ratio'] * 100:.0f}% | >= 85% |",
+        ]
+    if len(sizes) > 1:
+        pairs = [f"{_k(a)}→{_k(b)}" for a, b in zip(sizes, sizes[1:], strict=False)]
+        lines += [
+            "",
+            "Growth exponent log(t2/t1)/log(n2/n1) (1 = linear in vault size, 0 = flat):",
+            "",
+            "| cost | " + " | ".join(pairs) + " |",
+            "|---|" + "---:|" * len(pairs),
+        ]
+        for name, cells in growth(res):
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fmt_load(load: list[float]) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
+
+
+def write_doc(section: str) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n## Results\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{BEGIN}\n{section}{END}{tail}", encoding="utf-8")
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def bench_size(n: int, seed: int, nq: int, profile: bool) -> dict[str, Any]:
+    vault, vinfo = vault_for(n, seed)
+    prof_dir = CACHE / "profiles"
+    prof_dir.mkdir(parents=True, exist_ok=True)
+    log(f"{_k(n)}: cold index")
+    cold = cold_index(vault, n, prof_dir / f"cold-{_k(n)}.txt" if profile else None)
+    log(
+        f"{_k(n)}: cold {cold['index_s']:.1f}s = {cold['pages_per_s']:.0f} pages/s, "
+        f"peak RSS {cold['peak_rss_mb']:.0f} MB"
+    )
+    state = Path(cold["state"])
+    reindex = reindex_unchanged(vault, state)
+    log(f"{_k(n)}: re-index unchanged {reindex['index_s']:.3f}s")
+    app = open_app(vault, state)
+    try:
+        catalog = catalog_times(app)
+        log(f"{_k(n)}: render_index {catalog['render_index_s'] * 1e3:.0f} ms")
+        vectors = fill_vectors(app, seed)
+        log(f"{_k(n)}: {vectors['vectors']:,} vectors in {vectors['fill_s']:.1f}s")
+        qs = synth.queries(vault, nq, seed)
+        search = search_latency(app, qs, prof_dir / f"search-hybrid-{_k(n)}.txt" if profile else None)
+        log(
+            f"{_k(n)}: search p50 bm25 {search['bm25']['p50_ms']:.1f} ms, vector "
+            f"{search['vector']['p50_ms']:.1f} ms, hybrid {search['hybrid']['p50_ms']:.1f} ms"
+        )
+        inc = incremental(app, vault, qs)
+        log(f"{_k(n)}: one page: text {inc['text_s']:.3f}s, +embed {inc['text_and_embed_s']:.3f}s")
+    finally:
+        app.close()
+        clean_generated(vault)
+    return {
+        "vault": vinfo,
+        "cold": cold,
+        "reindex": reindex,
+        "catalog": catalog,
+        "vectors": vectors,
+        "search": search,
+        "incremental": inc,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_cold":
+        ap = argparse.ArgumentParser()
+        ap.add_argument("cmd")
+        ap.add_argument("vault")
+        ap.add_argument("state")
+        ap.add_argument("--profile-out")
+        a = ap.parse_args(argv)
+        child_cold(a.vault, a.state, a.profile_out)
+        return
+    ap = argparse.ArgumentParser(description="companion benchmarks (see docs/benchmarks.md)")
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="1k and 10k notes (default)")
+    group.add_argument("--full", action="store_true", help="1k, 10k and 100k notes")
+    ap.add_argument("--sizes", help="comma-separated note counts, overriding the mode's")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--queries", type=int, default=120, help="queries per mode and size (>= 100)")
+    ap.add_argument("--embed-notes", type=int, default=0, help="notes in the embedding-ratio vault")
+    ap.add_argument("--profile", action="store_true", help="cProfile cold index and hybrid search")
+    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1000, 10_000, 100_000] if args.full else [1000, 10_000])
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    data: dict[str, Any] = {
+        "mode": mode,
+        "seed": args.seed,
+        "machine": machine(),
+        "load_start": list(os.getloadavg()),
+        "sizes": {},
+    }
+    log(f"{mode} mode, sizes {sizes}; load {fmt_load(data['load_start'])}")
+    for n in sizes:
+        data["sizes"][str(n)] = bench_size(n, args.seed, args.queries, args.profile)
+    log("embedding phase: pipeline vs raw encode")
+    data["embedding"] = embedding_ratio(args.seed, args.embed_notes or (40 if mode == "quick" else 120))
+    e = data["embedding"]
+    log(
+        f"embedding: {e['chunks']} chunks, pipeline {e['pipeline_chunks_per_s']:.1f}/s, raw "
+        f"{e['raw_chunks_per_s']:.1f}/s, ratio {e['ratio']:.2f}"
+    )
+    data["load_end"] = list(os.getloadavg())
+    data["total_s"] = time.perf_counter() - started
+    section = render_results(data)
+    (CACHE / f"results-{mode}.json").write_text(json.dumps(data, indent=1, default=str))
+    print(section)
+    if not args.no_doc:
+        write_doc(section)
+        log(f"wrote {DOC.relative_to(REPO)}")
+    log(f"done in {data['total_s']:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m companion` runs the CLI."""
+
+from companion.cli import main
+
+main()
