@@ -64,7 +64,24 @@ def model_folder(name: str) -> Path | None:
     if name.casefold() in BUNDLED_NAMES:
         return _bundled_model_dir()
     path = Path(name).expanduser()
-    return path if path.is_dir() else None
+    if path.is_dir():
+        return path
+    return _cached_hub_model(name)
+
+
+def _cached_hub_model(name: str) -> Path | None:
+    """A hub model name already in the local Hugging Face cache (never downloads)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo_id in candidates:
+        try:
+            return Path(snapshot_download(repo_id, local_files_only=True))
+        except Exception:  # not cached, or not a valid repo id: try the next spelling
+            continue
+    return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -84,7 +101,8 @@ def model_info(name: str) -> ModelInfo:
     folder = model_folder(name)
     if folder is None:
         raise ModelError(
-            f"embedding model {name!r} is not a local folder and companion never downloads models. "
+            f"embedding model {name!r} is neither a local folder nor in the local Hugging Face cache, "
+            "and companion never downloads models. "
             "Pass --model PATH (a sentence-transformers folder) or use the default all-MiniLM-L6-v2."
         )
     st_config = _read_json(folder / "sentence_bert_config.json")

@@ -125,3 +125,20 @@ def test_interrupted_embedding_resumes_without_redoing_finished_chunks(
     assert len(resumed.texts) == total - 10
     assert not set(resumed.texts) & set(stopping.texts)
     assert app.store.embedding_counts(embedder.fingerprint) == (total, total)
+
+
+def test_a_model_name_in_the_local_hugging_face_cache_is_used_offline(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    import subprocess
+    import sys
+
+    snapshot = tmp_path / "hub" / "models--acme--mini" / "snapshots" / "abc123"
+    shutil.copytree(embedder.info.location, snapshot)
+    refs = tmp_path / "hub" / "models--acme--mini" / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("abc123")
+    code = "from companion.embed import model_info; i = model_info('acme/mini'); print(i.location, i.dim)"
+    env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == [str(snapshot), "384"]
