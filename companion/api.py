@@ -19,7 +19,7 @@ from typing import Any
 
 from companion.config import Settings, default_system_md, ensure_state_dir, load_settings
 from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder, model_info
-from companion.errors import CompanionError, NoteNotFound
+from companion.errors import CompanionError, NoteNotFound, NotIndexed
 from companion.generated import WriteReport, append_log, write_catalog
 from companion.graph import VaultGraph, build_graph
 from companion.resolve import Resolver
@@ -113,7 +113,9 @@ class Companion:
         now: datetime | None = None,
     ) -> IndexResult:
         report = self.sync(progress)
-        catalog = write_catalog(self.settings.vault, self.store, self.graph(), self.settings.schema)
+        catalog = write_catalog(
+            self.settings.vault, self.store, build_graph(self.store), self.settings.schema
+        )
         log = WriteReport()
         if report.changed_anything or catalog.written or catalog.removed:
             log = append_log(
@@ -181,7 +183,16 @@ class Companion:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def require_index(self) -> None:
+        """Reading commands on a vault never indexed get a message, not an empty answer."""
+        if self.store.get_meta("last_index") is None and not self.store.file_states():
+            raise NotIndexed(
+                f"{self.settings.vault} has not been indexed yet (state: {self.settings.state_dir}); "
+                f"run `companion index {self.settings.vault}` first"
+            )
+
     def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10) -> list[Hit]:
+        self.require_index()
         needs_model = mode != "bm25"
         return search(
             self.store,
@@ -209,6 +220,7 @@ class Companion:
         return self.search(query, mode=mode, limit=limit), mode
 
     def graph(self) -> VaultGraph:
+        self.require_index()
         return build_graph(self.store)
 
     def find_page(self, name: str) -> str:

@@ -33,6 +33,10 @@ class ModelError(CompanionError):
     """The embedding model cannot be loaded."""
 
 
+class NotIndexed(CompanionError):
+    """A reading command on a vault whose index is empty."""
+
+
 class NoteNotFound(CompanionError):
     pass
 

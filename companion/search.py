@@ -73,7 +73,9 @@ def bm25_pages(store: Store, query: str, depth: int) -> list[tuple[str, str, str
     if match is None:
         return []
     rows = store.bm25(match, depth)
-    return _page_ranking([(path, title, snippet) for _, path, title, _, snippet in rows])
+    return _page_ranking(
+        [(path, title, " ".join(snippet.split())) for _, path, title, _, snippet in rows]
+    )
 
 
 def vector_pages(

@@ -140,5 +140,7 @@ def test_a_model_name_in_the_local_hugging_face_cache_is_used_offline(
     (refs / "main").write_text("abc123")
     code = "from companion.embed import model_info; i = model_info('acme/mini'); print(i.location, i.dim)"
     env = {"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.split() == [str(snapshot), "384"]

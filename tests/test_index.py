@@ -203,3 +203,24 @@ def test_template_folders_are_not_knowledge(
     assert app.search("zeppelins", mode="bm25") == []
     assert "Templates/Meeting" not in (vault / "index.md").read_text(encoding="utf-8")
     assert app.store.page("Templates/Meeting.md") is not None  # still a file, still a link target
+
+
+def test_an_empty_vault_indexes_to_an_empty_catalog(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault({})
+    result = open_app(vault).index()
+    assert result.sync.added == [] and result.written == ["index.md", "log.md"]
+    assert "0 notes" in (vault / "index.md").read_text(encoding="utf-8")
+
+
+def test_reading_a_vault_that_was_never_indexed_says_how_to_fix_it(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    import pytest
+
+    from companion.errors import NotIndexed
+
+    app = open_app(make_vault({"a.md": "x"}))
+    with pytest.raises(NotIndexed, match="companion index"):
+        app.search("x", mode="bm25")
