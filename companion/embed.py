@@ -149,7 +149,7 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()  # our own bars say what is happening
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # our bars suffice
 
                 self._model = SentenceTransformer(self.info.location, device="cpu")
             except Exception as exc:
