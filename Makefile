@@ -45,3 +45,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy companion
 
 check: lint typecheck test
+
+# Benchmarks (bench/run.py; results go to docs/benchmarks.md). Not tests: nothing here asserts a time.
+.PHONY: bench-full
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
+bench-full: $(STAMP)
+	$(BIN)/python -m bench.run --full

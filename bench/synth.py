@@ -93,19 +93,110 @@ TOPICS: dict[str, str] = {
 }
 TOPIC_NAMES = tuple(TOPICS)
 
-ADJECTIVES = (
-    "new old main primary secondary stable flaky slow fast quiet noisy manual automatic "
-    "daily weekly shared private public internal external critical minor major simple complex "
-    "careful rough final initial current previous open closed pending broken healthy"
-).split()
-VERBS = (
-    "updates reads writes checks blocks retries sends receives merges splits tracks "
-    "explains replaces improves breaks fixes measures ranks links stores drops keeps moves "
-    "shows hides follows needs supports prevents triggers reviews summarises"
-).split()
-PREPS = "of for with from into about under over after before within across near".split()
-DETS = "the a this that each every our their one another some the the the".split()
-CONJS = "and but while because although so whereas".split()
+ADJECTIVES = [
+    "new",
+    "old",
+    "main",
+    "primary",
+    "secondary",
+    "stable",
+    "flaky",
+    "slow",
+    "fast",
+    "quiet",
+    "noisy",
+    "manual",
+    "automatic",
+    "daily",
+    "weekly",
+    "shared",
+    "private",
+    "public",
+    "internal",
+    "external",
+    "critical",
+    "minor",
+    "major",
+    "simple",
+    "complex",
+    "careful",
+    "rough",
+    "final",
+    "initial",
+    "current",
+    "previous",
+    "open",
+    "closed",
+    "pending",
+    "broken",
+    "healthy",
+]
+VERBS = [
+    "updates",
+    "reads",
+    "writes",
+    "checks",
+    "blocks",
+    "retries",
+    "sends",
+    "receives",
+    "merges",
+    "splits",
+    "tracks",
+    "explains",
+    "replaces",
+    "improves",
+    "breaks",
+    "fixes",
+    "measures",
+    "ranks",
+    "links",
+    "stores",
+    "drops",
+    "keeps",
+    "moves",
+    "shows",
+    "hides",
+    "follows",
+    "needs",
+    "supports",
+    "prevents",
+    "triggers",
+    "reviews",
+    "summarises",
+]
+PREPS = [
+    "of",
+    "for",
+    "with",
+    "from",
+    "into",
+    "about",
+    "under",
+    "over",
+    "after",
+    "before",
+    "within",
+    "across",
+    "near",
+]
+DETS = [
+    "the",
+    "a",
+    "this",
+    "that",
+    "each",
+    "every",
+    "our",
+    "their",
+    "one",
+    "another",
+    "some",
+    "the",
+    "the",
+    "the",
+]
+CONJS = ["and", "but", "while", "because", "although", "so", "whereas"]
 
 # Sentence shapes: d=capitalised determiner, D det, A adj, N noun, V verb, P prep, C conj,
 # E noun ending the sentence.
@@ -213,8 +304,18 @@ def make_plan(n: int, seed: int) -> Plan:
     ]
     daily = rng.random(n) < 0.08
     kind = rng.choice(
-        ["project", "area", "resource", "entity", "concept", "source", "people", "meeting",
-         "archive", "inbox"],
+        [
+            "project",
+            "area",
+            "resource",
+            "entity",
+            "concept",
+            "source",
+            "people",
+            "meeting",
+            "archive",
+            "inbox",
+        ],
         size=n,
         p=[0.22, 0.08, 0.16, 0.1, 0.1, 0.06, 0.05, 0.1, 0.1, 0.03],
     )
@@ -253,9 +354,15 @@ def make_plan(n: int, seed: int) -> Plan:
             project_has_overview[p] = True
             title = "Overview"
         elif kd == "people":
-            title = _title_case(
-                [VOCAB.nouns[t0][int(rng.integers(0, k))], VOCAB.nouns[t1][int(rng.integers(0, k))]]
-            ) + f" {chr(65 + int(rng.integers(0, 26)))}"
+            title = (
+                _title_case(
+                    [
+                        VOCAB.nouns[t0][int(rng.integers(0, k))],
+                        VOCAB.nouns[t1][int(rng.integers(0, k))],
+                    ]
+                )
+                + f" {chr(65 + int(rng.integers(0, 26)))}"
+            )
         elif kd == "meeting":
             title = f"{year}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d} " + (
                 _title_case([VOCAB.nouns[t0][int(rng.integers(0, k))]]) + " Sync"
@@ -267,8 +374,10 @@ def make_plan(n: int, seed: int) -> Plan:
             if rng.random() < 0.5:
                 title += " " + SUFFIXES[int(rng.integers(0, len(SUFFIXES)))]
         if rng.random() < 0.01 and kd not in ("project",):
-            # A deliberate duplicate basename in another folder (ambiguous links).
+            # A deliberate duplicate basename in a same-length folder: links to it tie on every
+            # rule of Obsidian's resolution (ambiguous links).
             title = GENERIC_TITLES[int(rng.integers(1, len(GENERIC_TITLES)))]
+            folder = f"archive/{year}"
         elif title != "Overview":
             base, m = title, 2
             while title.casefold() in seen:
@@ -318,15 +427,29 @@ def make_plan(n: int, seed: int) -> Plan:
         _title_case([VOCAB.nouns[i % 16][(i * 11) % k], "draft", str(i)])
         for i in range(max(10, n // 30))
     ]
-    return Plan(n, seed, folders, titles, topics, words, aliases, target_cdf, attachments,
-                ghosts, daily, ambiguous)
+    return Plan(
+        n,
+        seed,
+        folders,
+        titles,
+        topics,
+        words,
+        aliases,
+        target_cdf,
+        attachments,
+        ghosts,
+        daily,
+        ambiguous,
+    )
 
 
 def note_path(plan: Plan, i: int) -> str:
     return f"{plan.folders[i]}/{plan.titles[i]}.md"
 
 
-def _tokens(rng: np.random.Generator, n_words: int, t0: int, t1: int) -> tuple[list[str], list[int]]:
+def _tokens(
+    rng: np.random.Generator, n_words: int, t0: int, t1: int
+) -> tuple[list[str], list[int]]:
     """About n_words words of prose: (tokens, index one past each sentence's last token)."""
     lens = VOCAB.template_len
     n_sent = max(1, int(n_words / lens.mean()))
@@ -513,14 +636,13 @@ def generate(n: int, out: Path, seed: int = 1, clean: bool = True, jobs: int = 0
     (out / ".obsidian").mkdir(exist_ok=True)
     (out / ".obsidian" / "app.json").write_text("{}\n", encoding="utf-8")
     plan = make_plan(n, seed)
-    for folder in sorted(set(plan.folders)) + ["attachments"]:
+    for folder in [*sorted(set(plan.folders)), "attachments"]:
         (out / folder).mkdir(parents=True, exist_ok=True)
     for att in plan.attachments:
         (out / att).write_bytes(TINY_PNG)
     _PLAN, _OUT = plan, out
-    jobs = jobs or min(os.cpu_count() or 1, 8)
-    if n < 2000:
-        jobs = 1
+    if jobs <= 0:
+        jobs = 1 if n < 2000 else min(os.cpu_count() or 1, 8)
     try:
         if jobs == 1:
             parts = [_write_share((0, 1))]

@@ -184,3 +184,19 @@ def _pick_same_path(hits: list[str]) -> Resolution:
     if len(hits) == 1:
         return Resolution(hits[0], False)
     return Resolution(min(hits), True)
+
+
+def name_key(path: str) -> str:
+    """The normalised last name of a link path or file path, one `.md` dropped.
+
+    A link can only change what it resolves to when a file with the same key appears or goes, so
+    the index stores this key with every link and re-resolves just those links (see sync.py).
+    """
+    name = _norm(path.strip().rstrip("/").rpartition("/")[2])
+    return name[:-3] if name.endswith(".md") else name
+
+
+def keys_for_file(path: str) -> set[str]:
+    """Every link key that could resolve to `path` (`Note.md.md` is reached by `[[Note.md]]` too)."""
+    key = name_key(path)
+    return {key, key[:-3]} if key.endswith(".md") else {key}

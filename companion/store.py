@@ -52,6 +52,7 @@ class LinkRow:
     line: int
     target: str | None
     ambiguous: bool
+    name: str = ""  # resolve.name_key(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class FileState:
     size: int
     mtime_ns: int
     hash: str
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +177,21 @@ def _m0001_initial(db: apsw.Connection) -> None:
     )
 
 
+def _m0002_link_names(db: apsw.Connection) -> None:
+    """Links carry the key of the name they point at, so a new or deleted file re-resolves only
+    the links that could change (not every link in the vault)."""
+    from companion.resolve import name_key
+
+    db.execute("ALTER TABLE links ADD COLUMN name TEXT NOT NULL DEFAULT ''")
+    rows = [(name_key(path), lid) for lid, path in db.execute("SELECT id, path FROM links")]
+    db.cursor().executemany("UPDATE links SET name = ? WHERE id = ?", rows)
+    db.execute("CREATE INDEX links_name ON links(name)")
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
+    ("0002_link_names", _m0002_link_names),
 )
 
 
@@ -271,12 +285,16 @@ class Store:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def file_states(self) -> dict[str, FileState]:
+    def file_states(self, paths: Iterable[str] | None = None) -> dict[str, FileState]:
+        """Stat, hash and version of every indexed file (or of the given paths only)."""
+        sql = "SELECT path, size, mtime_ns, hash, version FROM pages"
+        if paths is None:
+            rows = list(self.db.execute(sql))
+        else:
+            rows = [r for p in paths for r in self.db.execute(sql + " WHERE path = ?", (p,))]
         return {
-            path: FileState(size, mtime, digest)
-            for path, size, mtime, digest in self.db.execute(
-                "SELECT path, size, mtime_ns, hash FROM pages"
-            )
+            path: FileState(size, mtime, digest, version)
+            for path, size, mtime, digest, version in rows
         }
 
     def put_pages(self, pages: Sequence[PageRow]) -> None:
@@ -327,8 +345,8 @@ class Store:
                 )
             if page.links:
                 cur.executemany(
-                    "INSERT INTO links (page_id, raw, path, subpath, display, kind, line, target, ambiguous) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO links (page_id, raw, path, subpath, display, kind, line, target, "
+                    "ambiguous, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             page_id,
@@ -340,6 +358,7 @@ class Store:
                             k.line,
                             k.target,
                             int(k.ambiguous),
+                            k.name,
                         )
                         for k in page.links
                     ],
@@ -393,14 +412,28 @@ class Store:
 
     # -- links ----------------------------------------------------------------------------------
 
-    def links_to_resolve(self) -> list[tuple[int, str, str, str | None, bool]]:
-        """(link id, source path, link path, current target, current ambiguous) for every link."""
-        return [
-            (lid, src, lp, tgt, bool(amb))
-            for lid, src, lp, tgt, amb in self.db.execute(
-                "SELECT l.id, p.path, l.path, l.target, l.ambiguous FROM links l JOIN pages p ON p.id = l.page_id"
+    def links_to_resolve(
+        self, names: Iterable[str] | None = None
+    ) -> list[tuple[int, str, str, str | None, bool]]:
+        """(link id, source path, link path, current target, current ambiguous) for every link,
+        or only for links whose name key is in `names`."""
+        sql = (
+            "SELECT l.id, p.path, l.path, l.target, l.ambiguous FROM links l "
+            "JOIN pages p ON p.id = l.page_id"
+        )
+        if names is None:
+            rows = self.db.execute(sql)
+        else:
+            wanted = sorted(set(names))
+            if not wanted:
+                return []
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_names (name TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM temp.wanted_names")
+            self.db.cursor().executemany(
+                "INSERT OR IGNORE INTO temp.wanted_names VALUES (?)", [(n,) for n in wanted]
             )
-        ]
+            rows = self.db.execute(sql + " WHERE l.name IN (SELECT name FROM temp.wanted_names)")
+        return [(lid, src, lp, tgt, bool(amb)) for lid, src, lp, tgt, amb in rows]
 
     def set_link_targets(self, updates: Iterable[tuple[str | None, bool, int]]) -> None:
         self.db.cursor().executemany(

@@ -1,9 +1,10 @@
 """Reconcile the vault with the index: scan -> plan -> apply.
 
-`scan` walks the vault (stat only). `plan` compares each file's size and mtime with the index and
-reads, hashes and parses only the files that differ; a file whose bytes hash the same as before
-only gets its stat refreshed. `apply` writes the planned rows in one transaction and, when the set
-of paths changed, re-resolves every link in the vault (a new file can capture links elsewhere).
+`scan` walks the vault (stat only) — or, for a watcher batch, stats just the paths it names.
+`plan` compares each file's size and mtime with the index and reads, hashes and parses only the
+files that differ; a file whose bytes hash the same as before only gets its stat refreshed.
+`apply` writes the planned rows in one transaction and, when files appeared or went, re-resolves
+the links that could point at them (found by the name key each link is stored with).
 
 Principles kept here: an unreadable file is unknown, not deleted (its rows stay, a problem is
 recorded and it is retried next time); a binary, huge or undecodable file is reported with its path
@@ -25,14 +26,22 @@ from companion.digest import chunk_note, summary_line
 from companion.errors import SkippedFile, UnreadableFile
 from companion.note import Note
 from companion.parse import parse_note
-from companion.resolve import Resolver
+from companion.resolve import Resolver, keys_for_file, name_key
 from companion.store import ChunkRow, FileState, LinkRow, PageRow, Store
-from companion.vault import IgnoreRules, VaultFile, content_hash, read_note_bytes, walk
+from companion.vault import (
+    IgnoreRules,
+    VaultFile,
+    check_path,
+    content_hash,
+    read_note_bytes,
+    walk,
+)
 
 BATCH = 500
 WALK_CODE = "walk"
 
 Progress = Callable[[int, int], None]
+Found = tuple[str, str, int | None]  # (problem code, message, line)
 
 
 @dataclass(slots=True)
@@ -43,6 +52,10 @@ class SyncReport:
     touched: int = 0  # stat changed, content identical
     unchanged: int = 0
     relinked: int = 0  # links whose resolution changed because the path set changed
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new): same content hash
+    versions: dict[str, tuple[int | None, int | None]] = field(
+        default_factory=dict
+    )  # changed pages
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
     seconds: float = 0.0
 
@@ -109,6 +122,7 @@ def page_row(
                 link.line,
                 res.target,
                 res.ambiguous,
+                name_key(link.path),
             )
         )
     return PageRow(
@@ -146,56 +160,136 @@ def _bare_row(file: VaultFile, digest: str) -> PageRow:
     )
 
 
+@dataclass(slots=True)
+class _Plan:
+    """Which files to look at, what went away, and the problems already known for paths."""
+
+    rules: IgnoreRules
+    check: list[VaultFile]
+    removed: list[str]
+    known: dict[str, FileState]
+    path_problems: dict[str, list[Found]]  # from walking / stat-ing, by path
+    recheck: set[str]  # paths whose problems must be recomputed
+    paths: set[str] | None = None  # every current path; None: ask the store (targeted sync)
+
+
 def sync_vault(
     settings: Settings, store: Store, max_chars: int, progress: Progress | None = None
 ) -> SyncReport:
-    """Bring the index in line with the vault on disk; returns what changed."""
+    """Bring the whole index in line with the vault on disk; returns what changed."""
     started = time.perf_counter()
     vault = settings.vault
     rules = IgnoreRules.load(vault)
-    skip = settings.state_dir if settings.state_dir.is_relative_to(vault) else None
-    scanned = walk(vault, rules, skip=skip)
+    scanned = walk(vault, rules, skip=_state_inside(settings))
     current = {f.path: f for f in scanned.files}
     known = store.file_states()
-    walk_problems: dict[str, list[tuple[str, str, int | None]]] = {}
+    path_problems: dict[str, list[Found]] = {}
     for path, reason in scanned.problems:
-        walk_problems.setdefault(path, []).append((WALK_CODE, reason, None))
+        path_problems.setdefault(path, []).append((WALK_CODE, reason, None))
     # Files with problems are looked at every run, so a fixed file loses its problem.
-    recheck = store.problem_paths() | set(walk_problems)
-    report = SyncReport()
-    report.removed = sorted(set(known) - set(current))
-    todo = [
+    recheck = store.problem_paths() | set(path_problems)
+    check = [
         f
         for f in scanned.files
         if f.path not in known
         or f.path in recheck
         or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
     ]
-    report.unchanged = len(current) - len(todo)
-    paths_changed = bool(report.removed) or any(f.path not in known for f in todo)
-    resolver = Resolver(current)
+    plan = _Plan(
+        rules, check, sorted(set(known) - set(current)), known, path_problems, recheck, set(current)
+    )
+    report = _apply(settings, store, plan, max_chars, progress)
+    report.unchanged = len(current) - len(check)
+    report.seconds = time.perf_counter() - started
+    return report
 
-    problems: dict[str, list[tuple[str, str, int | None]]] = {}
+
+def sync_paths(
+    settings: Settings, store: Store, paths: Iterable[str], max_chars: int
+) -> SyncReport:
+    """Bring the index in line with the disk for just these vault-relative paths (a watcher batch).
+
+    Each path is looked at on disk: a file is (re)indexed when its stat or content changed, a
+    path that no longer exists is removed, and a path that cannot be stat-ed is unknown: kept as
+    it was, with a problem, and retried. Folders are not expanded here (see the daemon).
+    """
+    started = time.perf_counter()
+    vault = settings.vault
+    rules = IgnoreRules.load(vault)
+    wanted = sorted(set(paths))
+    known = store.file_states(wanted)
+    had_problems = store.problem_paths()
+    check: list[VaultFile] = []
+    removed: list[str] = []
+    path_problems: dict[str, list[Found]] = {}
+    for rel in wanted:
+        state, file, found = check_path(vault, rel, rules)
+        if found:
+            path_problems[rel] = [(WALK_CODE, p.reason, None) for p in found]
+        if state == "file" and file is not None:
+            k = known.get(rel)
+            if (
+                k is None
+                or rel in had_problems
+                or found
+                or (k.size, k.mtime_ns) != (file.size, file.mtime_ns)
+            ):
+                check.append(file)
+        elif state == "missing" and rel in known:
+            removed.append(rel)
+    recheck = (had_problems & set(wanted)) | set(path_problems)
+    plan = _Plan(rules, check, removed, known, path_problems, recheck)
+    report = _apply(settings, store, plan, max_chars, None)
+    report.unchanged = len(wanted) - len(check) - len(removed)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _state_inside(settings: Settings) -> Path | None:
+    inside = settings.state_dir.is_relative_to(settings.vault)
+    return settings.state_dir if inside else None
+
+
+def _apply(
+    settings: Settings, store: Store, plan: _Plan, max_chars: int, progress: Progress | None
+) -> SyncReport:
+    """Read, hash and parse the files to check; write every change in one transaction."""
+    report = SyncReport(removed=list(plan.removed))
+    added = [f.path for f in plan.check if f.path not in plan.known]
+    paths = (
+        plan.paths
+        if plan.paths is not None
+        else (set(store.page_paths()) | set(added)) - set(plan.removed)
+    )
+    resolver = Resolver(paths)
+    problems: dict[str, list[Found]] = {}
     rows: list[PageRow] = []
     touched: list[tuple[str, int, int]] = []
-    for done, file in enumerate(todo, start=1):
+    for done, file in enumerate(plan.check, start=1):
+        known = plan.known.get(file.path)
         row, found, same = _plan_file(
-            vault, file, known.get(file.path), resolver, settings, max_chars, file.path in recheck
+            settings.vault, file, known, resolver, settings, max_chars, file.path in plan.recheck
         )
-        if found and rules.is_template(file.path):
+        if found and plan.rules.is_template(file.path):
             # `{{date}}` placeholders are not valid YAML; in a template that is expected.
             found = [p for p in found if p[0] != "yaml"]
-        problems[file.path] = walk_problems.get(file.path, []) + found
+        problems[file.path] = plan.path_problems.get(file.path, []) + found
         if same:
             touched.append((file.path, file.size, file.mtime_ns))
         elif row is not None:
             rows.append(row)
-            (report.changed if file.path in known else report.added).append(file.path)
-        if progress is not None and (done % 200 == 0 or done == len(todo)):
-            progress(done, len(todo))
+            if known is None:
+                report.added.append(file.path)
+            else:
+                report.changed.append(file.path)
+                if known.version != row.version:
+                    report.versions[file.path] = (known.version, row.version)
+        if progress is not None and (done % 200 == 0 or done == len(plan.check)):
+            progress(done, len(plan.check))
     # Problems of paths that are not files (unreadable folders, symlink loops) or gone entirely.
-    for path in recheck - set(current):
-        problems[path] = walk_problems.get(path, [])
+    for path in plan.recheck - {f.path for f in plan.check}:
+        problems[path] = plan.path_problems.get(path, [])
+    report.renamed = _renames(plan, rows)
 
     with store.transaction():
         store.delete_pages(report.removed)
@@ -204,11 +298,21 @@ def sync_vault(
         store.touch_pages(touched)
         for path, found in problems.items():
             store.replace_problems(path, found)
-        if paths_changed:
-            report.relinked = _relink(store, resolver, skip=set(report.added) | set(report.changed))
+        appeared = set(report.added) | set(report.removed)
+        if appeared:
+            names: set[str] = set()
+            for path in appeared:
+                names |= keys_for_file(path)
+            fresh = set(report.added) | set(report.changed)
+            report.relinked = _relink(store, resolver, names, skip=fresh)
     report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
-    report.seconds = time.perf_counter() - started
     return report
+
+
+def _renames(plan: _Plan, rows: list[PageRow]) -> list[tuple[str, str]]:
+    """(old, new) pairs: a removed file whose content hash reappears under a new path."""
+    gone = {plan.known[p].hash: p for p in plan.removed if p in plan.known}
+    return [(gone[r.hash], r.path) for r in rows if r.path not in plan.known and r.hash in gone]
 
 
 def _plan_file(
@@ -251,12 +355,12 @@ def _bare_or_same(
     return _bare_row(file, stamp), found, False
 
 
-def _relink(store: Store, resolver: Resolver, skip: Iterable[str]) -> int:
-    """Re-resolve links of pages not just written (those were resolved on the way in)."""
-    fresh = set(skip)
+def _relink(store: Store, resolver: Resolver, names: set[str], skip: set[str]) -> int:
+    """Re-resolve links that could point at files that appeared or went (by name key), except
+    those of pages just written (resolved on the way in). Returns how many changed target."""
     updates = []
-    for link_id, source, link_path, target, ambiguous in store.links_to_resolve():
-        if source in fresh:
+    for link_id, source, link_path, target, ambiguous in store.links_to_resolve(names):
+        if source in skip:
             continue
         res = resolver.resolve(link_path, source)
         if (res.target, res.ambiguous) != (target, ambiguous):

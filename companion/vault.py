@@ -470,3 +470,45 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# -- one path --------------------------------------------------------------------------------------
+
+PathState = Literal["file", "missing", "folder", "unreadable", "ignored"]
+
+
+def check_path(
+    vault_root: Path, rel: str, rules: IgnoreRules
+) -> tuple[PathState, VaultFile | None, list[WalkProblem]]:
+    """What one vault-relative path is now, for a watcher batch: the same verdicts `walk` gives.
+
+    "missing" only when the OS says the file does not exist; any other error is "unreadable"
+    (unknown, never treated as deleted).
+    """
+    if not rel or any(part.startswith(".") for part in rel.split("/")):
+        return "ignored", None, []
+    problems: list[WalkProblem] = []
+    name = rel.rpartition("/")[2]
+    if not _REFUSED_CHARS.isdisjoint(name):
+        bad = " ".join(sorted(_REFUSED_CHARS.intersection(name)))
+        problems.append(WalkProblem(rel, f"{_REFUSED_MSG}: {bad}"))
+    path = os.path.join(vault_root, rel)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return "unreadable", None, [WalkProblem(rel, "broken symlink, skipped")]
+        return "missing", None, []
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "unreadable", None, [WalkProblem(rel, "symlink loop, not followed")]
+        return "unreadable", None, [WalkProblem(rel, f"cannot stat: {exc.strerror or exc}")]
+    if stat.S_ISDIR(st.st_mode):
+        return "folder", None, []
+    if not stat.S_ISREG(st.st_mode):
+        return (
+            "unreadable",
+            None,
+            [WalkProblem(rel, "not a regular file (fifo, socket or device), skipped")],
+        )
+    return "file", VaultFile(rel, st.st_size, st.st_mtime_ns, rules.is_excluded(rel)), problems
