@@ -19,7 +19,7 @@ from typing import Any
 
 from companion.config import Settings, default_system_md, ensure_state_dir, load_settings
 from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder, model_info
-from companion.errors import CompanionError, NoteNotFound, NotIndexed
+from companion.errors import CompanionError, ModelError, NoteNotFound, NotIndexed
 from companion.generated import WriteReport, append_log, write_catalog
 from companion.graph import VaultGraph, build_graph
 from companion.resolve import Resolver
@@ -48,7 +48,7 @@ class Companion:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         ensure_state_dir(settings.state_dir)
-        self.store = Store.open(settings.db_path)
+        self.store, self.recovered = Store.open_or_recover(settings.db_path)
         self._model: ModelInfo | None = None
         self._embedder: Embedder | None = None
 
@@ -113,9 +113,7 @@ class Companion:
         now: datetime | None = None,
     ) -> IndexResult:
         report = self.sync(progress)
-        catalog = write_catalog(
-            self.settings.vault, self.store, build_graph(self.store), self.settings.schema
-        )
+        catalog = write_catalog(self.settings.vault, self.store, self.settings.schema)
         log = WriteReport()
         if report.changed_anything or catalog.written or catalog.removed:
             log = append_log(
@@ -169,7 +167,14 @@ class Companion:
             progress(0, len(pending))
         for start in range(0, len(pending), EMBED_BATCH):
             batch = pending[start : start + EMBED_BATCH]
-            vectors = embedder.embed([text for _, text in batch])
+            try:
+                vectors = embedder.embed([text for _, text in batch])
+            except ModelError:
+                raise  # the model itself is unusable: say so, do not mark every chunk failed
+            except Exception as exc:  # one bad batch must not stop the rest: record why, go on
+                reason = f"{type(exc).__name__}: {exc}"
+                self.store.record_embed_failures(info.fingerprint, [h for h, _ in batch], reason)
+                continue
             self.store.add_embeddings(
                 info.fingerprint,
                 [(h, v.tobytes()) for (h, _), v in zip(batch, vectors, strict=True)],

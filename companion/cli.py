@@ -13,16 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from companion import __version__
-from companion.api import Companion, init_vault
+from companion import __version__, client
 from companion.errors import CompanionError
-from companion.search import MODES
+
+if TYPE_CHECKING:
+    from companion.api import Companion
+    from companion.config import Settings
 
 INTERNAL_ERROR = 70
+MODES = ("hybrid", "bm25", "vector")  # search.MODES, without importing the search stack
 
 vault_option = click.option(
     "--vault",
@@ -49,7 +52,26 @@ model_option = click.option(
 
 
 def _open(vault: str | None, state_dir: str | None, model: str | None = None) -> Companion:
+    from companion.api import Companion  # heavy (numpy, SQLite, networkx): only when needed
+
     return Companion.open(vault, state_dir=state_dir, model=model)
+
+
+def _settings(vault: str | None, state_dir: str | None, model: str | None = None) -> Settings:
+    """Where the vault and its state are, without importing the index or the model."""
+    from companion.config import load_settings
+    from companion.vault import find_vault
+
+    return load_settings(find_vault(vault, Path.cwd()), state_dir=state_dir, model=model)
+
+
+def _daemon(settings: Settings, op: str, **params: Any) -> Any | None:
+    """Ask the vault's daemon, if one runs; None means "work in process"."""
+    try:
+        return client.request(settings.state_dir, op, **params)
+    except client.DaemonError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
 
 
 @contextmanager
@@ -98,6 +120,8 @@ def cli() -> None:
 @click.argument("path", type=click.Path(path_type=Path), default=Path("vault"))
 def init(path: Path) -> None:
     """Scaffold a vault at PATH: wiki/ folders, sources/, SYSTEM.md, templates. Never overwrites."""
+    from companion.api import init_vault
+
     created = init_vault(path)
     for item in created:
         click.echo(f"created {path / item}")
@@ -129,9 +153,36 @@ def index(
 
     Only files whose size or mtime changed are read again, and only chunks without a vector are
     embedded, so re-running is cheap. Ctrl-C during embedding keeps what is done; run again to
-    resume. Text search works before embedding finishes.
+    resume. Text search works before embedding finishes. When a daemon watches the vault, it does
+    the work (it is the vault's only writer) and embeds in the background.
     """
-    with _open(vault or vault_opt, state_dir, model) as app:
+    settings = _settings(vault or vault_opt, state_dir, model)
+    if client.request(settings.state_dir, "ping", timeout=5) is not None:
+        if rebuild:
+            raise CompanionError("a daemon is watching this vault; stop it before --rebuild")
+        done: dict[str, Any] = _daemon(settings, "index") or {
+            "added": [],
+            "changed": [],
+            "removed": [],
+        }
+        if as_json:
+            click.echo(json.dumps(done, indent=2))
+        else:
+            click.echo(
+                f"the daemon re-scanned {settings.vault}: {len(done['added'])} added, "
+                f"{len(done['changed'])} changed, {len(done['removed'])} removed; "
+                "it embeds in the background (see `companion status`)"
+            )
+        return
+    from companion.lock import WriterLock
+
+    with (
+        _open(vault or vault_opt, state_dir, model) as app,
+        WriterLock(settings.state_dir / "writer.lock") as lock,
+    ):
+        lock.acquire("companion index")
+        if app.recovered:
+            click.echo(app.recovered, err=True)
         if rebuild:
             app.rebuild()
         interactive = sys.stderr.isatty() and not as_json
@@ -217,32 +268,43 @@ def search(
     Examples:
       companion search "how are card payments retried"
       companion search ledger --mode bm25 --limit 3 --explain
+
+    A running daemon (`companion watch`) answers at once with its warm model; otherwise the
+    search runs in this process (loading the model takes a few seconds).
     """
-    with _open(vault_opt, state_dir, model) as app:
-        started = time.perf_counter()
-        hits, used = app.search_best_effort(query, mode=mode, limit=limit)  # type: ignore[arg-type]
-        elapsed = time.perf_counter() - started
-        if used != mode:
-            click.echo(
-                f"note: no vectors yet for this model; showing {used} results "
-                "(run `companion index` to embed)",
-                err=True,
-            )
-        if as_json:
-            click.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
-            return
-        if not hits:
-            click.echo("no results")
-            return
-        for hit in hits:
-            click.echo(f"{hit.rank:>2}. {hit.title}  ({hit.path})")
-            if explain:
-                ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit.ranks.items())
-                click.echo(f"    score {hit.score:.5f}: {ranks}")
-            if hit.snippet:
-                click.echo(f"    {hit.snippet}")
+    started = time.perf_counter()
+    settings = _settings(vault_opt, state_dir, model)
+    remote = _daemon(settings, "search", query=query, mode=mode, limit=limit)
+    if remote is not None:
+        hits: list[dict[str, Any]] = remote
+        used, where = mode, "daemon"
+    else:
+        with _open(vault_opt, state_dir, model) as app:
+            found, used = app.search_best_effort(query, mode=mode, limit=limit)  # type: ignore[arg-type]
+            hits = [h.as_dict() for h in found]
+            where = "in process"
+    elapsed = time.perf_counter() - started
+    if used != mode:
+        click.echo(
+            f"note: no vectors yet for this model; showing {used} results "
+            "(run `companion index` to embed)",
+            err=True,
+        )
+    if as_json:
+        click.echo(json.dumps(hits, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("no results")
+        return
+    for hit in hits:
+        click.echo(f"{hit['rank']:>2}. {hit['title']}  ({hit['path']})")
         if explain:
-            click.echo(f"({used} search, {elapsed * 1000:.0f} ms)")
+            ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit["ranks"].items())
+            click.echo(f"    score {hit['score']:.5f}: {ranks}")
+        if hit["snippet"]:
+            click.echo(f"    {hit['snippet']}")
+    if explain:
+        click.echo(f"({used} search {where}, {elapsed * 1000:.0f} ms)")
 
 
 @cli.command()
@@ -312,9 +374,15 @@ def status(
     model: str | None,
     as_json: bool,
 ) -> None:
-    """Pages, chunks, embedded %, model, database size, last index and per-file problems."""
+    """Pages, chunks, embedded %, model, database size, last index and per-file problems; with a
+    running daemon also its pid, uptime, queue and last events."""
+    settings = _settings(vault or vault_opt, state_dir, model)
+    daemon = _daemon(settings, "status")
     with _open(vault or vault_opt, state_dir, model) as app:
         info = app.status()
+        info["daemon"] = daemon
+        if daemon is not None:
+            info.update({k: daemon[k] for k in ("embedded", "embeddable", "embedded_pct")})
         if as_json:
             click.echo(json.dumps(info, indent=2, ensure_ascii=False))
             return
@@ -330,10 +398,155 @@ def status(
         )
         click.echo(f"database:   {info['database']} ({info['database_bytes'] / 1e6:.1f} MB)")
         click.echo(f"last index: {when}")
+        if daemon is None:
+            click.echo("daemon:     not running (start one with `companion watch`)")
+        else:
+            d, q = daemon["daemon"], daemon["queue"]
+            click.echo(f"daemon:     pid {d['pid']}, up {_duration(d['uptime'])}")
+            click.echo(
+                f"queue:      {q['embedding']} chunks to embed ({q['waiting_to_settle']} pages settling), "
+                f"{q['events']} event batches, {q['bumps']} version bumps due, {q['retries']} retries"
+            )
+            for event in daemon["last_events"][:5]:
+                at = time.strftime("%H:%M:%S", time.localtime(event["at"]))
+                click.echo(f"  {at} {event['what']} {event['path']}")
+            for failed in daemon["failed"][:20]:
+                click.echo(f"  embedding failed: {failed['path']}: {failed['reason']}")
         problems = info["problems"]
         click.echo(f"problems:   {len(problems)}")
         for p in problems[:50]:
             click.echo(f"  {p['path']}: {p['message']}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@cli.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@model_option
+@click.option(
+    "--settle",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Seconds a page must be quiet before it is embedded or its version bumped.",
+)
+def watch(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    settle: float,
+) -> None:
+    """Watch VAULT and keep everything in step with every edit (the daemon; Ctrl-C stops it).
+
+    It reconciles what changed while it was down, then follows every save: text search within
+    a second, embeddings once a page settles, version bumps for edited wiki pages, index.md and
+    log.md kept current. `companion search`, `status` and `update` talk to it over a private
+    socket in the state folder.
+    """
+    from companion.daemon import Daemon, DaemonOptions
+
+    settings = _settings(vault or vault_opt, state_dir, model)
+    daemon = Daemon(settings, DaemonOptions(settle=settle))
+    click.echo(
+        f"watching {settings.vault} (pid {__import__('os').getpid()}); state in {settings.state_dir}"
+    )
+    click.echo(f"catalog: {settings.vault / 'index.md'}")
+    click.echo(f"search:  companion search QUERY --vault {settings.vault}")
+    daemon.run()
+    click.echo("stopped")
+
+
+@cli.command()
+@click.argument("page")
+@click.option(
+    "--expect-version",
+    type=int,
+    required=True,
+    help="The version you read; the write is refused (exit 3) if the page moved on.",
+)
+@click.option("--body", help="New body text (everything after the frontmatter).")
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the new body from a file ('-' for stdin).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a frontmatter property (repeatable).",
+)
+@vault_option
+@state_option
+@click.option("--json", "as_json", is_flag=True)
+def update(
+    page: str,
+    expect_version: int,
+    body: str | None,
+    body_file: Any,
+    sets: tuple[str, ...],
+    vault_opt: str | None,
+    state_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Write PAGE (a managed wiki page) if its version is still --expect-version.
+
+    \b
+    Examples:
+      companion update wiki/concepts/Idempotency --expect-version 2 --set status=reviewed
+      companion update wiki/entities/Ledger\\ Service.md --expect-version 3 --body-file new.md
+
+    The version goes up by one and the page is re-embedded. Exit code 3 means the page changed
+    since you read it: nothing was written.
+    """
+    if body is not None and body_file is not None:
+        raise click.UsageError("give --body or --body-file, not both")
+    if body_file is not None:
+        body = body_file.read()
+    properties: dict[str, Any] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--set takes KEY=VALUE, not {item!r}")
+        properties[key.strip()] = int(value) if value.strip().isdigit() else value
+    settings = _settings(vault_opt, state_dir)
+    params = {
+        "page": page,
+        "expect_version": expect_version,
+        "body": body,
+        "properties": properties,
+    }
+    result = _daemon(settings, "update", **params)
+    if result is None:
+        from companion.lock import WriterLock
+        from companion.update import apply_update
+
+        with (
+            _open(vault_opt, state_dir) as app,
+            WriterLock(settings.state_dir / "writer.lock") as lock,
+        ):
+            lock.acquire("companion update")
+            done = apply_update(settings, page, expect_version, body=body, properties=properties)
+            app.index()
+            result = {
+                "path": done.path,
+                "old_version": done.old_version,
+                "new_version": done.new_version,
+            }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"updated {result['path']}: version {result['old_version']} -> {result['new_version']}"
+        )
 
 
 def main() -> None:

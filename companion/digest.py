@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from companion.note import Note
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
-_MARKUP = re.compile(
-    r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]|[*_`>#]+|%%.*?%%|<!--.*?-->", re.S
-)
+_COMMENTS = re.compile(r"%%.*?(?:%%|$)|<!--.*?(?:-->|$)", re.S)
+_EMBEDS = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
+_WIKILINK = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_EMPHASIS = re.compile(r"(\*\*|\*|`+|==|~~|(?<!\w)__|(?<!\w)_)(?=\S)(.+?)(?<=\S)\1")
+_ESCAPE = re.compile(r"[\[\]#<>]|%%")
 _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -106,11 +110,13 @@ def chunk_note(note: Note, max_chars: int, min_chars: int = 200) -> list[Chunk]:
 
 
 def summary_line(note: Note, limit: int = 140) -> str:
-    """One line for index.md: a `summary`/`description` property, else the first prose sentence."""
+    """One line of plain text for index.md: a `summary`/`description` property, else the first
+    prose sentence. Links keep only their text and images are dropped, so the catalog never
+    gains links (relative links would break there) or embeds the note did not mean to put there."""
     for key in ("summary", "description"):
         value = note.properties.get(key)
         if isinstance(value, str) and value.strip():
-            return _clip(_SPACES.sub(" ", value).strip(), limit)
+            return _clip(plain_text(value), limit)
     in_fence = False
     for raw in note.body.splitlines():
         line = raw.strip()
@@ -120,16 +126,26 @@ def summary_line(note: Note, limit: int = 140) -> str:
         if (
             in_fence
             or not line
-            or line.startswith(("#", "|", "---", "![[", "%%", "<", "- [", "> [!"))
+            or line.startswith(("#", "|", "---", "%%", "<", "- [", "> [!", "^"))
         ):
             continue
-        plain = _SPACES.sub(" ", _MARKUP.sub(lambda m: m.group(2) or m.group(1) or "", line)).strip(
-            " -*>"
-        )
+        plain = plain_text(line).strip(" -*>")
         if len(plain) >= 3:
-            sentence = _SENTENCE_END.split(plain, maxsplit=1)[0]
-            return _clip(sentence, limit)
+            return _clip(_SENTENCE_END.split(plain, maxsplit=1)[0], limit)
     return ""
+
+
+def plain_text(markdown: str) -> str:
+    """Inline markdown reduced to its visible words, with nothing left that could link or tag."""
+    text = _COMMENTS.sub(" ", markdown)
+    text = _EMBEDS.sub(" ", text)
+    text = _WIKILINK.sub(lambda m: m.group(2) or m.group(1).rpartition("/")[2], text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    text = _SPACES.sub(" ", text).strip()
+    # Whatever markup is left is shown, not interpreted: escape what would link, tag or comment.
+    return _ESCAPE.sub(lambda m: "\\" + m.group(0), text)
 
 
 def _clip(text: str, limit: int) -> str:

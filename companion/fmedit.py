@@ -62,7 +62,7 @@ def set_value(text: str, key: str, value: Any) -> str:
     if block is None:
         newline = "\r\n" if "\r\n" in text[:1000] else "\n"
         bom = "\ufeff" if text.startswith("\ufeff") else ""
-        return f"{bom}---{newline}{key}: {rendered}{newline}---{newline}{text[len(bom):]}"
+        return f"{bom}---{newline}{key}: {rendered}{newline}---{newline}{text[len(bom) :]}"
     start, close, newline = block
     line_re = re.compile(
         rf"^{re.escape(key)}[ \t]*:(?P<gap>[ \t]*)(?P<value>[^\r\n]*?)"
@@ -76,7 +76,9 @@ def set_value(text: str, key: str, value: Any) -> str:
     if match.group("value") == "" or match.group("value").startswith(("|", ">")):
         following = region[match.end() :].lstrip("\r\n")
         if following.startswith((" ", "\t", "-")):
-            raise FrontmatterEditError(f"`{key}` holds a nested value; it cannot be edited in place")
+            raise FrontmatterEditError(
+                f"`{key}` holds a nested value; it cannot be edited in place"
+            )
     if match.group("value") == "":
         # `key:` with nothing after it: put the value after the colon, one space apart.
         insert_at = start + match.end("gap")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from companion.config import Schema
 from companion.errors import ChangedOnDisk
-from companion.graph import VaultGraph
 from companion.render.index_md import GENERATED_KEY, SUBINDEX_FOLDER, render_index
 from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
 from companion.store import Store
@@ -67,11 +66,11 @@ def _write_generated(vault: Path, path: str, text: str, report: WriteReport) -> 
     report.written.append(path)
 
 
-def write_catalog(vault: Path, store: Store, graph: VaultGraph, schema: Schema) -> WriteReport:
+def write_catalog(vault: Path, store: Store, schema: Schema) -> WriteReport:
     """Render index.md and its sub-indexes from the store; write those that changed."""
     rows = store.catalog()
     titles = {p: t for p, _, t, _, _ in store.node_rows()}
-    notes = render_index(rows, graph.orphans(), store.unresolved_links(), schema, titles)
+    notes = render_index(rows, store.orphans(), store.unresolved_links(), schema, titles)
     report = WriteReport()
     for path, text in notes.items():
         _write_generated(vault, path, text, report)

@@ -35,7 +35,12 @@ class WriterLock:
         except BlockingIOError:
             os.close(fd)
             raise LockHeld(describe_holder(self.path)) from None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "role": role}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.time(),
+            "role": role,
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self.fd = fd

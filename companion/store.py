@@ -188,10 +188,26 @@ def _m0002_link_names(db: apsw.Connection) -> None:
     db.execute("CREATE INDEX links_name ON links(name)")
 
 
+def _m0003_embed_failures(db: apsw.Connection) -> None:
+    """Chunks the model failed on, and why: skipped until the model changes or a restart retries."""
+    db.execute(
+        """
+        CREATE TABLE embed_failures (
+            chunk_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (chunk_hash, model)
+        )
+        """
+    )
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
     ("0002_link_names", _m0002_link_names),
+    ("0003_embed_failures", _m0003_embed_failures),
 )
 
 
@@ -236,6 +252,25 @@ class Store:
                 f"index database {path} is unusable ({exc}); run `companion index --rebuild`"
             ) from exc
         return store
+
+    @classmethod
+    def open_or_recover(cls, path: Path) -> tuple[Store, str | None]:
+        """Open the index; a corrupt or unreadable database is moved aside and a blank one made
+        (the caller then rebuilds it from the markdown). Returns the store and what happened."""
+        if not path.exists():
+            return cls.open(path), None
+        try:
+            store = cls.open(path)
+            if store._scalar("PRAGMA quick_check") == "ok":
+                return store, None
+            store.close()
+        except (StoreError, apsw.Error):
+            pass
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return cls.open(path), f"the index database was corrupt; moved it to {aside} and rebuilt it"
 
     def close(self) -> None:
         self.db.close()
@@ -477,6 +512,22 @@ class Store:
             )
         ]
 
+    def orphans(self) -> list[str]:
+        """Notes no other non-generated note links to (generated and excluded notes aside)."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                """
+                SELECT p.path FROM pages p
+                WHERE p.kind IN ('note', 'canvas') AND p.generated = 0 AND p.excluded = 0
+                  AND NOT EXISTS (
+                    SELECT 1 FROM links l JOIN pages s ON s.id = l.page_id
+                    WHERE l.target = p.path AND s.id != p.id AND s.generated = 0)
+                ORDER BY p.path
+                """
+            )
+        ]
+
     def unresolved_links(self) -> list[tuple[str, str]]:
         """(source path, link path) of unresolved links from non-generated notes."""
         return [
@@ -588,14 +639,43 @@ class Store:
         return current is not None
 
     def pending_chunks(self, fingerprint: str, limit: int | None = None) -> list[tuple[str, str]]:
-        """(hash, text) of distinct non-empty chunks with no vector for this model yet."""
+        """(hash, text) of distinct non-empty chunks with no vector (and no failure) for this model."""
+        return [(h, t) for h, t, _ in self.pending_chunk_pages(fingerprint, limit)]
+
+    def pending_chunk_pages(
+        self, fingerprint: str, limit: int | None = None
+    ) -> list[tuple[str, str, list[str]]]:
+        """Like `pending_chunks`, with the paths of the pages each chunk text appears in."""
         sql = (
-            "SELECT c.hash, min(c.text) FROM chunks c LEFT JOIN embeddings e "
-            "ON e.chunk_hash = c.hash AND e.model = ? WHERE e.id IS NULL AND c.text != '' GROUP BY c.hash"
+            "SELECT c.hash, min(c.text), group_concat(p.path, char(31)) FROM chunks c "
+            "JOIN pages p ON p.id = c.page_id "
+            "LEFT JOIN embeddings e ON e.chunk_hash = c.hash AND e.model = ?1 "
+            "LEFT JOIN embed_failures f ON f.chunk_hash = c.hash AND f.model = ?1 "
+            "WHERE e.id IS NULL AND f.chunk_hash IS NULL AND c.text != '' GROUP BY c.hash"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [(h, t) for h, t in self.db.execute(sql, (fingerprint,))]
+        return [(h, t, paths.split("\x1f")) for h, t, paths in self.db.execute(sql, (fingerprint,))]
+
+    def record_embed_failures(self, fingerprint: str, hashes: Sequence[str], reason: str) -> None:
+        with self.db:
+            self.db.cursor().executemany(
+                "INSERT OR REPLACE INTO embed_failures VALUES (?, ?, ?, ?)",
+                [(h, fingerprint, reason, time.time()) for h in hashes],
+            )
+
+    def embed_failures(self, fingerprint: str) -> list[tuple[str, str]]:
+        """(page path, reason) for pages with chunks the model failed on."""
+        return list(
+            self.db.execute(
+                "SELECT DISTINCT p.path, f.reason FROM embed_failures f JOIN chunks c ON c.hash = f.chunk_hash "
+                "JOIN pages p ON p.id = c.page_id WHERE f.model = ? ORDER BY p.path",
+                (fingerprint,),
+            )
+        )
+
+    def clear_embed_failures(self) -> None:
+        self.db.execute("DELETE FROM embed_failures")
 
     def add_embeddings(self, fingerprint: str, items: Sequence[tuple[str, bytes]]) -> None:
         with self.db:

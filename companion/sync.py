@@ -14,6 +14,7 @@ and reason and still exists as a link target; nothing in the vault is ever writt
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class SyncReport:
         default_factory=dict
     )  # changed pages
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
+    unreadable: list[str] = field(default_factory=list)  # unknown for now: retry later
     seconds: float = 0.0
 
     @property
@@ -274,6 +276,8 @@ def _apply(
             # `{{date}}` placeholders are not valid YAML; in a template that is expected.
             found = [p for p in found if p[0] != "yaml"]
         problems[file.path] = plan.path_problems.get(file.path, []) + found
+        if any(code == "unreadable" for code, _, _ in found):
+            report.unreadable.append(file.path)
         if same:
             touched.append((file.path, file.size, file.mtime_ns))
         elif row is not None:
@@ -336,6 +340,9 @@ def _plan_file(
     except SkippedFile as exc:
         stamp = f"skipped:{file.size}:{file.mtime_ns}"
         return _bare_or_same(file, stamp, known, [("skipped", str(exc), None)])
+    if _stat_of(vault / file.path) != (file.size, file.mtime_ns):
+        # Half-written (an editor or sync tool is still at it): unknown for now, retried later.
+        return None, [("unreadable", "changed while being read; will retry", None)], False
     digest = content_hash(data)
     same = known is not None and known.hash == digest
     if same and not recheck:
@@ -345,6 +352,14 @@ def _plan_file(
     if same:
         return None, found, True  # parsed again only to report its problems afresh
     return page_row(note, file, digest, resolver, max_chars), found, False
+
+
+def _stat_of(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _bare_or_same(

@@ -44,6 +44,8 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return  # reads, not changes
+        if event.is_directory and event.event_type in ("modified", "closed"):
+            return  # a folder's mtime moves with every file saved in it: the file event suffices
         paths = [event.src_path]
         dest = getattr(event, "dest_path", "")
         if dest:
@@ -121,9 +123,10 @@ class Watcher:
                     if quiet or overdue:
                         batch, self._batch = self._batch, Batch()
                         return batch
-                    wait = min(
-                        self._last_event + self.debounce, self._batch.first_at + self.max_delay
-                    ) - now
+                    wait = (
+                        min(self._last_event + self.debounce, self._batch.first_at + self.max_delay)
+                        - now
+                    )
                 else:
                     wait = deadline - now
                 if now >= deadline:

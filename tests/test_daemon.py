@@ -1,0 +1,429 @@
+"""The daemon with real watchdog events on real folders, a real Unix socket and the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from companion import client
+from companion.config import load_settings
+from companion.daemon import Daemon, DaemonOptions
+from companion.embed import SentenceTransformerEmbedder
+from companion.lock import LockHeld
+from companion.store import Store
+from conftest import REAL_VAULTS
+
+FAST = DaemonOptions(debounce=0.1, max_delay=0.5, settle=0.6, catalog_delay=0.2, retry_delay=0.3)
+
+NOTES: dict[str, str | bytes] = {
+    "Home.md": "# Home\n\nSee [[Lighthouse]] and [[wiki/entities/Beacon]].\n",
+    "Lighthouse.md": "# Lighthouse\n\nThe lighthouse keeper logs every ship.\n",
+    "wiki/entities/Beacon.md": "---\ntype: entity\nversion: 3\ntags: [signal]\n---\n# Beacon\n\nA beacon warns ships.\n",
+}
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def digest(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+class Running:
+    def __init__(self, daemon: Daemon, thread: threading.Thread) -> None:
+        self.daemon, self.thread = daemon, thread
+        self.state = daemon.settings.state_dir
+        self.vault = daemon.settings.vault
+
+    def search(self, query: str, mode: str = "bm25") -> list[str]:
+        hits = client.request(self.state, "search", query=query, mode=mode, limit=10)
+        assert hits is not None, "the daemon did not answer"
+        return [h["path"] for h in hits]
+
+    def idle(self) -> bool:
+        d = self.daemon
+        return (
+            d.inbox.empty()
+            and not d.embed_busy
+            and not d.unsettled
+            and not d.bumps
+            and not d.retry
+            and d.catalog_due is None
+            and not (d.watcher and d.watcher.pending())
+        )
+
+
+@pytest.fixture
+def start_daemon(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> Iterator[Callable[..., Running]]:
+    running: list[Running] = []
+
+    def start(vault: Path, options: DaemonOptions = FAST) -> Running:
+        settings = load_settings(vault, state_dir=tmp_path / "state")
+        daemon = Daemon(
+            settings, options, embedder=embedder, query_embedder=embedder, out=io.StringIO()
+        )
+        daemon.start()
+        thread = threading.Thread(target=lambda: _serve(daemon), daemon=True)
+        thread.start()
+        handle = Running(daemon, thread)
+        running.append(handle)
+        wait_until(lambda: daemon.inbox.empty() and daemon.catalog_due is None, what="start-up")
+        return handle
+
+    yield start
+    for handle in running:
+        handle.daemon.stop()
+        handle.thread.join(timeout=20)
+
+
+def _serve(daemon: Daemon) -> None:
+    try:
+        while not daemon.stopping.is_set():
+            daemon.tick()
+    finally:
+        daemon.shutdown()
+
+
+def test_an_edit_becomes_searchable(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    assert run.search("keeper") == ["Lighthouse.md"]
+    (run.vault / "Lighthouse.md").write_text(
+        "# Lighthouse\n\nFog horns sound at night.\n", encoding="utf-8"
+    )
+    wait_until(
+        lambda: run.search("fog horns") == ["Lighthouse.md"], what="the edit to be searchable"
+    )
+    assert run.search("keeper") == []
+    new = run.vault / "Harbour.md"
+    new.write_text("Tugboats berth here.\n", encoding="utf-8")
+    wait_until(lambda: run.search("tugboats") == ["Harbour.md"], what="a new note")
+
+
+def test_a_delete_is_gone_from_search(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    (run.vault / "Lighthouse.md").unlink()
+    wait_until(lambda: run.search("keeper") == [], what="the deleted note to leave search")
+    edges = {e.raw: e.target for e in _store_edges(run) if e.source == "Home.md"}
+    assert edges["[[Lighthouse]]"] is None
+
+
+def _store_edges(run: Running) -> list:  # type: ignore[type-arg]
+    store = Store.open(run.daemon.settings.db_path)
+    try:
+        return store.edges()
+    finally:
+        store.close()
+
+
+def test_a_rename_costs_no_embedding_and_links_follow(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    wait_until(run.idle, what="initial embedding")
+    embedded_before = run.daemon.status()["embedded"]
+    calls_before = run.daemon.counters["batches"]
+    os.makedirs(run.vault / "coast")
+    os.rename(run.vault / "Lighthouse.md", run.vault / "coast" / "Lighthouse.md")
+    wait_until(lambda: run.search("keeper") == ["coast/Lighthouse.md"], what="the moved note")
+    wait_until(run.idle, what="the daemon to settle")
+    assert run.daemon.counters["batches"] > calls_before
+    status = run.daemon.status()
+    assert status["embedded"] == embedded_before and status["queue"]["embedding"] == 0
+    edges = {e.raw: e.target for e in _store_edges(run) if e.source == "Home.md"}
+    assert edges["[[Lighthouse]]"] == "coast/Lighthouse.md"  # the bare link follows the file
+
+
+def test_own_writes_cause_no_further_writes_and_an_idle_daemon_writes_nothing(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    (run.vault / "New.md").write_text("a fresh note about buoys\n", encoding="utf-8")
+    wait_until(lambda: run.search("buoys") == ["New.md"], what="the new note")
+    wait_until(run.idle, what="the daemon to settle")
+    writes = run.daemon.counters["writes"]
+    files = {p: digest(p) for p in run.vault.rglob("*") if p.is_file()}
+    db = run.daemon.settings.db_path
+    db_state = (db.stat().st_mtime_ns, Path(f"{db}-wal").stat().st_size)
+    time.sleep(3)
+    assert run.daemon.counters["writes"] == writes
+    assert {p: digest(p) for p in run.vault.rglob("*") if p.is_file()} == files
+    assert (db.stat().st_mtime_ns, Path(f"{db}-wal").stat().st_size) == db_state
+    assert run.daemon.counters["own_events_ignored"] >= 1  # index.md / log.md echoes were seen
+
+
+def test_a_human_edit_of_a_managed_page_gets_exactly_one_bump_and_nothing_else(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    page = run.vault / "wiki" / "entities" / "Beacon.md"
+    edited = page.read_bytes().replace(
+        b"A beacon warns ships.", b"A beacon warns ships and planes."
+    )
+    page.write_bytes(edited)
+    wait_until(lambda: b"version: 4" in page.read_bytes(), what="the version bump")
+    wait_until(run.idle, what="the daemon to settle")
+    time.sleep(1.5)  # longer than the settle window: a second bump would show now
+    assert page.read_bytes() == edited.replace(b"version: 3", b"version: 4")
+    assert run.daemon.counters["bumps"] == 1
+    assert run.search("planes") == ["wiki/entities/Beacon.md"]
+
+
+def test_bumps_keep_every_other_byte_of_obsidian_written_yaml_and_crlf(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    crlf = '---\r\ntype: concept\r\nversion: 7 # keep me\r\naliases:\r\n  - "Fog"\r\n---\r\nBody line.\r\n'
+    files: dict[str, str | bytes] = {"wiki/concepts/Fog.md": crlf.encode()}
+    kepano = REAL_VAULTS / "kepano-obsidian"
+    real = sorted(kepano.rglob("*.md")) if kepano.is_dir() else []
+    real = [
+        p for p in real if p.read_bytes().startswith(b"---\n") and b"\ntags:" in p.read_bytes()
+    ][:2]
+    for i, path in enumerate(real):
+        files[f"wiki/concepts/Real {i}.md"] = path.read_bytes()
+    run = start_daemon(make_vault(files))
+    targets = [run.vault / rel for rel in files]
+    originals = {t: t.read_bytes() for t in targets}
+    for target in targets:
+        target.write_bytes(
+            originals[target] + (b"\r\nMore.\r\n" if b"\r\n" in originals[target] else b"\nMore.\n")
+        )
+    wait_until(lambda: run.daemon.counters["bumps"] == len(targets), what="one bump per page")
+    wait_until(run.idle, what="the daemon to settle")
+    fog = targets[0].read_bytes()
+    assert fog == crlf.replace("version: 7", "version: 8").encode() + b"\r\nMore.\r\n"
+    for target in targets[1:]:
+        # Obsidian-written YAML without a version: one line appended at the end of the block.
+        before = originals[target] + b"\nMore.\n"
+        close = before.index(b"\n---", 3) + 1
+        assert target.read_bytes() == before[:close] + b"version: 1\n" + before[close:]
+
+
+def test_an_unmanaged_note_is_never_written(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    note = run.vault / "Lighthouse.md"
+    note.write_text("# Lighthouse\n\nEdited by a person.\n", encoding="utf-8")
+    wait_until(lambda: run.search("person") == ["Lighthouse.md"], what="the edit")
+    before = digest(note)
+    wait_until(run.idle, what="settling and embedding")
+    time.sleep(1.0)
+    assert digest(note) == before
+    assert run.daemon.counters["bumps"] == 0
+
+
+def test_a_version_bump_is_embedded_at_once(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    slow = DaemonOptions(debounce=0.1, max_delay=0.5, settle=30.0, catalog_delay=0.2)
+    run = start_daemon(make_vault(NOTES), slow)
+    page = run.vault / "wiki" / "entities" / "Beacon.md"
+    page.write_text(
+        page.read_text()
+        .replace("version: 3", "version: 4")
+        .replace("warns ships", "guides aircraft")
+    )
+    wait_until(lambda: "wiki/entities/Beacon.md" in run.search("aircraft"), what="the text update")
+    # Well inside the 30 s settle window, the bumped page is embedded anyway.
+    wait_until(
+        lambda: run.daemon.status()["queue"]["embedding"] == 0 and not run.daemon.embed_busy,
+        timeout=20,
+        what="embedding",
+    )
+    hits = (
+        client.request(run.state, "search", query="aircraft guidance", mode="vector", limit=3) or []
+    )
+    assert hits and hits[0]["path"] == "wiki/entities/Beacon.md"
+
+
+def test_a_second_daemon_is_refused_and_told_who_holds_the_lock(
+    make_vault: Callable[..., Path],
+    start_daemon: Callable[..., Running],
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    second = Daemon(run.daemon.settings, FAST, embedder=embedder, query_embedder=embedder)
+    with pytest.raises(LockHeld, match=f"pid {os.getpid()}"):
+        second.start()
+    assert run.search("keeper") == ["Lighthouse.md"]  # the first one is unaffected
+
+
+def test_update_through_the_daemon_is_compare_and_swap(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    page = run.vault / "wiki" / "entities" / "Beacon.md"
+    before = digest(page)
+    with pytest.raises(client.DaemonError) as conflict:
+        client.request(
+            run.state, "update", page="wiki/entities/Beacon", expect_version=2, body="new body"
+        )
+    assert conflict.value.exit_code == 3 and "version 3, not 2" in str(conflict.value)
+    assert digest(page) == before
+    done = client.request(
+        run.state,
+        "update",
+        page="wiki/entities/Beacon",
+        expect_version=3,
+        body="Beacons now use LEDs.\n",
+        properties={"status": "current"},
+    )
+    assert done == {"path": "wiki/entities/Beacon.md", "old_version": 3, "new_version": 4}
+    text = page.read_text()
+    assert (
+        "version: 4" in text
+        and "status: current" in text
+        and text.endswith("---\nBeacons now use LEDs.\n")
+    )
+    assert run.search("LEDs") == ["wiki/entities/Beacon.md"]
+    with pytest.raises(client.DaemonError, match="not a managed page"):
+        client.request(run.state, "update", page="Home", expect_version=1, body="x")
+    with pytest.raises(client.DaemonError, match="outside the vault"):
+        client.request(run.state, "update", page="../outside", expect_version=1, body="x")
+
+
+def test_the_socket_is_private_to_the_owner(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    mode = stat.S_IMODE(client.socket_path(run.state).stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(run.state.stat().st_mode) == 0o700
+
+
+def test_a_corrupt_database_is_rebuilt_on_start(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running], tmp_path: Path
+) -> None:
+    vault = make_vault(NOTES)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    run = start_daemon(vault)
+    assert run.search("keeper") == ["Lighthouse.md"]
+    assert list(state.glob("index.sqlite.corrupt-*"))
+
+
+def test_kill_9_during_a_burst_then_restart_matches_disk(
+    make_vault: Callable[..., Path], tmp_path: Path
+) -> None:
+    vault = make_vault(NOTES)
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "companion",
+        "watch",
+        str(vault),
+        "--state-dir",
+        str(state),
+        "--settle",
+        "0.5",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_until(
+            lambda: client.request(state, "ping", timeout=1) is not None,
+            timeout=120,
+            what="the daemon",
+        )
+        burst = vault / "burst"
+        burst.mkdir()
+        for i in range(300):
+            (burst / f"note {i:03}.md").write_text(
+                f"# Note {i}\n\nBurst note number {i} about kites.\n"
+            )
+        time.sleep(0.7)  # mid-burst processing
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for i in range(0, 300, 7):  # more changes while nobody watches
+        (burst / f"note {i:03}.md").unlink()
+    (vault / "Lighthouse.md").write_text("# Lighthouse\n\nAutomated since 1990.\n")
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_until(
+            lambda: client.request(state, "ping", timeout=1) is not None,
+            timeout=120,
+            what="the restart",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    store = Store.open(state / "index.sqlite")
+    try:
+        indexed = {p: s.hash for p, s in store.file_states().items() if p.endswith(".md")}
+        on_disk = {
+            str(p.relative_to(vault)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in vault.rglob("*.md")
+        }
+        assert indexed == on_disk
+        assert [r[1] for r in store.bm25('"automated"', 5)] == ["Lighthouse.md"]
+    finally:
+        store.close()
+    assert not (state / "daemon.sock").exists()  # a clean SIGTERM removes the socket
+
+
+def test_sigterm_exits_cleanly_and_releases_the_lock(
+    make_vault: Callable[..., Path], tmp_path: Path
+) -> None:
+    vault = make_vault(NOTES)
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    cmd = [sys.executable, "-m", "companion", "watch", str(vault), "--state-dir", str(state)]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    wait_until(
+        lambda: client.request(state, "ping", timeout=1) is not None, timeout=120, what="the daemon"
+    )
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "stopped" in out
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "index",
+            str(vault),
+            "--state-dir",
+            str(state),
+            "--no-embed",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr  # the lock was released
