@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (see README):
-#   make run    index the example vault, write vault/index.md, show status and a search
+#   make run    index the example vault (vault/index.md), show a search, then watch it (the daemon)
 #   make test   run the whole test suite
 # Both create .venv if missing, install the CPU torch wheel first (a plain `torch` requirement
 # would pull several GB of CUDA packages), then the package in editable mode.
@@ -14,7 +14,7 @@ VAULT ?= vault
 .PHONY: run test lint typecheck check bench clean-state help
 
 help:
-	@echo "make run     index the example vault and search it"
+	@echo "make run     index the example vault, search it, then run the daemon on it"
 	@echo "make test    run the test suite"
 	@echo "make check   lint + typecheck + tests"
 
@@ -27,12 +27,14 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/companion index $(VAULT)
-	$(BIN)/companion status $(VAULT)
 	@echo
 	@echo '$$ companion search "how are failed card payments retried" --vault $(VAULT) --explain'
-	@$(BIN)/companion search "how are failed card payments retried" --vault $(VAULT) --limit 5 --explain
+	@$(BIN)/companion search "how are failed card payments retried" --vault $(VAULT) --limit 3 --explain
 	@echo
-	@echo "Open $(VAULT)/index.md in Obsidian for the catalog; search with: $(BIN)/companion search QUERY --vault $(VAULT)"
+	@echo "Starting the daemon: edit notes under $(VAULT)/ (in Obsidian or any editor) and they are"
+	@echo "searchable within a second. In another terminal: $(BIN)/companion search QUERY --vault $(VAULT)"
+	@echo "Ctrl-C stops it."
+	$(BIN)/companion watch $(VAULT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -427,3 +427,103 @@ def test_sigterm_exits_cleanly_and_releases_the_lock(
         timeout=120,
     )
     assert again.returncode == 0, again.stderr  # the lock was released
+
+
+def test_an_editors_atomic_save_counts_as_one_modification(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    run.daemon.events.clear()
+    target = run.vault / "Lighthouse.md"
+    temp = run.vault / ".Lighthouse.md.swp"  # written beside it, then renamed over it
+    temp.write_text("# Lighthouse\n\nSaved atomically by an editor.\n", encoding="utf-8")
+    os.replace(temp, target)
+    wait_until(lambda: run.search("atomically") == ["Lighthouse.md"], what="the atomic save")
+    wait_until(run.idle, what="settling")
+    assert [e for _, p, e in run.daemon.events if p == "Lighthouse.md"] == ["changed"]
+    assert run.search("keeper") == []
+
+
+def test_an_unreadable_file_is_retried_and_never_treated_as_deleted(
+    make_vault: Callable[..., Path],
+    start_daemon: Callable[..., Running],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import companion.sync as sync
+    from companion.errors import UnreadableFile
+
+    run = start_daemon(make_vault(NOTES))
+    real = sync.read_note_bytes
+    refusals = {"left": 3}
+
+    def flaky(path: Path, limit: int) -> bytes:
+        if path.name == "Lighthouse.md" and refusals["left"] > 0:
+            refusals["left"] -= 1
+            raise UnreadableFile(f"{path}: permission denied")
+        return real(path, limit)
+
+    monkeypatch.setattr(sync, "read_note_bytes", flaky)
+    (run.vault / "Lighthouse.md").write_text("# Lighthouse\n\nNow with radar.\n", encoding="utf-8")
+    wait_until(lambda: refusals["left"] < 3, what="a first refused read")
+    assert run.search("keeper") == ["Lighthouse.md"]  # still indexed as it was
+    wait_until(lambda: run.search("radar") == ["Lighthouse.md"], what="the retry to succeed")
+    assert refusals["left"] == 0
+
+
+def test_a_burst_of_a_thousand_files_is_processed_in_batches(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    drop = run.vault / "dropped"
+    drop.mkdir()
+    wait_until(
+        lambda: not run.daemon.watcher or not run.daemon.watcher.pending(), what="the folder event"
+    )
+    for i in range(1000):
+        (drop / f"file {i:04}.md").write_text(
+            f"Dropped file {i} mentions walrus{i}.\n", encoding="utf-8"
+        )
+    wait_until(
+        lambda: run.search("walrus999") == ["dropped/file 0999.md"],
+        timeout=120,
+        what="the last file",
+    )
+    assert run.search("walrus0") == ["dropped/file 0000.md"]
+    store = Store.open(run.daemon.settings.db_path)
+    try:
+        assert sum(1 for p in store.page_paths() if p.startswith("dropped/")) == 1000
+    finally:
+        store.close()
+
+
+def test_the_cli_talks_to_the_daemon_without_importing_the_model(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    base = [sys.executable, "-X", "importtime", "-m", "companion"]
+    where = ["--vault", str(run.vault), "--state-dir", str(run.state)]
+    out = subprocess.run(
+        [*base, "search", "keeper", "--json", *where],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert [h["path"] for h in __import__("json").loads(out.stdout)][0] == "Lighthouse.md"
+    imported = {
+        line.split("|")[-1].strip()
+        for line in out.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert not {"torch", "sentence_transformers", "numpy", "networkx", "apsw"} & imported
+    status = subprocess.run(
+        [sys.executable, "-m", "companion", "status", *where],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert f"pid {os.getpid()}" in status.stdout and "queue:" in status.stdout

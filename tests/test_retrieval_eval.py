@@ -26,6 +26,7 @@ from bench.retrieval import (
     safe_stem,
     write_vault,
 )
+from companion.parse import parse_note
 from companion.vault import IgnoreRules, walk
 
 L2 = math.log2
@@ -180,8 +181,9 @@ def test_write_vault_round_trip_path_to_doc_id(tmp_path: Path) -> None:
     assert sorted(f.path for f in listed.files) == sorted(docmap)
     by_id = {d.id: d for d in docs}
     for rel, doc_id in docmap.items():
-        text = (vault / rel).read_text(encoding="utf-8")
-        assert by_id[doc_id].text.split("\n")[-1] in text
+        note = parse_note((vault / rel).read_bytes(), rel)
+        assert note.properties == {}  # a text starting with `---` is body, not frontmatter
+        assert by_id[doc_id].text.split("---")[-1].strip() in note.body
         assert len(Path(rel).name.encode("utf-8")) <= 255
     # A second write with the same corpus changes no file (mtimes stay, the next sync is a no-op).
     before = {p: (vault / p).stat().st_mtime_ns for p in docmap}
