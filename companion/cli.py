@@ -323,7 +323,8 @@ def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_js
         if as_json:
             click.echo(json.dumps(g.to_json(), ensure_ascii=False))
             return
-        edges = g.edges
+        # The catalog notes link every note; count the vault's own links only.
+        edges = [e for e in g.edges if not g.graph.nodes[e.source].get("generated")]
         resolved = sum(1 for e in edges if e.target is not None)
         click.echo(
             f"{g.graph.number_of_nodes()} nodes, {len(edges)} edges, "
@@ -526,6 +527,9 @@ def update(
     }
     result = _daemon(settings, "update", **params)
     if result is None:
+        from datetime import datetime
+
+        from companion.generated import append_log
         from companion.lock import WriterLock
         from companion.update import apply_update
 
@@ -535,6 +539,8 @@ def update(
         ):
             lock.acquire("companion update")
             done = apply_update(settings, page, expect_version, body=body, properties=properties)
+            headline = f"`{done.path}` version {done.old_version} → {done.new_version}"
+            append_log(settings.vault, "update", headline, [], datetime.now())
             app.index()
             result = {
                 "path": done.path,

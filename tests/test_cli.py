@@ -196,3 +196,25 @@ def test_help_teaches_the_commands() -> None:
     for word in ("init", "index", "search", "graph", "backlinks", "status", "Quick start"):
         assert word in out.stdout
     assert "Examples" in run("search", "--help").stdout
+
+
+def test_update_without_a_daemon_is_compare_and_swap(
+    tmp_path: Path, make_vault: Callable[..., Path]
+) -> None:
+    vault = make_vault(
+        {"wiki/concepts/Tide.md": "---\ntype: concept\nversion: 2\n---\nTides rise.\n"}
+    )
+    where = ["--vault", str(vault), "--state-dir", str(tmp_path / "s")]
+    page = vault / "wiki" / "concepts" / "Tide.md"
+    before = page.read_bytes()
+    conflict = run("update", "wiki/concepts/Tide", "--expect-version", "1", "--body", "x", *where)
+    assert conflict.returncode == 3 and "version 2, not 1" in conflict.stderr
+    assert page.read_bytes() == before
+    done = run(
+        "update", "wiki/concepts/Tide", "--expect-version", "2", "--set", "status=draft", *where
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version 2 -> 3" in done.stdout
+    text = page.read_text()
+    assert "version: 3" in text and "status: draft" in text and text.endswith("---\nTides rise.\n")
+    assert "update | `wiki/concepts/Tide.md` version 2 → 3" in (vault / "log.md").read_text()
