@@ -231,6 +231,37 @@ def connect(path: Path | str) -> apsw.Connection:
     return db
 
 
+_UPSERT_PAGE = """
+    INSERT INTO pages (path, kind, title, type, version, size, mtime_ns, hash, properties,
+                       aliases, summary, excluded, generated)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(path) DO UPDATE SET
+        kind = excluded.kind, title = excluded.title, type = excluded.type,
+        version = excluded.version, size = excluded.size, mtime_ns = excluded.mtime_ns,
+        hash = excluded.hash, properties = excluded.properties, aliases = excluded.aliases,
+        summary = excluded.summary, excluded = excluded.excluded, generated = excluded.generated
+    RETURNING id
+"""
+
+
+def _page_values(page: PageRow) -> tuple[Any, ...]:
+    return (
+        page.path,
+        page.kind,
+        page.title,
+        page.type,
+        page.version,
+        page.size,
+        page.mtime_ns,
+        page.hash,
+        page.properties,
+        json.dumps(page.aliases),
+        page.summary,
+        int(page.excluded),
+        int(page.generated),
+    )
+
+
 class Store:
     """The index database. One instance per thread; writes go through `transaction()`."""
 
@@ -332,77 +363,70 @@ class Store:
             for path, size, mtime, digest, version in rows
         }
 
-    def put_pages(self, pages: Sequence[PageRow]) -> None:
-        """Insert or replace pages with their chunks, FTS rows, links and tags (caller's transaction)."""
+    def put_pages(self, pages: Sequence[PageRow], new: Iterable[str] = ()) -> None:
+        """Insert or replace pages with their chunks, FTS rows, links and tags (caller's
+        transaction). Paths in `new` are known not to be indexed yet: nothing to clear first.
+        Rows are written with one executemany per table, chunk ids assigned here."""
         cur = self.db.cursor()
+        fresh = set(new)
+        next_chunk = int(self._scalar("SELECT coalesce(max(id), 0) + 1 FROM chunks"))
+        chunk_rows: list[tuple[Any, ...]] = []
+        fts_rows: list[tuple[Any, ...]] = []
+        link_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[Any, ...]] = []
         for page in pages:
-            row = cur.execute(
-                """
-                INSERT INTO pages (path, kind, title, type, version, size, mtime_ns, hash, properties,
-                                   aliases, summary, excluded, generated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(path) DO UPDATE SET
-                    kind = excluded.kind, title = excluded.title, type = excluded.type,
-                    version = excluded.version, size = excluded.size, mtime_ns = excluded.mtime_ns,
-                    hash = excluded.hash, properties = excluded.properties, aliases = excluded.aliases,
-                    summary = excluded.summary, excluded = excluded.excluded,
-                    generated = excluded.generated
-                RETURNING id
-                """,
-                (
-                    page.path,
-                    page.kind,
-                    page.title,
-                    page.type,
-                    page.version,
-                    page.size,
-                    page.mtime_ns,
-                    page.hash,
-                    page.properties,
-                    json.dumps(page.aliases),
-                    page.summary,
-                    int(page.excluded),
-                    int(page.generated),
-                ),
-            ).fetchone()
+            row = cur.execute(_UPSERT_PAGE, _page_values(page)).fetchone()
             page_id = row[0]  # type: ignore[index]  # RETURNING always yields the row
-            self._clear_page_content(cur, page_id)
+            if page.path not in fresh:
+                self._clear_page_content(cur, page_id)
             aliases = " ".join(page.aliases)
             for chunk in page.chunks:
-                chunk_id = cur.execute(  # type: ignore[index]
-                    "INSERT INTO chunks (page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?) "
-                    "RETURNING id",
-                    (page_id, chunk.seq, chunk.heading, chunk.text, chunk.hash, chunk.line),
-                ).fetchone()[0]
-                cur.execute(
-                    "INSERT INTO chunks_fts (rowid, title, aliases, heading, body) VALUES (?, ?, ?, ?, ?)",
-                    (chunk_id, page.title, aliases, chunk.heading, chunk.text),
+                chunk_rows.append(
+                    (
+                        next_chunk,
+                        page_id,
+                        chunk.seq,
+                        chunk.heading,
+                        chunk.text,
+                        chunk.hash,
+                        chunk.line,
+                    )
                 )
-            if page.links:
-                cur.executemany(
-                    "INSERT INTO links (page_id, raw, path, subpath, display, kind, line, target, "
-                    "ambiguous, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            page_id,
-                            k.raw,
-                            k.path,
-                            k.subpath,
-                            k.display,
-                            k.kind,
-                            k.line,
-                            k.target,
-                            int(k.ambiguous),
-                            k.name,
-                        )
-                        for k in page.links
-                    ],
+                fts_rows.append((next_chunk, page.title, aliases, chunk.heading, chunk.text))
+                next_chunk += 1
+            link_rows.extend(
+                (
+                    page_id,
+                    k.raw,
+                    k.path,
+                    k.subpath,
+                    k.display,
+                    k.kind,
+                    k.line,
+                    k.target,
+                    int(k.ambiguous),
+                    k.name,
                 )
-            if page.tags:
-                cur.executemany(
-                    "INSERT INTO tags (page_id, tag, norm) VALUES (?, ?, ?)",
-                    [(page_id, tag, tag.casefold()) for tag in page.tags],
-                )
+                for k in page.links
+            )
+            tag_rows.extend((page_id, tag, tag.casefold()) for tag in page.tags)
+        if chunk_rows:
+            cur.executemany(
+                "INSERT INTO chunks (id, page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                chunk_rows,
+            )
+            cur.executemany(
+                "INSERT INTO chunks_fts (rowid, title, aliases, heading, body) VALUES (?, ?, ?, ?, ?)",
+                fts_rows,
+            )
+        if link_rows:
+            cur.executemany(
+                "INSERT INTO links (page_id, raw, path, subpath, display, kind, line, target, "
+                "ambiguous, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                link_rows,
+            )
+        if tag_rows:
+            cur.executemany("INSERT INTO tags (page_id, tag, norm) VALUES (?, ?, ?)", tag_rows)
 
     @staticmethod
     def _clear_page_content(cur: apsw.Cursor, page_id: int) -> None:

@@ -14,10 +14,13 @@ and reason and still exists as a link target; nothing in the vault is ever writt
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,8 @@ from companion.vault import (
 )
 
 BATCH = 500
+PARALLEL_MIN = 400  # below this many files to parse, worker start-up costs more than it saves
+MAX_WORKERS = 4
 WALK_CODE = "walk"
 
 Progress = Callable[[int, int], None]
@@ -96,10 +101,8 @@ def _version(properties: dict[str, Any]) -> int | None:
     return None
 
 
-def page_row(
-    note: Note, file: VaultFile, digest: str, resolver: Resolver, max_chars: int
-) -> PageRow:
-    """Everything the index stores for a parsed note, links resolved against the current vault."""
+def page_row(note: Note, file: VaultFile, digest: str, max_chars: int) -> PageRow:
+    """Everything the index stores for a parsed note; links still unresolved (see `resolved`)."""
     props = note.properties
     page_type = props.get("type")
     generated = props.get("generated_by") == "companion"
@@ -113,7 +116,6 @@ def page_row(
     )
     links = []
     for link in note.links:
-        res = resolver.resolve(link.path, note.path)
         links.append(
             LinkRow(
                 link.raw,
@@ -122,8 +124,8 @@ def page_row(
                 link.display,
                 link.kind,
                 link.line,
-                res.target,
-                res.ambiguous,
+                None,
+                False,
                 name_key(link.path),
             )
         )
@@ -255,7 +257,10 @@ def _state_inside(settings: Settings) -> Path | None:
 def _apply(
     settings: Settings, store: Store, plan: _Plan, max_chars: int, progress: Progress | None
 ) -> SyncReport:
-    """Read, hash and parse the files to check; write every change in one transaction."""
+    """Read, hash and parse the files to check; write every change in one transaction.
+
+    Parsing runs in worker processes when there are many files (`_planned`); rows are written
+    in batches as they arrive, so memory stays flat however large the vault is."""
     report = SyncReport(removed=list(plan.removed))
     added = [f.path for f in plan.check if f.path not in plan.known]
     paths = (
@@ -265,41 +270,40 @@ def _apply(
     )
     resolver = Resolver(paths)
     problems: dict[str, list[Found]] = {}
-    rows: list[PageRow] = []
+    written: list[tuple[str, str]] = []  # (path, hash) of rows written, for rename detection
     touched: list[tuple[str, int, int]] = []
-    for done, file in enumerate(plan.check, start=1):
-        known = plan.known.get(file.path)
-        row, found, same = _plan_file(
-            settings.vault, file, known, resolver, settings, max_chars, file.path in plan.recheck
-        )
-        if found and plan.rules.is_template(file.path):
-            # `{{date}}` placeholders are not valid YAML; in a template that is expected.
-            found = [p for p in found if p[0] != "yaml"]
-        problems[file.path] = plan.path_problems.get(file.path, []) + found
-        if any(code == "unreadable" for code, _, _ in found):
-            report.unreadable.append(file.path)
-        if same:
-            touched.append((file.path, file.size, file.mtime_ns))
-        elif row is not None:
-            rows.append(row)
-            if known is None:
-                report.added.append(file.path)
-            else:
-                report.changed.append(file.path)
-                if known.version != row.version:
-                    report.versions[file.path] = (known.version, row.version)
-        if progress is not None and (done % 200 == 0 or done == len(plan.check)):
-            progress(done, len(plan.check))
-    # Problems of paths that are not files (unreadable folders, symlink loops) or gone entirely.
-    for path in plan.recheck - {f.path for f in plan.check}:
-        problems[path] = plan.path_problems.get(path, [])
-    report.renamed = _renames(plan, rows)
-
+    batch: list[PageRow] = []
     with store.transaction():
         store.delete_pages(report.removed)
-        for start in range(0, len(rows), BATCH):
-            store.put_pages(rows[start : start + BATCH])
+        for done, (file, (row, found, same)) in enumerate(_planned(settings, plan, max_chars), 1):
+            known = plan.known.get(file.path)
+            if found and plan.rules.is_template(file.path):
+                # `{{date}}` placeholders are not valid YAML; in a template that is expected.
+                found = [p for p in found if p[0] != "yaml"]
+            problems[file.path] = plan.path_problems.get(file.path, []) + found
+            if any(code == "unreadable" for code, _, _ in found):
+                report.unreadable.append(file.path)
+            if same:
+                touched.append((file.path, file.size, file.mtime_ns))
+            elif row is not None:
+                batch.append(resolved(row, resolver))
+                written.append((row.path, row.hash))
+                if known is None:
+                    report.added.append(file.path)
+                else:
+                    report.changed.append(file.path)
+                    if known.version != row.version:
+                        report.versions[file.path] = (known.version, row.version)
+                if len(batch) >= BATCH:
+                    store.put_pages(batch, new=[r.path for r in batch if r.path not in plan.known])
+                    batch = []
+            if progress is not None and (done % 200 == 0 or done == len(plan.check)):
+                progress(done, len(plan.check))
+        store.put_pages(batch, new=[r.path for r in batch if r.path not in plan.known])
         store.touch_pages(touched)
+        # Problems of paths that are not files (unreadable folders, symlink loops) or gone.
+        for path in plan.recheck - {f.path for f in plan.check}:
+            problems[path] = plan.path_problems.get(path, [])
         for path, found in problems.items():
             store.replace_problems(path, found)
         appeared = set(report.added) | set(report.removed)
@@ -309,31 +313,84 @@ def _apply(
                 names |= keys_for_file(path)
             fresh = set(report.added) | set(report.changed)
             report.relinked = _relink(store, resolver, names, skip=fresh)
+    report.renamed = _renames(plan, written)
     report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
     return report
 
 
-def _renames(plan: _Plan, rows: list[PageRow]) -> list[tuple[str, str]]:
+def resolved(row: PageRow, resolver: Resolver) -> PageRow:
+    """The row with each link resolved against the vault's current set of paths."""
+    if not row.links:
+        return row
+    links = []
+    for link in row.links:
+        res = resolver.resolve(link.path, row.path)
+        links.append(replace(link, target=res.target, ambiguous=res.ambiguous))
+    return replace(row, links=tuple(links))
+
+
+Planned = tuple[PageRow | None, list[Found], bool]
+
+
+def _planned(
+    settings: Settings, plan: _Plan, max_chars: int
+) -> Iterator[tuple[VaultFile, Planned]]:
+    """`_plan_file` for every file to check, in order; in worker processes for big batches.
+
+    Workers are spawned (not forked: the daemon has threads) and only parse: they never touch
+    SQLite, so the writer stays single."""
+    jobs = [
+        (
+            settings.vault,
+            f,
+            plan.known.get(f.path),
+            settings.max_note_bytes,
+            max_chars,
+            f.path in plan.recheck,
+        )
+        for f in plan.check
+    ]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_MIN or workers < 2 or not _can_spawn():
+        for job in jobs:
+            yield job[1], _plan_file(*job)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from zip(plan.check, pool.map(_plan_job, jobs, chunksize=32), strict=True)
+
+
+def _can_spawn() -> bool:
+    """Spawned workers re-import `__main__`: impossible for `python -c` or code read from stdin."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return bool(path) and os.path.exists(str(path))
+
+
+def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool]) -> Planned:
+    return _plan_file(*job)
+
+
+def _renames(plan: _Plan, written: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(old, new) pairs: a removed file whose content hash reappears under a new path."""
     gone = {plan.known[p].hash: p for p in plan.removed if p in plan.known}
-    return [(gone[r.hash], r.path) for r in rows if r.path not in plan.known and r.hash in gone]
+    return [(gone[h], p) for p, h in written if p not in plan.known and h in gone]
 
 
 def _plan_file(
     vault: Path,
     file: VaultFile,
     known: FileState | None,
-    resolver: Resolver,
-    settings: Settings,
+    max_bytes: int,
     max_chars: int,
     recheck: bool,
-) -> tuple[PageRow | None, list[tuple[str, str, int | None]], bool]:
+) -> Planned:
     """(row to write or None, problems, content unchanged) for one file that may have changed."""
     if file_kind(file.path) == "attachment":
         # Attachments are link targets only: their stat is their identity, nothing is read.
         return _bare_or_same(file, f"stat:{file.size}:{file.mtime_ns}", known, [])
     try:
-        data = read_note_bytes(vault / file.path, settings.max_note_bytes)
+        data = read_note_bytes(vault / file.path, max_bytes)
     except UnreadableFile as exc:
         # Unknown, not deleted: keep whatever the index had and try again next time.
         return None, [("unreadable", str(exc), None)], False
@@ -351,7 +408,7 @@ def _plan_file(
     found = [(p.code, p.message, p.line) for p in note.problems]
     if same:
         return None, found, True  # parsed again only to report its problems afresh
-    return page_row(note, file, digest, resolver, max_chars), found, False
+    return page_row(note, file, digest, max_chars), found, False
 
 
 def _stat_of(path: Path) -> tuple[int, int] | None:
