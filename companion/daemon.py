@@ -273,10 +273,11 @@ class Daemon:
         with store.transaction():
             store.drop_unused_embeddings()
         # At start-up the changes were made while nobody watched: they are quiet, embed them now.
-        self._after_sync(report, log=not initial, settled=initial)
+        self._after_sync(report, log=False, settled=initial)
         bullets = [
             f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed"
         ]
+        bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
         if recovered:
             bullets.append(recovered)
         if initial or report.changed_anything:
