@@ -22,6 +22,7 @@ from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder,
 from companion.errors import CompanionError, ModelError, NoteNotFound, NotIndexed
 from companion.generated import WriteReport, append_log, write_catalog
 from companion.graph import VaultGraph, build_graph
+from companion.render.index_md import INDEX_PATH
 from companion.resolve import Resolver
 from companion.search import Hit, Mode, search
 from companion.store import EdgeRow, Store
@@ -113,21 +114,27 @@ class Companion:
         now: datetime | None = None,
     ) -> IndexResult:
         report = self.sync(progress)
-        catalog = write_catalog(self.settings.vault, self.store, self.settings.schema)
+        vault, schema = self.settings.vault, self.settings.schema
+        catalog = WriteReport()
+        if report.changed_anything or not (vault / INDEX_PATH).exists():
+            catalog = write_catalog(vault, self.store, schema)
         log = WriteReport()
         if report.changed_anything or catalog.written or catalog.removed:
             log = append_log(
-                self.settings.vault,
-                "index",
-                _headline(report),
-                _bullets(report, catalog),
-                now or datetime.now(),
+                vault, "index", _headline(report), _bullets(report, catalog), now or datetime.now()
             )
         result = IndexResult(report, catalog, log)
         result.written = catalog.written + catalog.removed + log.written
-        if result.written:
-            # Index what we just wrote so the next run finds nothing to do.
-            self.sync()
+        # Index what we just wrote, so the next run finds nothing to do. A generated note can
+        # capture links (a user's `[[Index]]` resolves to the root index.md, as in Obsidian), which
+        # changes the catalog: re-render until it is stable.
+        fresh = list(result.written)
+        for _ in range(3):
+            if not fresh or not self.sync().relinked:
+                break
+            more = write_catalog(vault, self.store, schema)
+            fresh = more.written + more.removed
+            result.written += [p for p in fresh if p not in result.written]
         if report.changed_anything:
             self.store.set_meta(
                 "last_index",

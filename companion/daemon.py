@@ -141,7 +141,7 @@ class Daemon:
             raise
 
     def _start_locked(self) -> None:
-        self.store, recovered = Store.open_or_recover(self.settings.db_path)
+        self.store, recovered = Store.open_or_recover(self.settings.db_path, thorough=True)
         if recovered:
             self.say(recovered)
         self.store.clear_embed_failures()  # a restart retries what failed before

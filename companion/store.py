@@ -102,7 +102,6 @@ class CatalogRow:
     title: str
     type: str | None
     summary: str
-    inbound: int
 
 
 def _m0001_initial(db: apsw.Connection) -> None:
@@ -285,14 +284,17 @@ class Store:
         return store
 
     @classmethod
-    def open_or_recover(cls, path: Path) -> tuple[Store, str | None]:
+    def open_or_recover(cls, path: Path, thorough: bool = False) -> tuple[Store, str | None]:
         """Open the index; a corrupt or unreadable database is moved aside and a blank one made
-        (the caller then rebuilds it from the markdown). Returns the store and what happened."""
+        (the caller then rebuilds it from the markdown). Returns the store and what happened.
+
+        `thorough` runs `PRAGMA quick_check` (a full read: about a second at 10k pages), which the
+        daemon does once at start; commands only check that the file is a readable database."""
         if not path.exists():
             return cls.open(path), None
         try:
             store = cls.open(path)
-            if store._scalar("PRAGMA quick_check") == "ok":
+            if not thorough or store._scalar("PRAGMA quick_check") == "ok":
                 return store, None
             store.close()
         except (StoreError, apsw.Error):
@@ -521,17 +523,14 @@ class Store:
     # -- catalog --------------------------------------------------------------------------------
 
     def catalog(self) -> list[CatalogRow]:
-        """Notes for index.md: not generated, not excluded, with their inbound link counts."""
+        """Notes for index.md: not generated, not excluded."""
         return [
-            CatalogRow(path, title, typ, summary, inbound)
-            for path, title, typ, summary, inbound in self.db.execute(
+            CatalogRow(path, title, typ, summary)
+            for path, title, typ, summary in self.db.execute(
                 """
-                SELECT p.path, p.title, p.type, p.summary,
-                       (SELECT count(DISTINCT l.page_id) FROM links l JOIN pages s ON s.id = l.page_id
-                         WHERE l.target = p.path AND l.page_id != p.id AND s.generated = 0)
-                FROM pages p
-                WHERE p.kind IN ('note', 'canvas') AND p.generated = 0 AND p.excluded = 0
-                ORDER BY p.path
+                SELECT path, title, type, summary FROM pages
+                WHERE kind IN ('note', 'canvas') AND generated = 0 AND excluded = 0
+                ORDER BY path
                 """
             )
         ]

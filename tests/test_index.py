@@ -224,3 +224,19 @@ def test_reading_a_vault_that_was_never_indexed_says_how_to_fix_it(
     app = open_app(make_vault({"a.md": "x"}))
     with pytest.raises(NotIndexed, match="companion index"):
         app.search("x", mode="bm25")
+
+
+def test_a_users_link_captured_by_the_generated_index_keeps_runs_idempotent(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    # `[[Index]]` resolves to the root index.md once it exists (exact path wins, as in Obsidian),
+    # which turns the user's wiki/Index.md into an orphan: the catalog must settle in one run.
+    vault = make_vault(
+        {"Home.md": "See [[Index]].\n", "wiki/Index.md": "A user's own index note.\n"}
+    )
+    app = open_app(vault)
+    app.index(embed=False)
+    before = {p: p.stat().st_mtime_ns for p in vault.rglob("*.md")}
+    again = app.index(embed=False)
+    assert again.written == [] and not again.sync.changed_anything
+    assert {p: p.stat().st_mtime_ns for p in vault.rglob("*.md")} == before
