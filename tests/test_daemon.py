@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 import stat
@@ -511,7 +512,7 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert [h["path"] for h in __import__("json").loads(out.stdout)][0] == "Lighthouse.md"
+    assert json.loads(out.stdout)[0]["path"] == "Lighthouse.md"
     imported = {
         line.split("|")[-1].strip()
         for line in out.stderr.splitlines()
