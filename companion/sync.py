@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,10 @@ def _version(properties: dict[str, Any]) -> int | None:
     return None
 
 
-def page_row(note: Note, file: VaultFile, digest: str, max_chars: int) -> PageRow:
-    """Everything the index stores for a parsed note; links still unresolved (see `resolved`)."""
+def page_row(
+    note: Note, file: VaultFile, digest: str, max_chars: int, resolver: Resolver
+) -> PageRow:
+    """Everything the index stores for a parsed note, links resolved against the vault's paths."""
     props = note.properties
     page_type = props.get("type")
     generated = props.get("generated_by") == "companion"
@@ -116,6 +118,7 @@ def page_row(note: Note, file: VaultFile, digest: str, max_chars: int) -> PageRo
     )
     links = []
     for link in note.links:
+        res = resolver.resolve(link.path, note.path)
         links.append(
             LinkRow(
                 link.raw,
@@ -124,8 +127,8 @@ def page_row(note: Note, file: VaultFile, digest: str, max_chars: int) -> PageRo
                 link.display,
                 link.kind,
                 link.line,
-                None,
-                False,
+                res.target,
+                res.ambiguous,
                 name_key(link.path),
             )
         )
@@ -275,7 +278,8 @@ def _apply(
     batch: list[PageRow] = []
     with store.transaction():
         store.delete_pages(report.removed)
-        for done, (file, (row, found, same)) in enumerate(_planned(settings, plan, max_chars), 1):
+        planned = _planned(settings, plan, max_chars, resolver, sorted(paths))
+        for done, (file, (row, found, same)) in enumerate(planned, 1):
             known = plan.known.get(file.path)
             if found and plan.rules.is_template(file.path):
                 # `{{date}}` placeholders are not valid YAML; in a template that is expected.
@@ -286,7 +290,7 @@ def _apply(
             if same:
                 touched.append((file.path, file.size, file.mtime_ns))
             elif row is not None:
-                batch.append(resolved(row, resolver))
+                batch.append(row)
                 written.append((row.path, row.hash))
                 if known is None:
                     report.added.append(file.path)
@@ -318,27 +322,17 @@ def _apply(
     return report
 
 
-def resolved(row: PageRow, resolver: Resolver) -> PageRow:
-    """The row with each link resolved against the vault's current set of paths."""
-    if not row.links:
-        return row
-    links = []
-    for link in row.links:
-        res = resolver.resolve(link.path, row.path)
-        links.append(replace(link, target=res.target, ambiguous=res.ambiguous))
-    return replace(row, links=tuple(links))
-
-
 Planned = tuple[PageRow | None, list[Found], bool]
 
 
 def _planned(
-    settings: Settings, plan: _Plan, max_chars: int
+    settings: Settings, plan: _Plan, max_chars: int, resolver: Resolver, paths: list[str]
 ) -> Iterator[tuple[VaultFile, Planned]]:
     """`_plan_file` for every file to check, in order; in worker processes for big batches.
 
-    Workers are spawned (not forked: the daemon has threads) and only parse: they never touch
-    SQLite, so the writer stays single."""
+    Workers are spawned (not forked: the daemon has threads); each builds its own resolver from
+    the vault's paths once, then reads, parses, chunks and resolves. They never touch SQLite, so
+    the writer stays single."""
     jobs = [
         (
             settings.vault,
@@ -350,14 +344,25 @@ def _planned(
         )
         for f in plan.check
     ]
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(jobs) < PARALLEL_MIN or workers < 2 or not _can_spawn():
+    # One core stays with this process, which resolves nothing but writes every row.
+    workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_MIN or workers < 1 or not _can_spawn():
         for job in jobs:
-            yield job[1], _plan_file(*job)
+            yield job[1], _plan_file(*job, resolver)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(paths,)
+    ) as pool:
         yield from zip(plan.check, pool.map(_plan_job, jobs, chunksize=32), strict=True)
+
+
+_worker_resolver: Resolver | None = None
+
+
+def _init_worker(paths: list[str]) -> None:
+    global _worker_resolver
+    _worker_resolver = Resolver(paths)
 
 
 def _can_spawn() -> bool:
@@ -368,7 +373,8 @@ def _can_spawn() -> bool:
 
 
 def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool]) -> Planned:
-    return _plan_file(*job)
+    assert _worker_resolver is not None, "worker not initialised"
+    return _plan_file(*job, _worker_resolver)
 
 
 def _renames(plan: _Plan, written: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -384,6 +390,7 @@ def _plan_file(
     max_bytes: int,
     max_chars: int,
     recheck: bool,
+    resolver: Resolver,
 ) -> Planned:
     """(row to write or None, problems, content unchanged) for one file that may have changed."""
     if file_kind(file.path) == "attachment":
@@ -408,7 +415,7 @@ def _plan_file(
     found = [(p.code, p.message, p.line) for p in note.problems]
     if same:
         return None, found, True  # parsed again only to report its problems afresh
-    return page_row(note, file, digest, max_chars), found, False
+    return page_row(note, file, digest, max_chars, resolver), found, False
 
 
 def _stat_of(path: Path) -> tuple[int, int] | None:
