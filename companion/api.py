@@ -22,6 +22,7 @@ from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder,
 from companion.errors import CompanionError, ModelError, NoteNotFound, NotIndexed
 from companion.generated import WriteReport, append_log, write_catalog
 from companion.graph import VaultGraph, build_graph
+from companion.journal import recover
 from companion.render.index_md import INDEX_PATH
 from companion.resolve import Resolver
 from companion.search import Hit, Mode, search
@@ -50,6 +51,7 @@ class Companion:
         self.settings = settings
         ensure_state_dir(settings.state_dir)
         self.store, self.recovered = Store.open_or_recover(settings.db_path)
+        self.recovered_write: str | None = None
         self._model: ModelInfo | None = None
         self._embedder: Embedder | None = None
 
@@ -113,11 +115,12 @@ class Companion:
         embed_progress: Progress | None = None,
         now: datetime | None = None,
     ) -> IndexResult:
-        report = self.sync(progress)
         vault, schema = self.settings.vault, self.settings.schema
+        self.recovered_write = recover(self.settings.state_dir, vault)
+        report = self.sync(progress)
         catalog = WriteReport()
         if report.changed_anything or not (vault / INDEX_PATH).exists():
-            catalog = write_catalog(vault, self.store, schema)
+            catalog = write_catalog(vault, self.store, schema, self.settings.state_dir)
         log = WriteReport()
         if report.changed_anything or catalog.written or catalog.removed:
             log = append_log(
@@ -132,7 +135,7 @@ class Companion:
         for _ in range(3):
             if not fresh or not self.sync().relinked:
                 break
-            more = write_catalog(vault, self.store, schema)
+            more = write_catalog(vault, self.store, schema, self.settings.state_dir)
             fresh = more.written + more.removed
             result.written += [p for p in fresh if p not in result.written]
         if report.changed_anything:

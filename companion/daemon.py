@@ -42,6 +42,7 @@ from companion.embed import Embedder, chunk_chars_for, load_embedder, model_info
 from companion.errors import ChangedOnDisk, CompanionError
 from companion.fmedit import FrontmatterEditError, set_value
 from companion.generated import append_log, write_catalog
+from companion.journal import recover
 from companion.lock import WriterLock
 from companion.parse import parse_note
 from companion.search import Mode, search
@@ -141,6 +142,9 @@ class Daemon:
             raise
 
     def _start_locked(self) -> None:
+        finished = recover(self.settings.state_dir, self.settings.vault)
+        if finished:
+            self.say(finished)
         self.store, recovered = Store.open_or_recover(self.settings.db_path, thorough=True)
         if recovered:
             self.say(recovered)
@@ -447,7 +451,9 @@ class Daemon:
         self._after_sync(report, log=False)
 
     def _write_catalog(self) -> None:
-        result = write_catalog(self.settings.vault, self._store(), self.settings.schema)
+        result = write_catalog(
+            self.settings.vault, self._store(), self.settings.schema, self.settings.state_dir
+        )
         for path, why in result.refused:
             self.say(f"did not write {path}: {why}")
         if result.written or result.removed:

@@ -3,7 +3,8 @@
 A generated note is only ever written when (a) it does not exist, or (b) it carries the
 `generated_by: companion` marker — so a human's own `index.md` or `log.md` is never overwritten —
 and only when its content actually changes (idempotency: rewriting identical content does not
-touch the file). Every write is atomic and re-checks the hash it read (`vault.atomic_write`).
+touch the file). Every write re-checks the hash it read; the catalog's notes are written together
+as one journaled transaction (`journal.write_files`), log.md atomically (`vault.atomic_write`).
 log.md is append-only: the new entry is added after the existing bytes, which are kept exactly.
 """
 
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from companion.config import Schema
 from companion.errors import ChangedOnDisk
-from companion.render.index_md import GENERATED_KEY, SUBINDEX_FOLDER, render_index
+from companion.journal import write_files
+from companion.render.index_md import GENERATED_KEY, INDEX_PATH, SUBINDEX_FOLDER, render_index
 from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
 from companion.store import Store
 from companion.vault import atomic_write, content_hash
@@ -37,7 +39,10 @@ def is_generated(data: bytes) -> bool:
     return end != -1 and f"{GENERATED_KEY}: companion" in head[:end]
 
 
-def _write_generated(vault: Path, path: str, text: str, report: WriteReport) -> None:
+def _changed_generated(
+    vault: Path, path: str, text: str, report: WriteReport
+) -> tuple[bytes, str] | None:
+    """(new bytes, hash of the current file or "" when absent) if `path` may and must be written."""
     target = vault / path
     data = text.encode("utf-8")
     try:
@@ -46,7 +51,7 @@ def _write_generated(vault: Path, path: str, text: str, report: WriteReport) -> 
         current = None
     except OSError as exc:
         report.refused.append((path, f"cannot read it: {exc.strerror or exc}"))
-        return
+        return None
     if current is not None and not is_generated(current):
         report.refused.append(
             (
@@ -54,26 +59,33 @@ def _write_generated(vault: Path, path: str, text: str, report: WriteReport) -> 
                 "exists and was not written by companion; rename it so companion can write its catalog",
             )
         )
-        return
+        return None
     if current == data:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        atomic_write(target, data, "" if current is None else content_hash(current))
-    except ChangedOnDisk as exc:
-        report.refused.append((path, f"changed while being written; retried next run ({exc})"))
-        return
-    report.written.append(path)
+        return None
+    return data, "" if current is None else content_hash(current)
 
 
-def write_catalog(vault: Path, store: Store, schema: Schema) -> WriteReport:
-    """Render index.md and its sub-indexes from the store; write those that changed."""
+def write_catalog(vault: Path, store: Store, schema: Schema, state_dir: Path) -> WriteReport:
+    """Render index.md and its sub-indexes from the store; write those that changed, all of them
+    or none (one journaled transaction)."""
     rows = store.catalog()
     titles = {p: t for p, _, t, _, _ in store.node_rows()}
     notes = render_index(rows, store.orphans(), store.unresolved_links(), schema, titles)
     report = WriteReport()
+    changes: dict[Path, tuple[bytes, str | None]] = {}
     for path, text in notes.items():
-        _write_generated(vault, path, text, report)
+        change = _changed_generated(vault, path, text, report)
+        if change is not None:
+            changes[vault / path] = change
+    if changes:
+        try:
+            write_files(state_dir, changes)
+        except ChangedOnDisk as exc:
+            report.refused.append(
+                (INDEX_PATH, f"a catalog note changed while being written; retried ({exc})")
+            )
+            return report
+        report.written = sorted(p.relative_to(vault).as_posix() for p in changes)
     # Sub-indexes from an earlier, bigger catalog that are no longer rendered.
     folder = vault / SUBINDEX_FOLDER
     if folder.is_dir():
