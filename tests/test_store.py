@@ -106,3 +106,21 @@ def test_set_meta_with_the_same_value_changes_no_row(tmp_path: Path) -> None:
     store.set_meta("k", "v")
     assert store.db.totalchanges() == before
     store.close()
+
+
+def test_stemming_migration_rebuilds_fts_from_existing_rows(tmp_path: Path) -> None:
+    from companion.store import connect
+
+    db = connect(tmp_path / "i.sqlite")
+    old = Store(db, tmp_path / "i.sqlite")
+    old.applied_migrations()
+    for name, step in MIGRATIONS[:3]:  # a database from before stemming
+        with db:
+            step(db)
+            db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
+    with db:
+        old.put_pages([_page("Jobs.md", "payments are retried nightly")])
+    assert old.bm25('"retry"', 5) == []  # unicode61 alone: no stemming
+    assert old.migrate() == ["0004_porter_stemming"]
+    assert [r[1] for r in old.bm25('"retry"', 5)] == ["Jobs.md"]
+    old.close()
