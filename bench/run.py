@@ -21,6 +21,10 @@ For each vault size (synthetic vaults from `bench.synth`, cached under bench/.ca
 - incremental: one page changed -> `index(embed=False)`; changed again -> `index(embed=True)` with
   the model warm (re-embeds only that page's new chunks).
 
+Then the daemon (bench/daemon.py, also runnable alone as `python -m bench.daemon`): `companion
+watch` as a subprocess on a 10k vault: save -> visible, `companion search` end to end as separate
+processes, idle CPU/RSS and writes.
+
 Once per run, the embedding phase: a small synthetic vault (a few hundred chunks) is text-indexed on
 a fresh state, then `Companion.embed_pending()` (the product pipeline) and a raw
 `SentenceTransformer.encode` on exactly the same chunk texts with the same batch size are timed,
@@ -278,7 +282,8 @@ def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
     from companion.render.index_md import render_index
 
     store, schema, vault = app.store, app.settings.schema, app.settings.vault
-    wants_graph = "graph" in inspect.signature(write_catalog).parameters
+    params = inspect.signature(write_catalog).parameters
+    wants_graph, wants_state = "graph" in params, "state_dir" in params
     render, total, graph_s = [], [], []
     notes: dict[str, str] = {}
     for _ in range(repeat):
@@ -294,6 +299,8 @@ def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
         t3 = time.perf_counter()
         if wants_graph:
             report = write_catalog(vault, store, app.graph(), schema)
+        elif wants_state:  # newer: journaled writes need the state folder
+            report = write_catalog(vault, store, schema, app.settings.state_dir)
         else:
             report = write_catalog(vault, store, schema)
         t4 = time.perf_counter()
@@ -311,20 +318,21 @@ def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
     }
 
 
-def fill_vectors(app: Any, seed: int) -> dict[str, Any]:
+def fill_vectors(app: Any, seed: int, real: int = REAL_SAMPLE) -> dict[str, Any]:
     """Vectors for every pending chunk via the store's own add_embeddings: the real model for a
-    deterministic sample, random unit vectors for the rest."""
+    deterministic sample of `real` chunks (0: the model is not loaded), random unit vectors for
+    the rest."""
     info = app.model
     store = app.store
     t0 = time.perf_counter()
     store.ensure_vectors(info.fingerprint, info.dim)
     pending = sorted(store.pending_chunks(info.fingerprint))
     rng = np.random.default_rng(seed)
-    real_ix = set(rng.choice(len(pending), size=min(REAL_SAMPLE, len(pending)), replace=False))
-    real = [pending[i] for i in sorted(real_ix)]
-    vecs = app.embedder.embed([t for _, t in real]) if real else np.zeros((0, info.dim))
+    real_ix = set(rng.choice(len(pending), size=min(real, len(pending)), replace=False))
+    sample = [pending[i] for i in sorted(real_ix)]
+    vecs = app.embedder.embed([t for _, t in sample]) if sample else np.zeros((0, info.dim))
     store.add_embeddings(
-        info.fingerprint, [(h, v.tobytes()) for (h, _), v in zip(real, vecs, strict=True)]
+        info.fingerprint, [(h, v.tobytes()) for (h, _), v in zip(sample, vecs, strict=True)]
     )
     rest = [h for i, (h, _) in enumerate(pending) if i not in real_ix]
     for start in range(0, len(rest), 20_000):
@@ -334,7 +342,7 @@ def fill_vectors(app: Any, seed: int) -> dict[str, Any]:
         store.add_embeddings(
             info.fingerprint, [(h, v.tobytes()) for h, v in zip(part, r, strict=True)]
         )
-    return {"vectors": len(pending), "real": len(real), "fill_s": time.perf_counter() - t0}
+    return {"vectors": len(pending), "real": len(sample), "fill_s": time.perf_counter() - t0}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -640,6 +648,10 @@ def render_results(data: dict[str, Any]) -> str:
             f"| {e['chunks']} | {e['mean_chunk_chars']} | {e['pipeline_chunks_per_s']:.1f} | "
             f"{e['raw_chunks_per_s']:.1f} | {e['ratio'] * 100:.0f}% | >= 85% |",
         ]
+    if data.get("daemon"):
+        from bench import daemon
+
+        lines += ["", daemon.section(data["daemon"]).rstrip("\n")]
     if len(sizes) > 1:
         pairs = [f"{_k(a)}→{_k(b)}" for a, b in itertools.pairwise(sizes)]
         lines += [
@@ -736,6 +748,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--embed-notes", type=int, default=0, help="notes in the embedding-ratio vault")
     ap.add_argument("--profile", action="store_true", help="cProfile cold index and hybrid search")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--no-daemon", action="store_true", help="skip the daemon benchmark")
+    ap.add_argument("--daemon-notes", type=int, default=10_000, help="notes in the daemon vault")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
     sizes = (
@@ -765,6 +779,11 @@ def main(argv: list[str] | None = None) -> None:
         f"embedding: {e['chunks']} chunks, pipeline {e['pipeline_chunks_per_s']:.1f}/s, raw "
         f"{e['raw_chunks_per_s']:.1f}/s, ratio {e['ratio']:.2f}"
     )
+    if not args.no_daemon:
+        from bench import daemon
+
+        log(f"daemon: `companion watch` on a {_k(args.daemon_notes)} vault (bench/daemon.py)")
+        data["daemon"] = daemon.bench_daemon(args.daemon_notes, args.seed)
     data["load_end"] = list(os.getloadavg())
     data["total_s"] = time.perf_counter() - started
     section = render_results(data)

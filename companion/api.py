@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import apsw
+
 from companion.config import Settings, default_system_md, ensure_state_dir, load_settings
 from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder, model_info
 from companion.errors import CompanionError, ModelError, NoteNotFound, NotIndexed
@@ -27,7 +29,8 @@ from companion.render.index_md import INDEX_PATH
 from companion.resolve import Resolver
 from companion.search import Hit, Mode, search
 from companion.store import EdgeRow, Store
-from companion.sync import SyncReport, sync_vault
+from companion.sync import SyncReport, sync_paths, sync_vault
+from companion.update import bump_in_place
 from companion.vault import find_vault
 
 EMBED_BATCH = 256
@@ -105,7 +108,15 @@ class Companion:
         self.store = Store.open(path)
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        return sync_vault(self.settings, self.store, chunk_chars_for(self.model.window), progress)
+        """Bring the index in line with the vault; a database found damaged on the way is
+        rebuilt from the markdown (it is only a cache)."""
+        max_chars = chunk_chars_for(self.model.window)
+        try:
+            return sync_vault(self.settings, self.store, max_chars, progress)
+        except (apsw.CorruptError, apsw.NotADBError) as exc:
+            self.recovered = f"the index database was damaged ({exc}); rebuilt it from the markdown"
+            self.rebuild()
+            return sync_vault(self.settings, self.store, max_chars, progress)
 
     def index(
         self,
@@ -118,6 +129,7 @@ class Companion:
         vault, schema = self.settings.vault, self.settings.schema
         self.recovered_write = recover(self.settings.state_dir, vault)
         report = self.sync(progress)
+        report.bumped = self._bump_edited_pages(report)
         catalog = WriteReport()
         if report.changed_anything or not (vault / INDEX_PATH).exists():
             catalog = write_catalog(vault, self.store, schema, self.settings.state_dir)
@@ -154,6 +166,27 @@ class Companion:
         if embed:
             self.embed_pending(result, embed_progress)
         return result
+
+    def _bump_edited_pages(self, report: SyncReport) -> list[tuple[str, int, int]]:
+        """Managed pages a person edited without bumping `version` get it bumped (one value),
+        as the daemon does once an edit settles; returns (path, old, new) for each."""
+        schema = self.settings.schema
+        bumped = []
+        for path in report.changed:
+            old, new = report.versions.get(path, (None, None))
+            went_up = path in report.versions and new is not None and (old is None or new > old)
+            known = self.store.file_states([path]).get(path)
+            if went_up or not schema.is_managed(path) or known is None:
+                continue
+            try:
+                before, after, _ = bump_in_place(self.settings, path, known.hash)
+            except CompanionError:
+                continue  # changed again, malformed, or a link outside the vault: left as it is
+            bumped.append((path, before, after))
+        if bumped:
+            paths = [p for p, _, _ in bumped]
+            sync_paths(self.settings, self.store, paths, chunk_chars_for(self.model.window))
+        return bumped
 
     def embed_pending(
         self, result: IndexResult | None = None, progress: Progress | None = None
@@ -302,6 +335,8 @@ def _bullets(report: SyncReport, catalog: WriteReport, limit: int = 10) -> list[
             shown = ", ".join(f"`{p}`" for p in paths[:limit])
             more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
             bullets.append(f"{label}: {shown}{more}")
+    for path, old, new in report.bumped:
+        bullets.append(f"bumped `{path}` version {old} → {new} (edited without a bump)")
     if report.relinked:
         bullets.append(f"{report.relinked} links resolved differently after files appeared or went")
     if catalog.written:
@@ -319,10 +354,17 @@ def _bullets(report: SyncReport, catalog: WriteReport, limit: int = 10) -> list[
 
 def init_vault(path: Path) -> list[str]:
     """Scaffold a vault: folders, SYSTEM.md and templates. Never overwrites an existing file."""
-    from importlib import resources
-
     if path.exists() and not path.is_dir():
         raise CompanionError(f"{path} exists and is not a folder; pick another path for the vault")
+    try:
+        return _scaffold(path)
+    except OSError as exc:
+        raise CompanionError(f"cannot create the vault at {path}: {exc.strerror or exc}") from exc
+
+
+def _scaffold(path: Path) -> list[str]:
+    from importlib import resources
+
     created: list[str] = []
     for folder in (
         "sources",

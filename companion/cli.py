@@ -107,6 +107,9 @@ def _bar(desc: str, unit: str, enabled: bool = True) -> Iterator[Callable[[int, 
 def cli() -> None:
     """Keep an Obsidian vault indexed, linked and searchable. The markdown is the truth.
 
+    Exit codes: 0 success, 1 user error (the message says what to do), 2 usage error,
+    3 conflict (the page's version moved on), 70 internal error.
+
     \b
     Quick start:
       companion init ~/notes            scaffold a vault (folders, SYSTEM.md, templates)
@@ -125,9 +128,10 @@ def init(path: Path) -> None:
     created = init_vault(path)
     for item in created:
         click.echo(f"created {path / item}")
-    click.echo(
-        f"vault ready at {path}" if created else f"{path} already has everything; nothing changed"
-    )
+    if created:
+        click.echo(f"vault ready at {path}; next: companion index {path}  (or open it in Obsidian)")
+    else:
+        click.echo(f"{path} already has everything; nothing changed")
 
 
 @cli.command()
@@ -268,6 +272,7 @@ def search(
     Examples:
       companion search "how are card payments retried"
       companion search ledger --mode bm25 --limit 3 --explain
+      companion search -- "-ledger kafka"     (a query that starts with "-" comes after --)
 
     A running daemon (`companion watch`) answers at once with its warm model; otherwise the
     search runs in this process (loading the model takes a few seconds).
@@ -340,7 +345,9 @@ def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_js
 @click.argument("note")
 @vault_option
 @state_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts and agents)."
+)
 def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
     """Notes linking to NOTE (a vault path or a name as you would write it in a link)."""
     with _open(vault_opt, state_dir) as app:
@@ -367,7 +374,9 @@ def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: 
 @vault_option
 @state_option
 @model_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts and agents)."
+)
 def status(
     vault: str | None,
     vault_opt: str | None,
@@ -487,7 +496,9 @@ def watch(
 )
 @vault_option
 @state_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts and agents)."
+)
 def update(
     page: str,
     expect_version: int,
@@ -505,8 +516,10 @@ def update(
       companion update wiki/concepts/Idempotency --expect-version 2 --set status=reviewed
       companion update wiki/entities/Ledger\\ Service.md --expect-version 3 --body-file new.md
 
-    The version goes up by one and the page is re-embedded. Exit code 3 means the page changed
-    since you read it: nothing was written.
+    The version goes up by one (a page without one is at version 0) and the page is re-embedded.
+    Exit code 3 means the page changed since you read it (or a person's edit is still settling):
+    nothing was written. The current version is the page's `version` property. --set values that
+    are digits become numbers; `version` is companion's to set.
     """
     if body is not None and body_file is not None:
         raise click.UsageError("give --body or --body-file, not both")
@@ -531,14 +544,24 @@ def update(
 
         from companion.generated import append_log
         from companion.lock import WriterLock
-        from companion.update import apply_update
+        from companion.update import apply_update, vault_path
 
         with (
             _open(vault_opt, state_dir) as app,
             WriterLock(settings.state_dir / "writer.lock") as lock,
         ):
             lock.acquire("companion update")
-            done = apply_update(settings, page, expect_version, body=body, properties=properties)
+            app.index(embed=False)  # pick up (and version) edits made since the last index
+            rel = vault_path(settings, page)
+            known = app.store.file_states([rel]).get(rel)
+            done = apply_update(
+                settings,
+                page,
+                expect_version,
+                body=body,
+                properties=properties,
+                indexed_hash=known.hash if known else None,
+            )
             headline = f"`{done.path}` version {done.old_version} → {done.new_version}"
             append_log(settings.vault, "update", headline, [], datetime.now())
             app.index()
@@ -571,6 +594,13 @@ def main() -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # an internal failure: say so plainly, keep the traceback available
+        if type(exc).__module__ == "apsw" and type(exc).__name__ in ("CorruptError", "NotADBError"):
+            click.echo(
+                f"error: the index database is damaged ({exc}); nothing in the vault is affected. "
+                "Run `companion index --rebuild VAULT` to rebuild it from the markdown.",
+                err=True,
+            )
+            sys.exit(1)
         import traceback
 
         traceback.print_exc()

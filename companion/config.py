@@ -84,7 +84,10 @@ def parse_schema(text: str, origin: str) -> Schema:
             )
             for name, spec in (data.get("page_types") or {}).items()
         )
-        managed = tuple(str(f).strip("/") for f in data.get("managed_folders", ["wiki"]))
+        folders = data.get("managed_folders", ["wiki"])
+        if isinstance(folders, str):
+            folders = [folders]  # `managed_folders: wiki` means the one folder
+        managed = tuple(str(f).strip("/") for f in folders if str(f).strip("/"))
         return Schema(
             schema_version=int(data.get("schema_version", 1)),
             managed_folders=managed,
@@ -102,9 +105,12 @@ def load_schema(vault: Path) -> Schema:
     own = vault / "SYSTEM.md"
     if own.is_file():
         try:
-            return parse_schema(own.read_text(encoding="utf-8"), str(own))
+            text = own.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{own}: cannot read ({exc})") from exc
+        if _FRONTMATTER.match(text):
+            return parse_schema(text, str(own))
+        # A note of the user's that happens to be called SYSTEM.md: no settings in it.
     return parse_schema(default_system_md(), "default SYSTEM.md")
 
 

@@ -32,25 +32,22 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from companion.config import Settings, ensure_state_dir
 from companion.embed import Embedder, chunk_chars_for, load_embedder, model_info
-from companion.errors import ChangedOnDisk, CompanionError
-from companion.fmedit import FrontmatterEditError, set_value
+from companion.errors import CompanionError, VersionConflict
 from companion.generated import append_log, write_catalog
 from companion.journal import recover
 from companion.lock import WriterLock
-from companion.parse import parse_note
 from companion.search import Mode, search
 from companion.server import ApiServer
 from companion.store import Store
 from companion.sync import SyncReport, sync_paths, sync_vault
-from companion.update import apply_update
-from companion.vault import IgnoreRules, atomic_write, content_hash
+from companion.update import BumpDeferred, apply_update, bump_in_place, vault_path
+from companion.vault import IgnoreRules, content_hash
 from companion.watcher import Batch, Watcher
 
 SLICE = 500  # paths per transaction when a burst arrives
@@ -111,6 +108,7 @@ class Daemon:
         self.retry: dict[str, float] = {}  # unreadable path -> when to look again
         self.catalog_due: float | None = None
         self.embed_busy = False
+        self.embed_check = True  # something may be waiting for a vector: look (cheap, not free)
         self.events: deque[tuple[float, str, str]] = deque(maxlen=20)
         self.counters = {
             "batches": 0,
@@ -262,11 +260,13 @@ class Daemon:
     def _store_vectors(self, items: list[tuple[str, bytes]]) -> None:
         self._store().add_embeddings(self.info.fingerprint, items)
         self.embed_busy = False
+        self.embed_check = True  # there may be more
 
     def _embed_failed(self, job: list[tuple[str, str]], reason: str) -> None:
         self._store().record_embed_failures(self.info.fingerprint, [h for h, _ in job], reason)
         self.say(f"embedding failed for {len(job)} chunks: {reason}")
         self.embed_busy = False
+        self.embed_check = True
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -284,7 +284,7 @@ class Daemon:
         bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
         if recovered:
             bullets.append(recovered)
-        if initial or report.changed_anything:
+        if report.changed_anything or recovered:
             op = "start" if initial else "reconcile"
             self._log(op, f"{len(store.page_paths())} files in {report.seconds:.2f}s", bullets)
         self._write_catalog()
@@ -342,6 +342,8 @@ class Daemon:
     def _after_sync(self, report: SyncReport, log: bool, settled: bool = False) -> None:
         now = time.monotonic()
         schema = self.settings.schema
+        if report.added or report.changed:
+            self.embed_check = True
         for path in report.added + report.changed:
             if not settled:
                 self.unsettled[path] = now
@@ -374,6 +376,7 @@ class Daemon:
         for path, at in list(self.unsettled.items()):
             if now - at >= settle:
                 del self.unsettled[path]
+                self.embed_check = True  # settled: its chunks may be embedded now
         for path, at in list(self.bumps.items()):
             if now - at >= settle:
                 del self.bumps[path]
@@ -390,6 +393,9 @@ class Daemon:
             self._dispatch_embedding()
 
     def _dispatch_embedding(self) -> None:
+        """Hand the embedding thread its next batch; an idle daemon does not even look."""
+        if not self.embed_check:
+            return
         rows = self._store().pending_chunk_pages(
             self.info.fingerprint, limit=self.options.embed_batch * 8
         )
@@ -397,43 +403,26 @@ class Daemon:
         if job:
             self.embed_busy = True
             self.jobs.put(job[: self.options.embed_batch])
+        else:
+            self.embed_check = False  # settling pages set it again when they settle
 
     def _bump(self, path: str) -> None:
         """Bump `version` of a managed page a person edited without bumping it (one value)."""
-        store = self._store()
-        known = store.file_states([path]).get(path)
-        target = self.settings.vault / path
+        known = self._store().file_states([path]).get(path)
+        if known is None:
+            return  # gone: nothing to bump
         try:
-            data = target.read_bytes()
-        except OSError:
-            return  # gone or unreadable: the next batch says what happened
-        if known is None or content_hash(data) != known.hash:
-            self.bumps[path] = time.monotonic()  # changed again since indexed: wait for it
+            old, new, written = bump_in_place(self.settings, path, known.hash)
+        except BumpDeferred:
+            self.bumps[path] = time.monotonic()  # still being edited: wait for it to settle
             return
-        note = parse_note(data, path)
-        if any(p.code == "yaml" for p in note.problems):
-            self.say(f"not bumping {path}: its frontmatter is malformed")
+        except CompanionError as exc:
+            self.say(str(exc))
             return
-        version = note.properties.get("version")
-        current = version if isinstance(version, int) and not isinstance(version, bool) else 0
-        try:
-            text = set_value(note.text, "version", current + 1)
-        except FrontmatterEditError as exc:
-            self.say(f"not bumping {path}: {exc}")
-            return
-        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-        try:
-            self._own_write(path, bom + text.encode("utf-8"), content_hash(data))
-        except ChangedOnDisk:
-            self.bumps[path] = time.monotonic()
-            return
-        self.counters["bumps"] += 1
-        self._log("bump", f"`{path}` version {current} → {current + 1}", [])
-        self.say(f"bumped {path} to version {current + 1}")
-
-    def _own_write(self, path: str, data: bytes, expected_hash: str) -> None:
-        written = atomic_write(self.settings.vault / path, data, expected_hash)
         self._wrote([path], {path: written})
+        self.counters["bumps"] += 1
+        self._log("bump", f"`{path}` version {old} → {new}", [])
+        self.say(f"bumped {path} to version {new}")
 
     def _wrote(self, paths: Iterable[str], hashes: dict[str, str] | None = None) -> None:
         """Record our own writes (their events will be ignored) and index them right away."""
@@ -498,12 +487,20 @@ class Daemon:
 
     def update(self, request: dict[str, Any]) -> dict[str, Any]:
         """A compare-and-swap write through the single writer (see update.py)."""
+        page = vault_path(self.settings, str(request["page"]))
+        if page in self.bumps:
+            raise VersionConflict(
+                f"{page} was just edited and its version will be bumped once the edit settles "
+                f"({self.options.settle:g}s of quiet). Nothing was written; read it again then."
+            )
+        known = self._store().file_states([page]).get(page)
         result = apply_update(
             self.settings,
-            str(request["page"]),
+            page,
             int(request["expect_version"]),
             body=request.get("body"),
             properties=request.get("properties") or {},
+            indexed_hash=known.hash if known else None,
         )
         self._wrote([result.path], {result.path: result.hash})
         self.counters["updates"] += 1
@@ -519,7 +516,7 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         store = self._store()
         total, done = store.embedding_counts(self.info.fingerprint)
-        pending = len(store.pending_chunks(self.info.fingerprint))
+        pending = total - done
         return {
             "daemon": {
                 "pid": os.getpid(),
@@ -554,14 +551,3 @@ def _merge(total: SyncReport, part: SyncReport) -> None:
     total.versions.update(part.versions)
     total.relinked += part.relinked
     total.seconds += part.seconds
-
-
-def running_daemon(state_dir: Path) -> dict[str, Any] | None:
-    """The daemon serving this state folder, if one answers."""
-    from companion.client import request
-
-    try:
-        result = request(state_dir, "ping", timeout=2.0)
-    except (OSError, CompanionError):
-        return None
-    return result if isinstance(result, dict) else None

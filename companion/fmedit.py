@@ -85,9 +85,3 @@ def set_value(text: str, key: str, value: Any) -> str:
         gap = "" if match.group("gap") else " "
         return f"{text[:insert_at]}{gap}{rendered}{text[insert_at:]}"
     return f"{text[: start + match.start('value')]}{rendered}{text[start + match.end('value') :]}"
-
-
-def bump_version(text: str, current: int | None) -> tuple[str, int]:
-    """Set `version` to current + 1 (1 when absent); returns the new text and version."""
-    new = (current or 0) + 1
-    return set_value(text, "version", new), new

@@ -80,6 +80,9 @@ def write_catalog(vault: Path, store: Store, schema: Schema, state_dir: Path) ->
     if changes:
         try:
             write_files(state_dir, changes)
+        except OSError as exc:  # a read-only vault, a full disk: the index is still current
+            report.refused.append((INDEX_PATH, f"cannot write the catalog: {exc.strerror or exc}"))
+            return report
         except ChangedOnDisk as exc:
             report.refused.append(
                 (INDEX_PATH, f"a catalog note changed while being written; retried ({exc})")
@@ -122,6 +125,9 @@ def append_log(
         atomic_write(target, data, "" if current is None else content_hash(current))
     except ChangedOnDisk as exc:
         report.refused.append((LOG_PATH, f"changed while being written ({exc})"))
+        return report
+    except OSError as exc:
+        report.refused.append((LOG_PATH, f"cannot write it: {exc.strerror or exc}"))
         return report
     report.written.append(LOG_PATH)
     return report

@@ -83,6 +83,18 @@ class Note:
         return self.text[self.body_start :]
 
     @property
+    def version(self) -> int | None:
+        """The frontmatter `version` (an integer, or digits written as text), else None."""
+        value = self.properties.get("version")
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        return None
+
+    @property
     def title(self) -> str:
         """Obsidian's title is the file name without its extension."""
         name = self.path.rsplit("/", 1)[-1]

@@ -576,7 +576,7 @@ class Store:
             (src, lp)
             for src, lp in self.db.execute(
                 "SELECT DISTINCT p.path, l.path FROM links l JOIN pages p ON p.id = l.page_id "
-                "WHERE l.target IS NULL AND p.generated = 0 ORDER BY p.path, l.path"
+                "WHERE l.target IS NULL AND p.generated = 0 AND p.excluded = 0 ORDER BY p.path, l.path"
             )
         ]
 
@@ -687,17 +687,22 @@ class Store:
     def pending_chunk_pages(
         self, fingerprint: str, limit: int | None = None
     ) -> list[tuple[str, str, list[str]]]:
-        """Like `pending_chunks`, with the paths of the pages each chunk text appears in."""
+        """Like `pending_chunks`, with the paths of the pages each chunk text appears in.
+
+        No GROUP BY: with a LIMIT the scan stops at the first pending chunks it meets, and each
+        chunk costs two index lookups, so asking when nothing is pending stays cheap."""
         sql = (
-            "SELECT c.hash, min(c.text), group_concat(p.path, char(31)) FROM chunks c "
-            "JOIN pages p ON p.id = c.page_id "
-            "LEFT JOIN embeddings e ON e.chunk_hash = c.hash AND e.model = ?1 "
-            "LEFT JOIN embed_failures f ON f.chunk_hash = c.hash AND f.model = ?1 "
-            "WHERE e.id IS NULL AND f.chunk_hash IS NULL AND c.text != '' GROUP BY c.hash"
+            "SELECT c.hash, c.text, p.path FROM chunks c JOIN pages p ON p.id = c.page_id "
+            "WHERE c.text != '' AND p.generated = 0 AND p.excluded = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.chunk_hash = c.hash AND e.model = ?1) "
+            "AND NOT EXISTS (SELECT 1 FROM embed_failures f WHERE f.chunk_hash = c.hash AND f.model = ?1)"
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [(h, t, paths.split("\x1f")) for h, t, paths in self.db.execute(sql, (fingerprint,))]
+        found: dict[str, tuple[str, list[str]]] = {}
+        for digest, text, path in self.db.execute(sql, (fingerprint,)):
+            found.setdefault(digest, (text, []))[1].append(path)
+        return [(h, t, paths) for h, (t, paths) in found.items()]
 
     def record_embed_failures(self, fingerprint: str, hashes: Sequence[str], reason: str) -> None:
         with self.db:
@@ -747,11 +752,15 @@ class Store:
         return len(ids)
 
     def embedding_counts(self, fingerprint: str) -> tuple[int, int]:
-        """(distinct non-empty chunk texts, those with a vector for this model)."""
-        total = self._scalar("SELECT count(DISTINCT hash) FROM chunks WHERE text != ''")
+        """(distinct non-empty searchable chunk texts, those with a vector for this model)."""
+        searchable = (
+            "FROM chunks c JOIN pages p ON p.id = c.page_id "
+            "WHERE c.text != '' AND p.excluded = 0 AND p.generated = 0"
+        )
+        total = self._scalar(f"SELECT count(DISTINCT c.hash) {searchable}")
         done = self._scalar(
-            "SELECT count(DISTINCT c.hash) FROM chunks c JOIN embeddings e ON e.chunk_hash = c.hash "
-            "AND e.model = ? WHERE c.text != ''",
+            f"SELECT count(DISTINCT c.hash) {searchable} AND EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.chunk_hash = c.hash AND e.model = ?)",
             (fingerprint,),
         )
         return int(total), int(done)

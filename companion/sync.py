@@ -54,9 +54,9 @@ class SyncReport:
     unchanged: int = 0
     relinked: int = 0  # links whose resolution changed because the path set changed
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new): same content hash
-    versions: dict[str, tuple[int | None, int | None]] = field(
-        default_factory=dict
-    )  # changed pages
+    # (old, new) `version` of changed pages whose version changed
+    versions: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    bumped: list[tuple[str, int, int]] = field(default_factory=list)  # (path, old, new) by `index`
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
     unreadable: list[str] = field(default_factory=list)  # unknown for now: retry later
     seconds: float = 0.0
@@ -83,17 +83,6 @@ def _json_default(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
-
-
-def _version(properties: dict[str, Any]) -> int | None:
-    value = properties.get("version")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def page_row(
@@ -135,7 +124,7 @@ def page_row(
         mtime_ns=file.mtime_ns,
         hash=digest,
         type=page_type if isinstance(page_type, str) else None,
-        version=_version(props),
+        version=note.version,
         properties=json.dumps(props, default=_json_default, ensure_ascii=False, sort_keys=True),
         aliases=note.aliases,
         tags=note.tags,

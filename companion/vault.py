@@ -62,10 +62,16 @@ def find_vault(explicit: str | None, cwd: Path) -> Path:
     if env:
         return _existing_folder(cwd / Path(env).expanduser(), "COMPANION_VAULT")
     start = cwd.resolve()
-    for folder in (start, *start.parents):
-        if (folder / ".obsidian").is_dir() or (folder / "SYSTEM.md").is_file():
-            return folder
     fallback = start / "vault"
+    for folder in (start, *start.parents):
+        if (folder / ".obsidian").is_dir():
+            return folder
+        if (folder / "SYSTEM.md").is_file():
+            # A SYSTEM.md with no .obsidian/ beside it, over a ./vault that is a vault: this is a
+            # project folder holding a vault (companion's own checkout is one), not the vault.
+            if folder == start and (fallback / ".obsidian").is_dir():
+                return fallback
+            return folder
     if fallback.is_dir():
         return fallback
     raise VaultNotFound(
@@ -116,8 +122,9 @@ class IgnoreRules:
         )
 
     def is_excluded(self, path: str) -> bool:
-        """Whether Obsidian's "Excluded files" setting (or a template folder) covers this path."""
-        if self.templates and self.is_template(path):
+        """Whether Obsidian's "Excluded files" setting (or a template folder) covers this path.
+        The vault's SYSTEM.md is the schema, not knowledge: excluded too (still a link target)."""
+        if path == "SYSTEM.md" or (self.templates and self.is_template(path)):
             return True
         if not (self.prefixes or self.patterns):
             return False
@@ -378,6 +385,12 @@ def _megabytes(n: int) -> str:
 
 
 # -- writing ---------------------------------------------------------------------------------------
+
+
+def inside_vault(vault_root: Path, path: Path) -> bool:
+    """Whether `path`, symlinks followed, is inside the vault: never write outside it."""
+    root = os.path.realpath(vault_root)
+    return os.path.realpath(path).startswith(root + os.sep)
 
 
 def content_hash(data: bytes) -> str:

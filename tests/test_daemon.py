@@ -528,3 +528,33 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
     )
     assert status.returncode == 0, status.stderr
     assert f"pid {os.getpid()}" in status.stdout and "queue:" in status.stdout
+
+
+def test_an_update_racing_a_persons_unsettled_edit_is_refused(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    slow = DaemonOptions(debounce=0.1, max_delay=0.5, settle=30.0, catalog_delay=0.2)
+    run = start_daemon(make_vault(NOTES), slow)
+    page = run.vault / "wiki" / "entities" / "Beacon.md"
+    with page.open("a", encoding="utf-8") as fh:
+        fh.write("\nA paragraph a person just typed.\n")
+    wait_until(lambda: run.search("typed") == ["wiki/entities/Beacon.md"], what="the edit")
+    with pytest.raises(client.DaemonError) as refused:
+        client.request(
+            run.state, "update", page="wiki/entities/Beacon", expect_version=3, body="agent text\n"
+        )
+    assert refused.value.exit_code == 3 and "settles" in str(refused.value)
+    assert "A paragraph a person just typed." in page.read_text()
+
+
+def test_an_idle_daemon_stops_looking_for_work(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    wait_until(run.idle, what="settling and embedding")
+    wait_until(lambda: not run.daemon.embed_check, what="the embedding check to stand down")
+    (run.vault / "New.md").write_text("fresh text about gulls\n", encoding="utf-8")
+    wait_until(
+        lambda: run.daemon.status()["embedded_pct"] == 100.0 and run.search("gulls") == ["New.md"],
+        what="the new note embedded",
+    )
