@@ -482,9 +482,9 @@ def render(d: dict[str, Any]) -> str:
         "",
         f"CLI import time, top level by cumulative ms: {top}. Heavy packages imported: "
         f"{', '.join(it['heavy_imported']) or 'none'}. Idle CPU by thread: {threads}. "
-        f"The query the writer runs on every idle tick (`Store.pending_chunk_pages`, "
-        f"`Daemon._dispatch_embedding`, after a 100 ms wait), timed on a read connection with "
-        f"nothing pending: {d['tick_query']['p50_ms']:.0f} ms.",
+        f"`Store.pending_chunk_pages(fp, limit={d['options']['embed_batch'] * 8})` (what "
+        f"`Daemon._dispatch_embedding` asks the writer's store), timed after the run on a read "
+        f"connection with nothing pending: {d['tick_query']['p50_ms']:.0f} ms.",
     ]
     if changed:
         lines.append(f"Files written while idle: {', '.join(changed[:10])}.")
