@@ -278,8 +278,16 @@ def search(
     search runs in this process (loading the model takes a few seconds).
     """
     started = time.perf_counter()
-    settings = _settings(vault_opt, state_dir, model)
-    remote = _daemon(settings, "search", query=query, mode=mode, limit=limit)
+    from companion.config import resolve_state_dir
+    from companion.vault import find_vault
+
+    # The fast path: find the daemon's socket without reading SYSTEM.md or importing the index.
+    state = resolve_state_dir(find_vault(vault_opt, Path.cwd()), state_dir)
+    try:
+        remote = client.request(state, "search", query=query, mode=mode, limit=limit)
+    except client.DaemonError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
     if remote is not None:
         hits: list[dict[str, Any]] = remote
         used, where = mode, "daemon"

@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from companion.errors import ConfigError, StateDirError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -66,6 +64,8 @@ def default_system_md() -> str:
 
 
 def parse_schema(text: str, origin: str) -> Schema:
+    import yaml  # here, not at the top: the CLI's daemon fast path never parses SYSTEM.md
+
     match = _FRONTMATTER.match(text)
     if not match:
         raise ConfigError(
@@ -141,12 +141,17 @@ def ensure_state_dir(path: Path) -> Path:
     return path
 
 
+def resolve_state_dir(vault: Path, state_dir: str | Path | None = None) -> Path:
+    """The state folder for `vault`: flag, then COMPANION_STATE_DIR, then the per-vault default."""
+    state = state_dir or os.environ.get("COMPANION_STATE_DIR") or default_state_dir(vault)
+    return Path(state).expanduser().resolve()
+
+
 def load_settings(
     vault: Path, state_dir: str | Path | None = None, model: str | None = None
 ) -> Settings:
     """Resolve settings for `vault` (already located) from flags, environment and SYSTEM.md."""
     schema = load_schema(vault)
-    state = state_dir or os.environ.get("COMPANION_STATE_DIR") or default_state_dir(vault)
     max_bytes = os.environ.get("COMPANION_MAX_NOTE_BYTES")
     try:
         limit = int(max_bytes) if max_bytes else DEFAULT_MAX_NOTE_BYTES
@@ -156,7 +161,7 @@ def load_settings(
         ) from exc
     return Settings(
         vault=vault.resolve(),
-        state_dir=Path(state).expanduser().resolve(),
+        state_dir=resolve_state_dir(vault, state_dir),
         schema=schema,
         model=model or os.environ.get("COMPANION_MODEL") or DEFAULT_MODEL,
         max_note_bytes=limit,
