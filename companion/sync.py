@@ -14,9 +14,12 @@ and reason and still exists as a link target; nothing in the vault is ever writt
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -39,6 +42,10 @@ from companion.vault import (
 )
 
 BATCH = 500
+# Measured on 2 cores (docs/benchmarks.md): at 10k notes two spawned workers index ~45% faster
+# than one process; at 1k it is a wash (worker start-up eats the gain), so only big batches.
+PARALLEL_MIN = 2000
+MAX_WORKERS = 4
 WALK_CODE = "walk"
 
 Progress = Callable[[int, int], None]
@@ -246,9 +253,8 @@ def _apply(
 ) -> SyncReport:
     """Read, hash and parse the files to check; write every change in one transaction.
 
-    Rows are written in batches as they are made, so memory stays flat however large the vault
-    is. (Parsing in a process pool was measured slower on 2 cores: spawning workers and shipping
-    rows back cost more than the parallel parse saved, see docs/benchmarks.md.)"""
+    Big batches are parsed in worker processes (`_planned`); rows are written in batches as they
+    arrive, so memory stays flat however large the vault is."""
     report = SyncReport(removed=list(plan.removed))
     added = [f.path for f in plan.check if f.path not in plan.known]
     paths = (
@@ -263,17 +269,9 @@ def _apply(
     batch: list[PageRow] = []
     with store.transaction():
         store.delete_pages(report.removed)
-        for done, file in enumerate(plan.check, 1):
+        planned = _planned(settings, plan, max_chars, resolver, sorted(paths))
+        for done, (file, (row, found, same)) in enumerate(planned, 1):
             known = plan.known.get(file.path)
-            row, found, same = _plan_file(
-                settings.vault,
-                file,
-                known,
-                settings.max_note_bytes,
-                max_chars,
-                file.path in plan.recheck,
-                resolver,
-            )
             if found and plan.rules.is_template(file.path):
                 # `{{date}}` placeholders are not valid YAML; in a template that is expected.
                 found = [p for p in found if p[0] != "yaml"]
@@ -316,6 +314,57 @@ def _apply(
 
 
 Planned = tuple[PageRow | None, list[Found], bool]
+
+
+def _planned(
+    settings: Settings, plan: _Plan, max_chars: int, resolver: Resolver, paths: list[str]
+) -> Iterator[tuple[VaultFile, Planned]]:
+    """`_plan_file` for every file to check, in order; in worker processes for big batches.
+
+    Workers are spawned (not forked: the daemon has threads); each builds its own resolver from
+    the vault's paths once, then reads, parses, chunks and resolves. They never touch SQLite, so
+    the writer stays single."""
+    jobs = [
+        (
+            settings.vault,
+            f,
+            plan.known.get(f.path),
+            settings.max_note_bytes,
+            max_chars,
+            f.path in plan.recheck,
+        )
+        for f in plan.check
+    ]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_MIN or workers < 2 or not _can_spawn():
+        for job in jobs:
+            yield job[1], _plan_file(*job, resolver)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(paths,)
+    ) as pool:
+        yield from zip(plan.check, pool.map(_plan_job, jobs, chunksize=32), strict=True)
+
+
+_worker_resolver: Resolver | None = None
+
+
+def _init_worker(paths: list[str]) -> None:
+    global _worker_resolver
+    _worker_resolver = Resolver(paths)
+
+
+def _can_spawn() -> bool:
+    """Spawned workers re-import `__main__`: impossible for `python -c` or code read from stdin."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return bool(path) and os.path.exists(str(path))
+
+
+def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool]) -> Planned:
+    assert _worker_resolver is not None, "worker not initialised"
+    return _plan_file(*job, _worker_resolver)
 
 
 def _renames(plan: _Plan, written: list[tuple[str, str]]) -> list[tuple[str, str]]:

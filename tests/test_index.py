@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from companion.api import Companion
 from conftest import OpenApp
 
@@ -240,3 +242,35 @@ def test_a_users_link_captured_by_the_generated_index_keeps_runs_idempotent(
     again = app.index(embed=False)
     assert again.written == [] and not again.sync.changed_anything
     assert {p: p.stat().st_mtime_ns for p in vault.rglob("*.md")} == before
+
+
+def test_parsing_in_worker_processes_gives_the_same_index(
+    make_vault: Callable[..., Path], open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import companion.sync as sync
+
+    vault = make_vault(
+        {
+            **NOTES,
+            **{
+                f"many/n{i}.md": f"# N{i}\n\nSee [[Payments]] and [[n{i + 1}]].\n"
+                for i in range(40)
+            },
+        }
+    )
+    serial = open_app(vault, state="serial")
+    serial.index(embed=False)
+    monkeypatch.setattr(sync, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(sync.os, "cpu_count", lambda: 2)
+    pools: list[object] = []
+    real_pool = sync.ProcessPoolExecutor
+
+    def counting_pool(*args: object, **kwargs: object) -> object:
+        pools.append(args)
+        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "ProcessPoolExecutor", counting_pool)
+    parallel = open_app(vault, state="parallel")
+    parallel.index(embed=False)
+    assert pools, "the worker pool was not used"
+    assert _content(parallel) == _content(serial)
