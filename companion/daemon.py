@@ -48,6 +48,7 @@ from companion.store import Store
 from companion.sync import SyncReport, sync_paths, sync_vault
 from companion.update import BumpDeferred, apply_update, bump_in_place, vault_path
 from companion.vault import IgnoreRules, content_hash
+from companion.vectors import VectorIndex
 from companion.watcher import Batch, Watcher
 
 SLICE = 500  # paths per transaction when a burst arrives
@@ -119,6 +120,7 @@ class Daemon:
         }
         self.lock = WriterLock(settings.state_dir / "writer.lock")
         self._readers: queue.Queue[Store] = queue.Queue()
+        self.memory = VectorIndex(self.info.fingerprint, self.info.dim)
         self.store: Store | None = None
         self.watcher: Watcher | None = None
         self.server: ApiServer | None = None
@@ -480,6 +482,7 @@ class Daemon:
                 mode=mode,
                 limit=limit,
                 embedder=self.query_embedder if mode != "bm25" else None,
+                memory=self.memory,
             )
         finally:
             self._readers.put(reader)

@@ -19,6 +19,7 @@ import numpy as np
 
 from companion.embed import Embedder
 from companion.store import Store
+from companion.vectors import VectorIndex
 
 Mode = Literal["hybrid", "bm25", "vector"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "vector")
@@ -81,12 +82,15 @@ def bm25_pages(store: Store, query: str, depth: int) -> list[tuple[str, str, str
 
 
 def vector_pages(
-    store: Store, embedder: Embedder, query: str, depth: int
+    store: Store, embedder: Embedder, query: str, depth: int, memory: VectorIndex | None = None
 ) -> list[tuple[str, str, str]]:
     if not query.strip():
         return []
     vector = np.asarray(embedder.embed([query])[0], dtype=np.float32)
-    nearest = store.knn(vector.tobytes(), depth)
+    if memory is not None and memory.refresh(store):
+        nearest = memory.nearest(vector, depth)  # a long-lived process: vectors in memory
+    else:
+        nearest = store.knn(vector.tobytes(), depth)
     if not nearest:
         return []
     order = {h: i for i, (h, _) in enumerate(nearest)}
@@ -108,6 +112,7 @@ def search(
     limit: int = 10,
     embedder: Embedder | None = None,
     rrf_k: int = RRF_K,
+    memory: VectorIndex | None = None,
 ) -> list[Hit]:
     """Rank pages for `query`. Vector and hybrid modes need an embedder; hybrid without vectors
     yet (embedding still running) is simply BM25 ranked through RRF."""
@@ -118,7 +123,7 @@ def search(
     if mode in ("vector", "hybrid"):
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
-        channels["vector"] = vector_pages(store, embedder, query, depth)
+        channels["vector"] = vector_pages(store, embedder, query, depth, memory)
     fused: dict[str, Hit] = {}
     for channel, pages in channels.items():
         for rank, (path, title, snippet) in enumerate(pages, start=1):

@@ -701,7 +701,30 @@ class Store:
             )
             self.set_meta("vector_model", fingerprint)
             self.set_meta("vector_dim", str(dim))
+            self._bump_vector_epoch()
         return current is not None
+
+    def _bump_vector_epoch(self) -> None:
+        """Vectors were removed: in-memory copies (vectors.VectorIndex) must reload, not append."""
+        epoch = int(self.get_meta("vector_epoch") or 0) + 1
+        self.set_meta("vector_epoch", str(epoch))
+
+    def vector_state(self) -> tuple[str, int]:
+        """(epoch, highest embedding id): what an in-memory copy of the vectors must match."""
+        epoch = self.get_meta("vector_epoch") or "0"
+        return epoch, int(self._scalar("SELECT coalesce(max(id), 0) FROM embeddings"))
+
+    def vectors_after(self, fingerprint: str, after_id: int) -> list[tuple[int, str, bytes]]:
+        """(embedding id, chunk hash, float32 vector bytes) for ids above `after_id`, in order."""
+        if not self._has_vectors():
+            return []
+        return list(
+            self.db.execute(
+                "SELECT e.id, e.chunk_hash, v.embedding FROM embeddings e "
+                "JOIN vectors v ON v.rowid = e.id WHERE e.model = ? AND e.id > ? ORDER BY e.id",
+                (fingerprint, after_id),
+            )
+        )
 
     def pending_chunks(self, fingerprint: str, limit: int | None = None) -> list[tuple[str, str]]:
         """(hash, text) of distinct non-empty chunks with no vector (and no failure) for this model."""
@@ -772,6 +795,7 @@ class Store:
             cur = self.db.cursor()
             cur.executemany("DELETE FROM vectors WHERE rowid = ?", [(i,) for i in ids])
             cur.executemany("DELETE FROM embeddings WHERE id = ?", [(i,) for i in ids])
+            self._bump_vector_epoch()
         return len(ids)
 
     def embedding_counts(self, fingerprint: str) -> tuple[int, int]:
