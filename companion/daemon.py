@@ -107,6 +107,7 @@ class Daemon:
         self.unsettled: dict[str, float] = {}  # path -> monotonic time of its last change
         self.bumps: dict[str, float] = {}  # managed path edited without a bump -> last change
         self.retry: dict[str, float] = {}  # unreadable path -> when to look again
+        self.attempts: dict[str, int] = {}  # unreadable path -> failed reads in a row (back-off)
         self.catalog_due: float | None = None
         self.embed_busy = False
         self.embed_check = True  # something may be waiting for a vector: look (cheap, not free)
@@ -346,6 +347,8 @@ class Daemon:
         schema = self.settings.schema
         if report.added or report.changed:
             self.embed_check = True
+        for path in report.added + report.changed + report.removed:
+            self.attempts.pop(path, None)  # read (or gone) at last: no more back-off
         for path in report.added + report.changed:
             if not settled:
                 self.unsettled[path] = now
@@ -362,7 +365,10 @@ class Daemon:
             self.bumps.pop(path, None)
             self.events.append((time.time(), path, "removed"))
         for path in report.unreadable:
-            self.retry[path] = now + self.options.retry_delay
+            # Back off (1 s, 2 s, 4 s … at most a minute): a file that stays unreadable must not
+            # keep the writer busy, and it is never dropped from the index meanwhile.
+            tries = self.attempts[path] = self.attempts.get(path, 0) + 1
+            self.retry[path] = now + min(60.0, self.options.retry_delay * 2 ** (tries - 1))
         if report.changed_anything:
             self.catalog_due = now + self.options.catalog_delay
         if log and (report.added or report.removed):

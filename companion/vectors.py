@@ -48,9 +48,9 @@ class VectorIndex:
             return
         needed = self.size + len(rows)
         if needed > self.matrix.shape[0]:
-            grown = np.zeros(
-                (max(needed, 2 * self.matrix.shape[0], 1024), self.dim), dtype=np.float32
-            )
+            # Grow by a quarter: a doubling buffer would hold up to twice the vectors' memory.
+            capacity = max(needed, int(1.25 * self.matrix.shape[0]), 1024)
+            grown = np.zeros((capacity, self.dim), dtype=np.float32)
             grown[: self.size] = self.matrix[: self.size]
             self.matrix = grown
         block = np.frombuffer(b"".join(blob for _, _, blob in rows), dtype=np.float32)
