@@ -204,6 +204,9 @@ class Companion:
         # Similar lengths in one batch waste less padding.
         pending.sort(key=lambda item: len(item[1]))
         embedder = self.embedder
+        load = getattr(embedder, "load", None)
+        if callable(load):
+            load()  # the chunks/s a user sees is embedding, not the model's start-up
         started = time.perf_counter()
         done = 0
         if progress is not None:

@@ -158,6 +158,10 @@ class SentenceTransformerEmbedder:
                 ) from exc
         return self._model
 
+    def load(self) -> None:
+        """Load the model now (a few seconds), so that timing the embedding excludes it."""
+        self._load()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
         vectors = model.encode(
