@@ -29,7 +29,7 @@ from companion.render.index_md import INDEX_PATH
 from companion.resolve import Resolver
 from companion.search import Hit, Mode, search
 from companion.store import EdgeRow, Store
-from companion.sync import SyncReport, sync_paths, sync_vault
+from companion.sync import SyncReport, record_run, sync_paths, sync_vault
 from companion.update import bump_in_place
 from companion.vault import find_vault
 
@@ -151,18 +151,7 @@ class Companion:
             fresh = more.written + more.removed
             result.written += [p for p in fresh if p not in result.written]
         if report.changed_anything:
-            self.store.set_meta(
-                "last_index",
-                json.dumps(
-                    {
-                        "at": time.time(),
-                        "added": len(report.added),
-                        "changed": len(report.changed),
-                        "removed": len(report.removed),
-                        "seconds": round(report.seconds, 3),
-                    }
-                ),
-            )
+            record_run(self.store, report)
         if embed:
             self.embed_pending(result, embed_progress)
         return result

@@ -20,7 +20,6 @@ over an idle vault does no work and writes nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
@@ -45,7 +44,7 @@ from companion.lock import WriterLock
 from companion.search import Mode, search
 from companion.server import ApiServer
 from companion.store import Store
-from companion.sync import SyncReport, sync_paths, sync_vault
+from companion.sync import SyncReport, record_run, sync_paths, sync_vault
 from companion.update import BumpDeferred, apply_update, bump_in_place, vault_path
 from companion.vault import IgnoreRules, content_hash
 from companion.vectors import VectorIndex
@@ -291,18 +290,7 @@ class Daemon:
             op = "start" if initial else "reconcile"
             self._log(op, f"{len(store.page_paths())} files in {report.seconds:.2f}s", bullets)
         self._write_catalog()
-        store.set_meta(
-            "last_index",
-            json.dumps(
-                {
-                    "at": time.time(),
-                    "added": len(report.added),
-                    "changed": len(report.changed),
-                    "removed": len(report.removed),
-                    "seconds": round(report.seconds, 3),
-                }
-            ),
-        )
+        record_run(store, report)
         self.say(
             f"{'started' if initial else 'reconciled'}: {len(report.added)} added, "
             f"{len(report.changed)} changed, {len(report.removed)} removed in {report.seconds:.2f}s"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.errors import ChangedOnDisk
-from companion.vault import content_hash
+from companion.vault import content_hash, fsync_folder
 
 JOURNAL = "journal.json"
 TEMP_SUFFIX = ".companion-tmp"
@@ -34,17 +34,6 @@ class Staged:
     target: Path
     temp: Path
     expected_hash: str | None  # of the target when it was read; "" = must not exist; None = any
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _stage(target: Path, data: bytes, expected_hash: str | None) -> Staged:
@@ -85,7 +74,7 @@ def write_files(state_dir: Path, changes: dict[Path, tuple[bytes, str | None]]) 
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp_journal, journal)  # the commit point
-    _fsync_dir(state_dir)
+    fsync_folder(state_dir)
     _roll_forward(entries)
     journal.unlink()
     return [s.target for s in staged]
@@ -101,7 +90,7 @@ def _roll_forward(entries: list[dict[str, str]]) -> None:
             os.replace(temp, target)
             folders.add(target.parent)
     for folder in folders:
-        _fsync_dir(folder)
+        fsync_folder(folder)
 
 
 def recover(state_dir: Path, vault: Path) -> str | None:

@@ -77,6 +77,18 @@ class SyncReport:
         return len(self.added) + len(self.changed)
 
 
+def record_run(store: Store, report: SyncReport) -> None:
+    """Remember the last run that changed something (shown by `companion status`)."""
+    summary = {
+        "at": time.time(),
+        "added": len(report.added),
+        "changed": len(report.changed),
+        "removed": len(report.removed),
+        "seconds": round(report.seconds, 3),
+    }
+    store.set_meta("last_index", json.dumps(summary))
+
+
 def file_kind(path: str) -> str:
     lower = path.lower()
     if lower.endswith(".md"):

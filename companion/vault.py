@@ -429,7 +429,7 @@ def atomic_write(abs_path: Path, data: bytes, expected_hash: str | None) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
     return new_hash
 
 
@@ -471,7 +471,7 @@ def _umask() -> int:
     return 0o022
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make the rename itself durable. Not possible on every platform (Windows): best effort."""
     try:
         fd = os.open(folder, os.O_RDONLY)
