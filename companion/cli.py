@@ -8,6 +8,7 @@ into exit codes. Nothing here imports torch: the model loads only when a command
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -472,12 +473,13 @@ def watch(
 
     settings = _settings(vault or vault_opt, state_dir, model)
     daemon = Daemon(settings, DaemonOptions(settle=settle))
-    click.echo(
-        f"watching {settings.vault} (pid {__import__('os').getpid()}); state in {settings.state_dir}"
-    )
-    click.echo(f"catalog: {settings.vault / 'index.md'}")
-    click.echo(f"search:  companion search QUERY --vault {settings.vault}")
-    daemon.run()
+
+    def started() -> None:
+        click.echo(f"watching {settings.vault} (pid {os.getpid()}); state in {settings.state_dir}")
+        click.echo(f"catalog: {settings.vault / 'index.md'}")
+        click.echo(f"search:  companion search QUERY --vault {settings.vault}")
+
+    daemon.run(on_started=started)
     click.echo("stopped")
 
 

@@ -174,12 +174,15 @@ class Daemon:
             thread.start()
             self._threads.append(thread)
 
-    def run(self) -> None:
-        """Start, then serve until SIGINT/SIGTERM or `stop()`."""
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start, then serve until SIGINT/SIGTERM or `stop()`; `on_started` runs once the lock
+        is held and the vault reconciled (so a refused second daemon never announces itself)."""
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: self.stop())
         self.start()
+        if on_started is not None:
+            on_started()
         try:
             while not self.stopping.is_set():
                 self.tick()

@@ -402,10 +402,12 @@ def _plan_file(
         data = read_note_bytes(vault / file.path, max_bytes)
     except UnreadableFile as exc:
         # Unknown, not deleted: keep whatever the index had and try again next time.
-        return None, [("unreadable", str(exc), None)], False
+        return None, [("unreadable", _reason(exc, vault / file.path), None)], False
     except SkippedFile as exc:
         stamp = f"skipped:{file.size}:{file.mtime_ns}"
-        return _bare_or_same(file, stamp, known, [("skipped", str(exc), None)])
+        return _bare_or_same(
+            file, stamp, known, [("skipped", _reason(exc, vault / file.path), None)]
+        )
     if _stat_of(vault / file.path) != (file.size, file.mtime_ns):
         # Half-written (an editor or sync tool is still at it): unknown for now, retried later.
         return None, [("unreadable", "changed while being read; will retry", None)], False
@@ -426,6 +428,11 @@ def _stat_of(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """The error's message without the path it starts with: problems are shown by path already."""
+    return str(exc).removeprefix(f"{path}: ")
 
 
 def _bare_or_same(
