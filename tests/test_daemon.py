@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import signal
@@ -558,3 +559,20 @@ def test_an_idle_daemon_stops_looking_for_work(
         lambda: run.daemon.status()["embedded_pct"] == 100.0 and run.search("gulls") == ["New.md"],
         what="the new note embedded",
     )
+
+
+def test_a_file_that_stays_unreadable_is_retried_less_and_less_often(
+    make_vault: Callable[..., Path], tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    from companion.sync import SyncReport
+
+    settings = load_settings(make_vault(NOTES), state_dir=tmp_path / "state")
+    daemon = Daemon(settings, FAST, embedder=embedder, query_embedder=embedder, out=io.StringIO())
+    delays = []
+    for _ in range(5):
+        before = time.monotonic()
+        daemon._after_sync(SyncReport(unreadable=["Locked.md"]), log=False)
+        delays.append(daemon.retry["Locked.md"] - before)
+    assert all(later > earlier for earlier, later in itertools.pairwise(delays))
+    daemon._after_sync(SyncReport(changed=["Locked.md"]), log=False)  # readable again
+    assert "Locked.md" not in daemon.attempts
