@@ -99,5 +99,10 @@ def test_any_text_is_a_valid_query(example_app: Companion, query: str, mode: str
 
 
 def test_fts_query_quotes_every_word_and_ignores_syntax() -> None:
-    assert fts_query('title:"x" AND (y*)') == '"title" OR "x" OR "and" OR "y"'
+    assert fts_query('title:"x" NEAR (y*)') == '"title" OR "x" OR "near" OR "y"'
     assert fts_query("-- ** ()") is None
+
+
+def test_fts_query_drops_stop_words_unless_nothing_else_is_left() -> None:
+    assert fts_query("what to do when the primary goes down") == '"primary" OR "goes" OR "down"'
+    assert fts_query("the and of") == '"the" OR "and" OR "of"'
