@@ -816,12 +816,14 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         one = self._scalar
+        own_links = "FROM links l JOIN pages p ON p.id = l.page_id WHERE p.generated = 0"
         return {
             "notes": int(one("SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas')")),
             "attachments": int(one("SELECT count(*) FROM pages WHERE kind = 'attachment'")),
             "chunks": int(one("SELECT count(*) FROM chunks")),
-            "links": int(one("SELECT count(*) FROM links")),
-            "unresolved": int(one("SELECT count(*) FROM links WHERE target IS NULL")),
+            # The vault's own links: those of the generated catalog would count every note again.
+            "links": int(one(f"SELECT count(*) {own_links}")),
+            "unresolved": int(one(f"SELECT count(*) {own_links} AND l.target IS NULL")),
             "problems": int(one("SELECT count(*) FROM problems")),
         }
 

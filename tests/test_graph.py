@@ -70,3 +70,15 @@ def test_graph_json_has_nodes_and_edges_in_the_interface_shape(
         "ambiguous": False,
     }
     assert {"id", "path", "title", "kind", "ghost"} <= set(data["nodes"][0])
+
+
+def test_status_counts_the_vaults_own_links_like_the_graph(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(NOTES))
+    app.index(embed=False)
+    graph = app.graph()
+    own = [e for e in graph.edges if not graph.graph.nodes[e.source].get("generated")]
+    status = app.status()
+    assert status["links"] == len(own) < len(graph.edges)  # index.md's links are not counted
+    assert status["unresolved"] == sum(1 for e in own if e.target is None)
