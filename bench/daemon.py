@@ -110,23 +110,6 @@ def diff(a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]]) -> list[s
     return sorted(p for p in a.keys() | b.keys() if a.get(p) != b.get(p))
 
 
-def git_state() -> str:
-    """HEAD, and whether companion/ differs from it (the daemon runs the working tree)."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "companion"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "?"
-    return rev + (" + uncommitted changes in companion/" if dirty else "")
-
-
-# -- the daemon ------------------------------------------------------------------------------------
-
-
 def request(state: Path, op: str, **params: Any) -> Any:
     from companion import client
 
@@ -370,7 +353,7 @@ def bench_daemon(
         "notes": notes,
         "seed": seed,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "git": git_state(),
+        "git": run.git_state(),
         "load_start": list(os.getloadavg()),
     }
     opts = DaemonOptions()

@@ -470,6 +470,20 @@ def _top(prof: cProfile.Profile, n: int) -> str:
 # -- machine, table, doc ---------------------------------------------------------------------------
 
 
+def git_state() -> str:
+    """HEAD, and whether companion/ differs from it (benchmarks run the working tree)."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "companion"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "?"
+    return rev + (" + uncommitted changes in companion/" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -490,15 +504,6 @@ def machine() -> dict[str, Any]:
     import sentence_transformers
     import torch
 
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "companion"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        rev, dirty = "?", ""
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -509,7 +514,7 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "sqlite": apsw.sqlite_lib_version(),
-        "git": rev + (" (companion/ has uncommitted changes)" if dirty else ""),
+        "git": git_state(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

@@ -330,12 +330,13 @@ def test_a_corrupt_database_is_rebuilt_on_start(
     assert list(state.glob("index.sqlite.corrupt-*"))
 
 
-def test_kill_9_during_a_burst_then_restart_matches_disk(
-    make_vault: Callable[..., Path], tmp_path: Path
-) -> None:
-    vault = make_vault(NOTES)
-    state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+
+
+def spawn_daemon(
+    vault: Path, state: Path, *extra: str, what: str = "the daemon"
+) -> subprocess.Popen[str]:
+    """`companion watch` as a user starts it, in its own process; returns once it answers."""
     cmd = [
         sys.executable,
         "-m",
@@ -344,18 +345,29 @@ def test_kill_9_during_a_burst_then_restart_matches_disk(
         str(vault),
         "--state-dir",
         str(state),
-        "--settle",
-        "0.5",
+        *extra,
     ]
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         wait_until(
-            lambda: client.request(state, "ping", timeout=1) is not None,
-            timeout=120,
-            what="the daemon",
+            lambda: client.request(state, "ping", timeout=1) is not None, timeout=120, what=what
         )
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc
+
+
+def test_kill_9_during_a_burst_then_restart_matches_disk(
+    make_vault: Callable[..., Path], tmp_path: Path
+) -> None:
+    vault = make_vault(NOTES)
+    state = tmp_path / "state"
+    proc = spawn_daemon(vault, state, "--settle", "0.5")
+    try:
         burst = vault / "burst"
         burst.mkdir()
         for i in range(300):
@@ -369,18 +381,9 @@ def test_kill_9_during_a_burst_then_restart_matches_disk(
     for i in range(0, 300, 7):  # more changes while nobody watches
         (burst / f"note {i:03}.md").unlink()
     (vault / "Lighthouse.md").write_text("# Lighthouse\n\nAutomated since 1990.\n")
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        wait_until(
-            lambda: client.request(state, "ping", timeout=1) is not None,
-            timeout=120,
-            what="the restart",
-        )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+    proc = spawn_daemon(vault, state, "--settle", "0.5", what="the restart")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     store = Store.open(state / "index.sqlite")
     try:
@@ -401,14 +404,7 @@ def test_sigterm_exits_cleanly_and_releases_the_lock(
 ) -> None:
     vault = make_vault(NOTES)
     state = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
-    cmd = [sys.executable, "-m", "companion", "watch", str(vault), "--state-dir", str(state)]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    wait_until(
-        lambda: client.request(state, "ping", timeout=1) is not None, timeout=120, what="the daemon"
-    )
+    proc = spawn_daemon(vault, state)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "stopped" in out
@@ -423,7 +419,7 @@ def test_sigterm_exits_cleanly_and_releases_the_lock(
             str(state),
             "--no-embed",
         ],
-        env=env,
+        env=CLEAN_ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -502,7 +498,7 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
     run = start_daemon(make_vault(NOTES))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    env = CLEAN_ENV
     base = [sys.executable, "-X", "importtime", "-m", "companion"]
     where = ["--vault", str(run.vault), "--state-dir", str(run.state)]
     out = subprocess.run(
