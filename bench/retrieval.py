@@ -326,6 +326,7 @@ def build(
     data: Path,
     *,
     model: str | None = None,
+    backend: str | None = None,
     embed: bool = True,
     cache_root: Path = CACHE_ROOT,
     rebuild: bool = False,
@@ -333,10 +334,11 @@ def build(
 ) -> Built:
     """Convert (once) and index the corpus with the product; embed when `embed`."""
     from companion.api import Companion
-    from companion.config import DEFAULT_MODEL
+    from companion.config import DEFAULT_EMBED_BACKEND, DEFAULT_MODEL
     from companion.embed import model_info
 
-    info = model_info(model or DEFAULT_MODEL)
+    backend = backend or os.environ.get("COMPANION_EMBED_BACKEND") or DEFAULT_EMBED_BACKEND
+    info = model_info(model or DEFAULT_MODEL, backend)
     cache = cache_dir(data, info.fingerprint, cache_root)
     vault, state, mapfile = cache / "vault", cache / "state", cache / "docmap.json"
     timings: dict[str, Any] = {"cache": str(cache), "model": info.fingerprint}
@@ -370,7 +372,7 @@ def build(
         )
         timings["convert_s"] = round(time.perf_counter() - started, 2)
         log(f"vault: wrote {len(docmap)} notes to {vault} in {timings['convert_s']}s")
-    app = Companion.open(str(vault), state_dir=str(state), model=model)
+    app = Companion.open(str(vault), state_dir=str(state), model=model, embed_backend=backend)
     started = time.perf_counter()
     result = app.index(
         embed=embed, progress=Throttled("sync"), embed_progress=Throttled("embed", 10.0)
@@ -471,6 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mode", default="all", choices=[*MODES, "all"])
     parser.add_argument("--limit", type=int, default=100, help="hits per query (default 100)")
     parser.add_argument("--model", default=None, help="embedding model (default: the product's)")
+    parser.add_argument(
+        "--backend", default=None, help="embedding backend: int8 or torch (default: the product's)"
+    )
     parser.add_argument("--cache", type=Path, default=CACHE_ROOT, help="cache root folder")
     parser.add_argument("--rebuild", action="store_true", help="discard the cached vault and index")
     parser.add_argument("--json", action="store_true", help="print results as JSON on stdout")
@@ -487,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     built = build(
         data,
         model=args.model,
+        backend=args.backend,
         embed=any(m != "bm25" for m in modes),
         cache_root=args.cache,
         rebuild=args.rebuild,

@@ -32,6 +32,7 @@ from companion.store import EdgeRow, Store
 from companion.sync import SyncReport, record_run, sync_paths, sync_vault
 from companion.update import bump_in_place
 from companion.vault import find_vault
+from companion.vectors import VectorIndex
 
 EMBED_BATCH = 256
 Progress = Callable[[int, int], None]
@@ -57,6 +58,7 @@ class Companion:
         self.recovered_write: str | None = None
         self._model: ModelInfo | None = None
         self._embedder: Embedder | None = None
+        self._memory: VectorIndex | None = None
 
     @classmethod
     def open(
@@ -65,10 +67,13 @@ class Companion:
         *,
         state_dir: str | None = None,
         model: str | None = None,
+        embed_backend: str | None = None,
         cwd: Path | None = None,
     ) -> Companion:
         root = find_vault(vault, cwd or Path.cwd())
-        return cls(load_settings(root, state_dir=state_dir, model=model))
+        return cls(
+            load_settings(root, state_dir=state_dir, model=model, embed_backend=embed_backend)
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -84,14 +89,24 @@ class Companion:
     @property
     def model(self) -> ModelInfo:
         if self._model is None:
-            self._model = model_info(self.settings.model)
+            self._model = model_info(self.settings.model, self.settings.embed_backend)
         return self._model
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.batch_size)
+            self._embedder = load_embedder(
+                self.settings.model, self.settings.batch_size, self.settings.embed_backend
+            )
         return self._embedder
+
+    def keep_vectors_in_memory(self) -> None:
+        """For a long-lived process (a server, a notebook, the benchmarks): vector search then
+        answers from an in-memory copy of the vectors, kept in step with the store, instead of
+        sqlite-vec's scan. A one-shot command should not: loading every vector costs more than
+        the one query it answers."""
+        if self._memory is None:
+            self._memory = VectorIndex(self.model.fingerprint, self.model.dim)
 
     def use_embedder(self, embedder: Embedder) -> None:
         """Share an already-loaded model (tests, the daemon) instead of loading another."""
@@ -240,6 +255,7 @@ class Companion:
             mode=mode,
             limit=limit,
             embedder=self.embedder if needs_model else None,
+            memory=self._memory,
         )
 
     def vectors_ready(self) -> bool:

@@ -19,6 +19,11 @@ from companion.errors import ConfigError, StateDirError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MAX_NOTE_BYTES = 10 * 1024 * 1024
+# How vectors are computed (companion.embed). "int8": ONNX Runtime on a locally exported,
+# int8-quantized copy of the model, ~1.7x the fp32 throughput on 2 cores for a SciFact dev
+# nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
+EMBED_BACKENDS = ("int8", "torch")
+DEFAULT_EMBED_BACKEND = "int8"
 
 _FRONTMATTER = re.compile(r"\A(?:\ufeff)?---\r?\n(.*?)\r?\n---\r?\n?", re.S)
 
@@ -51,6 +56,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     max_note_bytes: int = DEFAULT_MAX_NOTE_BYTES
     batch_size: int = 32
+    embed_backend: str = DEFAULT_EMBED_BACKEND
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -148,7 +154,10 @@ def resolve_state_dir(vault: Path, state_dir: str | Path | None = None) -> Path:
 
 
 def load_settings(
-    vault: Path, state_dir: str | Path | None = None, model: str | None = None
+    vault: Path,
+    state_dir: str | Path | None = None,
+    model: str | None = None,
+    embed_backend: str | None = None,
 ) -> Settings:
     """Resolve settings for `vault` (already located) from flags, environment and SYSTEM.md."""
     schema = load_schema(vault)
@@ -159,10 +168,17 @@ def load_settings(
         raise ConfigError(
             f"COMPANION_MAX_NOTE_BYTES must be a number of bytes, not {max_bytes!r}"
         ) from exc
+    backend = embed_backend or os.environ.get("COMPANION_EMBED_BACKEND") or DEFAULT_EMBED_BACKEND
+    if backend not in EMBED_BACKENDS:
+        raise ConfigError(
+            f"the embedding backend (COMPANION_EMBED_BACKEND) must be one of "
+            f"{', '.join(EMBED_BACKENDS)}, not {backend!r}"
+        )
     return Settings(
         vault=vault.resolve(),
         state_dir=resolve_state_dir(vault, state_dir),
         schema=schema,
         model=model or os.environ.get("COMPANION_MODEL") or DEFAULT_MODEL,
         max_note_bytes=limit,
+        embed_backend=backend,
     )

@@ -87,12 +87,14 @@ class Daemon:
         self.settings = settings
         self.options = options or DaemonOptions()
         self.out = out
-        self.info = model_info(settings.model)
+        self.info = model_info(settings.model, settings.embed_backend)
         self.max_chars = chunk_chars_for(self.info.window)
         if embedder is None:
             # Two instances: a search never waits behind a background embedding batch.
-            embedder = load_embedder(settings.model, settings.batch_size)
-            query_embedder = load_embedder(settings.model, settings.batch_size)
+            embedder = load_embedder(settings.model, settings.batch_size, settings.embed_backend)
+            query_embedder = load_embedder(
+                settings.model, settings.batch_size, settings.embed_backend
+            )
         if query_embedder is None or query_embedder is embedder:
             lock = threading.Lock()
             embedder = query_embedder = _LockedEmbedder(embedder, lock)

@@ -22,9 +22,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from companion.config import DEFAULT_EMBED_BACKEND as DEFAULT_BACKEND
+from companion.config import EMBED_BACKENDS as BACKENDS
 from companion.errors import ModelError
 
 BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
 CHUNKER_VERSION = "c1"  # bump when digest.chunk_note changes what a chunk contains
 
 
@@ -47,6 +50,7 @@ class ModelInfo:
     dim: int
     window: int
     fingerprint: str
+    backend: str = DEFAULT_BACKEND
 
 
 def _bundled_model_dir() -> Path:
@@ -97,7 +101,12 @@ def chunk_chars_for(window: int) -> int:
     return max(400, int(window * 3.5))
 
 
-def model_info(name: str) -> ModelInfo:
+def model_info(name: str, backend: str = DEFAULT_BACKEND) -> ModelInfo:
+    if backend not in BACKENDS:
+        raise ModelError(
+            f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)} "
+            "(COMPANION_EMBED_BACKEND)"
+        )
     folder = model_folder(name)
     if folder is None:
         raise ModelError(
@@ -124,7 +133,11 @@ def model_info(name: str) -> ModelInfo:
         f"window={window};dim={dim};chunk={chunk_chars_for(window)};{CHUNKER_VERSION}".encode()
     )
     label = folder.name if name.casefold() not in BUNDLED_NAMES else "all-MiniLM-L6-v2"
-    return ModelInfo(name, str(folder), dim, window, f"{label}:{digest.hexdigest()[:16]}")
+    if backend != "torch":  # other numerics, other vectors: a backend switch re-embeds
+        digest.update(f";backend={backend}".encode())
+        label += f"-{backend}"
+    fingerprint = f"{label}:{digest.hexdigest()[:16]}"
+    return ModelInfo(name, str(folder), dim, window, fingerprint, backend)
 
 
 class SentenceTransformerEmbedder:
@@ -174,5 +187,11 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, batch_size: int = 32) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model_info(name), batch_size=batch_size)
+def load_embedder(name: str, batch_size: int = 32, backend: str = DEFAULT_BACKEND) -> Embedder:
+    """An embedder for `name` on `backend`; the model itself loads on first use."""
+    info = model_info(name, backend)
+    if info.backend == "int8":
+        from companion.onnx_embed import OnnxInt8Embedder
+
+        return OnnxInt8Embedder(info, batch_size=batch_size)
+    return SentenceTransformerEmbedder(info, batch_size=batch_size)

