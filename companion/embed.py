@@ -134,7 +134,9 @@ def model_info(name: str, backend: str = DEFAULT_BACKEND) -> ModelInfo:
     )
     label = folder.name if name.casefold() not in BUNDLED_NAMES else "all-MiniLM-L6-v2"
     if backend != "torch":  # other numerics, other vectors: a backend switch re-embeds
-        digest.update(f";backend={backend}".encode())
+        from companion.onnx_embed import EXPORT_VERSION
+
+        digest.update(f";backend={backend}:{EXPORT_VERSION}".encode())
         label += f"-{backend}"
     fingerprint = f"{label}:{digest.hexdigest()[:16]}"
     return ModelInfo(name, str(folder), dim, window, fingerprint, backend)

@@ -35,7 +35,7 @@ from companion.errors import ModelError
 if TYPE_CHECKING:
     from companion.embed import ModelInfo
 
-EXPORT_VERSION = "e1"  # bump when the export or quantization recipe changes
+EXPORT_VERSION = "e3"  # bump when the export, quantization or run recipe changes (re-embeds)
 OPSET = 17
 _POOLING_MODES = ("mean", "cls")
 
@@ -119,7 +119,11 @@ def export_int8(folder: Path, target: Path, window: int) -> None:
             root.setLevel(logging.ERROR)  # the quantizer's advice to pre-process is not the user's
             try:
                 quantize_dynamic(
-                    str(fp32), str(partial), weight_type=QuantType.QInt8, per_channel=True
+                    str(fp32),
+                    str(partial),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=_ffn_down_projections(fp32),
                 )
             finally:
                 root.setLevel(level)
@@ -135,6 +139,23 @@ def export_int8(folder: Path, target: Path, window: int) -> None:
         for leftover in (fp32, partial, fp32.with_name(fp32.name + ".data")):
             with contextlib.suppress(OSError):  # nothing to remove where nothing could be made
                 leftover.unlink(missing_ok=True)
+
+
+def _ffn_down_projections(model_path: Path) -> list[str]:
+    """The feed-forward down-projections (BERT-style `…/output/dense/MatMul`, not the attention
+    output): their input is the GELU output, whose wide range int8 per-tensor scaling handles
+    worst. Kept in fp32 they halve the error (mean cosine to fp32 0.9949 -> 0.9976) for ~20% of
+    the int8 speed-up; with them quantized, SciFact dev vector nDCG@10 dropped by 0.009."""
+    import onnx
+
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul"
+        and n.name.endswith("/output/dense/MatMul")
+        and "attention" not in n.name
+    ]
 
 
 def _pad_token(folder: Path) -> str:

@@ -13,6 +13,8 @@ quotes, `*`, `-`, `:`, parentheses or `AND`/`NEAR` are searched as text, never p
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -197,21 +199,51 @@ def bm25_pages(store: Store, match: str | None, depth: int) -> list[tuple[int, s
 
 
 def vector_pages(
-    store: Store, embedder: Embedder, query: str, depth: int, memory: VectorIndex | None = None
+    store: Store,
+    embedder: Embedder,
+    query: str,
+    depth: int,
+    memory: VectorIndex | None = None,
+    nearest: Future[list[tuple[str, float]]] | None = None,
 ) -> list[tuple[str, str, str]]:
-    if not query.strip():
+    """Pages by their best chunk's cosine distance. `nearest`: the chunk hashes already being
+    found in memory on another thread (see `search`)."""
+    if nearest is not None:
+        found = nearest.result()
+    elif not query.strip():
         return []
-    vector = np.asarray(embedder.embed([query])[0], dtype=np.float32)
-    if memory is not None and memory.refresh(store):
-        nearest = memory.nearest(vector, depth)  # a long-lived process: vectors in memory
     else:
-        nearest = store.knn(vector.tobytes(), depth)
-    if not nearest:
+        vector = _query_vector(embedder, query)
+        if memory is not None and memory.refresh(store):
+            found = memory.nearest(vector, depth)  # a long-lived process: vectors in memory
+        else:
+            found = store.knn(vector.tobytes(), depth)
+    if not found:
         return []
-    order = {h: i for i, (h, _) in enumerate(nearest)}
+    order = {h: i for i, (h, _) in enumerate(found)}
     rows = store.chunks_for_hashes(list(order))
     rows.sort(key=lambda r: order[r[0]])
     return _page_ranking([(path, title, _snippet(text)) for _, path, title, text in rows])
+
+
+def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    return np.asarray(embedder.embed([query])[0], dtype=np.float32)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _nearest_in_memory(
+    embedder: Embedder, memory: VectorIndex, query: str, depth: int
+) -> Future[list[tuple[str, float]]]:
+    """Embed the query and scan the in-memory vectors on a worker thread. Neither touches the
+    database, and both release the GIL (ONNX Runtime, NumPy), so they overlap the BM25 query."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="companion-knn")
+    return _pool.submit(lambda: memory.nearest(_query_vector(embedder, query), depth))
 
 
 def _snippet(text: str, limit: int = 160) -> str:
@@ -235,6 +267,10 @@ def search(
     channels: dict[str, list[tuple[str, str, str]]] = {}
     match = fts_query(query) if mode in ("bm25", "hybrid") else None
     bm25_ids: dict[str, int] = {}
+    nearest = None
+    overlap = mode == "hybrid" and embedder is not None and memory is not None and query.strip()
+    if overlap and memory is not None and embedder is not None and memory.refresh(store):
+        nearest = _nearest_in_memory(embedder, memory, query, depth)
     if mode in ("bm25", "hybrid"):
         pages = bm25_pages(store, match, depth)
         bm25_ids = {path: page_id for page_id, path, _ in pages}
@@ -242,7 +278,7 @@ def search(
     if mode in ("vector", "hybrid"):
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
-        channels["vector"] = vector_pages(store, embedder, query, depth, memory)
+        channels["vector"] = vector_pages(store, embedder, query, depth, memory, nearest)
     fused: dict[str, Hit] = {}
     for channel, ranked in channels.items():
         for rank, (path, title, snippet) in enumerate(ranked, start=1):

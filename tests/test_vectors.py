@@ -41,3 +41,22 @@ def test_in_memory_neighbours_match_sqlite_vec_and_follow_additions_and_removals
     assert memory.size == len(app.store.vectors_after(info.fingerprint, 0)) == 12  # one per note
     fog = np.asarray(app.embedder.embed(["fog and lighthouses"])[0], dtype=np.float32)
     assert [h for h, _ in memory.nearest(fog, 3)] == [h for h, _ in app.store.knn(fog.tobytes(), 3)]
+
+
+def test_search_with_vectors_in_memory_ranks_exactly_as_with_sqlite_vec(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """Hybrid search overlaps the in-memory KNN with BM25 on a worker thread: same answers."""
+    vault = make_vault(NOTES)
+    one_shot = open_app(vault)
+    one_shot.index()
+    resident = open_app(vault)
+    resident.keep_vectors_in_memory()
+    for query in ("tides in the harbour", "mountain passes", "subject 7", "???"):
+        for mode in ("vector", "hybrid"):
+            a = one_shot.search(query, mode=mode, limit=5)
+            b = resident.search(query, mode=mode, limit=5)
+            assert [(h.path, h.ranks, h.snippet) for h in a] == [
+                (h.path, h.ranks, h.snippet) for h in b
+            ], (query, mode)
+    assert resident._memory is not None and resident._memory.size == 12
