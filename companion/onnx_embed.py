@@ -211,6 +211,9 @@ class OnnxInt8Embedder:
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initializers are not the user's
+        # No busy-waiting after a run: on 2 cores the spinning threads starved whatever came next
+        # (the in-memory KNN right after a query embedding ran 2x slower).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # a truncated or foreign file in the cache: export again
