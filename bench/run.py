@@ -655,8 +655,8 @@ def render_results(data: dict[str, Any]) -> str:
                 f"{r['search'][k]['p50_ms']:.1f} / {r['search'][k]['p95_ms']:.1f}"
                 + (
                     ""
-                    if r["search"].get("in_memory", True) or "sqlite" in k
-                    else " (sqlite-vec: too many to keep)"
+                    if r["search"].get("in_memory", True) or k == "bm25" or "sqlite" in k
+                    else " (sqlite-vec answered: too many vectors to keep)"
                 )
             ),
             target,

@@ -743,11 +743,12 @@ class Store:
         epoch = self.get_meta("vector_epoch") or "0"
         return epoch, int(self._scalar("SELECT coalesce(max(id), 0) FROM embeddings"))
 
-    def vectors_after(self, fingerprint: str, after_id: int) -> list[tuple[int, str, bytes]]:
-        """(embedding id, chunk hash, float32 vector bytes) for ids above `after_id`, in order."""
+    def vectors_after(self, fingerprint: str, after_id: int) -> Iterator[tuple[int, str, bytes]]:
+        """(embedding id, chunk hash, float32 vector bytes) for ids above `after_id`, in order;
+        streamed, so that loading 766k vectors never holds them all as Python objects."""
         if not self._has_vectors():
-            return []
-        return list(
+            return iter(())
+        return iter(
             self.db.execute(
                 "SELECT e.id, e.chunk_hash, v.embedding FROM embeddings e "
                 "JOIN vectors v ON v.rowid = e.id WHERE e.model = ? AND e.id > ? ORDER BY e.id",

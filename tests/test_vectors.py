@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.search import search
 from companion.vectors import VectorIndex
 from conftest import OpenApp
 
@@ -34,11 +35,13 @@ def test_in_memory_neighbours_match_sqlite_vec_and_follow_additions_and_removals
     (vault / "new.md").write_text("Lighthouses guide ships through fog.\n", encoding="utf-8")
     app.index()
     memory.refresh(app.store)
-    assert memory.size == len(app.store.vectors_after(info.fingerprint, 0))
+    assert memory.size == len(list(app.store.vectors_after(info.fingerprint, 0)))
     (vault / "new.md").unlink()
     app.index()  # drops the vector nobody uses any more
     memory.refresh(app.store)
-    assert memory.size == len(app.store.vectors_after(info.fingerprint, 0)) == 12  # one per note
+    assert (
+        memory.size == len(list(app.store.vectors_after(info.fingerprint, 0))) == 12
+    )  # one per note
     fog = np.asarray(app.embedder.embed(["fog and lighthouses"])[0], dtype=np.float32)
     assert [h for h, _ in memory.nearest(fog, 3)] == [h for h, _ in app.store.knn(fog.tobytes(), 3)]
 
@@ -60,3 +63,40 @@ def test_search_with_vectors_in_memory_ranks_exactly_as_with_sqlite_vec(
                 (h.path, h.ranks, h.snippet) for h in b
             ], (query, mode)
     assert resident._memory is not None and resident._memory.size == 12
+
+
+def test_above_the_float_limit_vectors_are_kept_as_int8_and_rank_as_exact_ones(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault(NOTES)
+    app = open_app(vault)
+    app.index()
+    info = app.model
+    exact = VectorIndex(info.fingerprint, info.dim)
+    small = VectorIndex(info.fingerprint, info.dim, float_limit=4)  # int8 from the 5th vector
+    assert exact.refresh(app.store) and small.refresh(app.store)
+    assert small.quantized and not exact.quantized and small.size == exact.size == 12
+    assert small.matrix.nbytes * 4 == exact.matrix.nbytes  # a quarter of the memory
+    for text in ("tides in the harbour", "mountain passes", "subject 3"):
+        query = np.asarray(app.embedder.embed([text])[0], dtype=np.float32)
+        a, b = exact.nearest(query, 12), small.nearest(query, 12)
+        assert [h for h, _ in a[:6]] == [h for h, _ in b[:6]]
+        assert np.allclose([d for _, d in a], [d for _, d in b], atol=5e-3)
+
+
+def test_a_copy_over_the_limit_is_dropped_and_sqlite_vec_answers(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault(NOTES)
+    app = open_app(vault)
+    app.index()
+    info = app.model
+    memory = VectorIndex(info.fingerprint, info.dim, max_in_memory=5)
+    assert not memory.refresh(app.store)
+    assert memory.size == 0 and memory.matrix.nbytes == 0
+    hits = search(
+        app.store, "tides in the harbour", mode="vector", embedder=app.embedder, memory=memory
+    )
+    assert hits and hits == search(
+        app.store, "tides in the harbour", mode="vector", embedder=app.embedder
+    )
