@@ -9,10 +9,11 @@ at is the one relevant answer. The note the line comes from is treated as not ye
 dropped from the results, and its own links are left out of the graph, so the graph can only help
 through *other* notes' links (otherwise the eval would be circular).
 
-Ranking is the product's: `Companion.search(..., mode=hybrid|bm25|vector)` on the vault indexed
-with `Companion.index` (cached between runs). The nudge is then applied on top of the fused
-scores: every page linked (either direction) with one of the top `m` hits gains
-`beta / (k + rank)` of that hit, k being the product's RRF k. beta = 0 is the product as shipped.
+Ranking is the product's: `companion.search.search(..., mode=hybrid|bm25|vector)` with its own
+nudge off, on the vault indexed with `Companion.index` (cached between runs); then the product's
+`link_nudge` is applied with the graph minus the left-out note's links: every page linked (either
+direction) with one of the top `m` hits gains `beta / (k + rank)` of that hit, k being the
+product's RRF k. The product ships beta = `GRAPH_NUDGE`, m = `GRAPH_TOP`, in hybrid mode only.
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ def make_queries(app: Any, limit: int, seed: int) -> list[tuple[str, str, str]]:
 
 
 def neighbours(app: Any) -> dict[str, set[tuple[str, str]]]:
-    """page -> {(neighbour, the page whose link makes them neighbours)}."""
+    """page -> {(neighbour, the page whose link makes them neighbours)}, over searchable pages
+    (as `Store.linked_pages` gives them to the product)."""
+    hidden = {p for p, _, _, excluded, gen in app.store.node_rows() if excluded or gen}
     near: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for e in app.store.edges():
-        if e.target and e.target != e.source:
+        if e.target and e.target != e.source and not {e.source, e.target} & hidden:
             near[e.source].add((e.target, e.source))
             near[e.target].add((e.source, e.source))
     return near
@@ -101,19 +104,21 @@ def nudged(
     left_out: str,
     beta: float,
     m: int,
-    k: int,
 ) -> list[str]:
-    scores = dict(hits)
-    if beta:
-        for rank, (page, _) in enumerate(hits[:m], start=1):
-            for other, owner in near.get(page, ()):
-                if owner != left_out and other != left_out:
-                    scores[other] = scores.get(other, 0.0) + beta / (k + rank)
+    """The product's `link_nudge`, with the graph of a vault where `left_out` is not written."""
+    from companion.search import link_nudge
+
+    ranked = [p for p, _ in hits]
+    graph = {
+        page: [o for o, owner in near.get(page, ()) if left_out not in (o, owner)]
+        for page in ranked[:m]
+    }
+    scores = link_nudge(dict(hits), ranked, graph, beta=beta, top=m)
     return sorted(scores, key=lambda p: (-scores[p], p))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from companion.search import RRF_K
+    from companion.search import search
 
     ap = argparse.ArgumentParser(prog="python -m bench.link_nudge", description=__doc__)
     ap.add_argument("--vault", type=Path, required=True)
@@ -131,16 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     for mode in ("bm25", "vector", "hybrid"):
         fused = []
         for query, source, target in queries:
-            hits = [
-                (h.path, h.score)
-                for h in app.search(query, mode=mode, limit=51)
-                if h.path != source
-            ][:50]
+            found = search(
+                app.store,
+                query,
+                mode=mode,
+                limit=51,
+                embedder=app.embedder,
+                memory=app._memory,
+                graph_nudge=0.0,  # the product's nudge would use the left-out note's links
+            )
+            hits = [(h.path, h.score) for h in found if h.path != source][:50]
             fused.append((hits, source, target))
         for beta, m in settings:
             runs, qrels = {}, {}
             for i, (hits, source, target) in enumerate(fused):
-                runs[str(i)] = nudged(hits, near, source, beta, m, RRF_K)
+                runs[str(i)] = nudged(hits, near, source, beta, m)
                 qrels[str(i)] = {target: 1}
             ndcg = sum(ndcg_at_k(runs[q], qrels[q], 10) for q in runs) / len(runs)
             rec = sum(recall_at_k(runs[q], qrels[q], 10) for q in runs) / len(runs)

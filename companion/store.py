@@ -564,6 +564,29 @@ class Store:
             )
         ]
 
+    def linked_pages(self, paths: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(page, neighbour, neighbour's title) for every resolved link between one of `paths`
+        and another searchable page, in either direction."""
+        if not paths:
+            return []
+        marks = ",".join("?" * len(paths))
+        return list(
+            self.db.execute(
+                f"""
+                SELECT p.path, t.path, t.title FROM links l
+                JOIN pages p ON p.id = l.page_id JOIN pages t ON t.path = l.target
+                WHERE p.path IN ({marks}) AND t.path != p.path
+                  AND t.excluded = 0 AND t.generated = 0
+                UNION
+                SELECT t.path, p.path, p.title FROM links l
+                JOIN pages p ON p.id = l.page_id JOIN pages t ON t.path = l.target
+                WHERE l.target IN ({marks}) AND p.path != t.path
+                  AND p.excluded = 0 AND p.generated = 0
+                """,
+                (*paths, *paths),
+            )
+        )
+
     def node_rows(self) -> list[tuple[str, str, str, bool, bool]]:
         """(path, kind, title, excluded, generated) for every file in the index."""
         return [

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from companion.api import Companion
 from companion.search import fts_query
+from conftest import OpenApp
 
 NATURAL_QUERIES = [
     ("how are card payments retried", "services/payments/Retry Policy.md"),
@@ -75,7 +78,7 @@ def test_example_vault_answers_natural_queries_in_the_top_three(
 def test_hybrid_hits_report_each_channels_rank(example_app: Companion) -> None:
     hits = example_app.search("how are card payments retried", mode="hybrid", limit=5)
     top = hits[0]
-    assert set(top.ranks) == {"bm25", "vector"}
+    assert set(top.ranks) == {"bm25", "vector", "links"}  # links: rank of the top hit it links with
     assert top.rank == 1 and top.score > 0 and top.snippet
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
@@ -106,3 +109,47 @@ def test_fts_query_quotes_every_word_and_ignores_syntax() -> None:
 def test_fts_query_drops_stop_words_unless_nothing_else_is_left() -> None:
     assert fts_query("what to do when the primary goes down") == '"primary" OR "goes" OR "down"'
     assert fts_query("the and of") == '"the" OR "and" OR "of"'
+
+
+LINKED_NOTES: dict[str, str | bytes] = {
+    "Lighthouse.md": "# Lighthouse\n\nThe keeper logs tides and fog every night. See [[Keeper Rota]].\n",
+    "Keeper Rota.md": "# Keeper Rota\n\nWho climbs the tower, week by week.\n",
+    "Orchard.md": "# Orchard\n\nApple trees and cider presses.\n",
+    "Bakery.md": "# Bakery\n\nBread, ovens and flour; no links here.\n",
+}
+
+
+def test_hybrid_nudges_pages_linked_with_its_top_hits_and_says_so(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(LINKED_NOTES))
+    app.index()
+    from companion.search import search
+
+    query = "tides and fog logged every night"
+    plain = search(app.store, query, mode="hybrid", embedder=app.embedder, graph_nudge=0.0)
+    nudged = search(app.store, query, mode="hybrid", embedder=app.embedder)
+    assert plain[0].path == nudged[0].path == "Lighthouse.md"
+    before = {h.path: h for h in plain}
+    after = {h.path: h for h in nudged}
+    # The rota is linked from the top hit: it gains, and its `links` rank names that hit's rank.
+    assert after["Keeper Rota.md"].score > before["Keeper Rota.md"].score
+    assert after["Keeper Rota.md"].ranks["links"] == 1
+    assert after["Bakery.md"].ranks["links"] is None
+    assert after["Bakery.md"].score == before["Bakery.md"].score
+    # The generated catalog links to every note but never joins a ranking through its links.
+    assert "index.md" not in after
+    # The single channels are never nudged.
+    for mode in ("bm25", "vector"):
+        hits = search(app.store, query, mode=mode, embedder=app.embedder)
+        assert all("links" not in h.ranks for h in hits)
+
+
+def test_link_nudge_adds_a_share_of_each_top_hits_score_to_its_neighbours() -> None:
+    from companion.search import link_nudge
+
+    scores = {"a": 1 / 3, "b": 1 / 4, "c": 1 / 5}
+    out = link_nudge(scores, ["a", "b", "c"], {"a": ["c", "d"], "c": ["a"]}, k=2, beta=0.5, top=2)
+    assert out["c"] == pytest.approx(1 / 5 + 0.5 / 3)
+    assert out["d"] == pytest.approx(0.5 / 3)  # found by no channel: joins through its link
+    assert out["a"] == scores["a"] and out["b"] == scores["b"]  # c is not in the top 2
