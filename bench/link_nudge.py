@@ -104,6 +104,7 @@ def nudged(
     left_out: str,
     beta: float,
     m: int,
+    max_links: int,
 ) -> list[str]:
     """The product's `link_nudge`, with the graph of a vault where `left_out` is not written."""
     from companion.search import link_nudge
@@ -113,7 +114,7 @@ def nudged(
         page: [o for o, owner in near.get(page, ()) if left_out not in (o, owner)]
         for page in ranked[:m]
     }
-    scores = link_nudge(dict(hits), ranked, graph, beta=beta, top=m)
+    scores = link_nudge(dict(hits), ranked, graph, beta=beta, top=m, max_links=max_links)
     return sorted(scores, key=lambda p: (-scores[p], p))
 
 
@@ -131,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     queries = make_queries(app, args.queries, args.seed)
     near = neighbours(app)
     print(f"{len(queries)} queries from {args.vault.name}'s links", file=sys.stderr)
-    settings = [(0.0, 0)] + [(b, m) for b in (0.25, 0.5, 1.0) for m in (3, 10)]
-    print(f"{'mode':<7} {'beta':>5} {'top m':>5} {'nDCG@10':>8} {'R@10':>6} {'MRR@10':>7}")
+    settings = [(0.0, 0, 0)] + [
+        (b, m, cap) for b in (0.25, 0.5, 1.0) for m in (3, 10) for cap in (50, 100_000)
+    ]
+    print(
+        f"{'mode':<7} {'beta':>5} {'top m':>5} {'max links':>9} {'nDCG@10':>8} {'R@10':>6} {'MRR@10':>7}"
+    )
     for mode in ("bm25", "vector", "hybrid"):
         fused = []
         for query, source, target in queries:
@@ -147,15 +152,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             hits = [(h.path, h.score) for h in found if h.path != source][:50]
             fused.append((hits, source, target))
-        for beta, m in settings:
+        for beta, m, cap in settings:
             runs, qrels = {}, {}
             for i, (hits, source, target) in enumerate(fused):
-                runs[str(i)] = nudged(hits, near, source, beta, m)
+                runs[str(i)] = nudged(hits, near, source, beta, m, cap)
                 qrels[str(i)] = {target: 1}
             ndcg = sum(ndcg_at_k(runs[q], qrels[q], 10) for q in runs) / len(runs)
             rec = sum(recall_at_k(runs[q], qrels[q], 10) for q in runs) / len(runs)
             mrr = sum(mrr_at_k(runs[q], qrels[q], 10) for q in runs) / len(runs)
-            print(f"{mode:<7} {beta:>5} {m:>5} {ndcg:>8.4f} {rec:>6.4f} {mrr:>7.4f}", flush=True)
+            print(
+                f"{mode:<7} {beta:>5} {m:>5} {cap:>9} {ndcg:>8.4f} {rec:>6.4f} {mrr:>7.4f}",
+                flush=True,
+            )
     app.close()
     return 0
 
