@@ -153,3 +153,13 @@ def test_link_nudge_adds_a_share_of_each_top_hits_score_to_its_neighbours() -> N
     assert out["c"] == pytest.approx(1 / 5 + 0.5 / 3)
     assert out["d"] == pytest.approx(0.5 / 3)  # found by no channel: joins through its link
     assert out["a"] == scores["a"] and out["b"] == scores["b"]  # c is not in the top 2
+
+
+def test_a_hub_among_the_top_hits_nudges_nothing() -> None:
+    from companion.search import link_nudge
+
+    hub = {"hub": [f"n{i}" for i in range(60)]}
+    out = link_nudge({"hub": 0.5}, ["hub"], hub, k=2, beta=0.5, top=3, max_links=50)
+    assert out == {"hub": 0.5}
+    out = link_nudge({"hub": 0.5}, ["hub"], hub, k=2, beta=0.5, top=3, max_links=60)
+    assert len(out) == 61
