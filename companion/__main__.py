@@ -1,5 +1,5 @@
-"""`python -m companion` runs the CLI."""
+"""`python -m companion` runs the CLI (through the same entry point as the `companion` command)."""
 
-from companion.cli import main
+from companion.quick import main
 
 main()

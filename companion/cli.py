@@ -20,13 +20,13 @@ import click
 
 from companion import __version__, client
 from companion.errors import CompanionError
+from companion.quick import MODES, render_hits
 
 if TYPE_CHECKING:
     from companion.api import Companion
     from companion.config import Settings
 
 INTERNAL_ERROR = 70
-MODES = ("hybrid", "bm25", "vector")  # search.MODES, without importing the search stack
 
 vault_option = click.option(
     "--vault",
@@ -305,21 +305,8 @@ def search(
             "(run `companion index` to embed)",
             err=True,
         )
-    if as_json:
-        click.echo(json.dumps(hits, indent=2, ensure_ascii=False))
-        return
-    if not hits:
-        click.echo("no results")
-        return
-    for hit in hits:
-        click.echo(f"{hit['rank']:>2}. {hit['title']}  ({hit['path']})")
-        if explain:
-            ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit["ranks"].items())
-            click.echo(f"    score {hit['score']:.5f}: {ranks}")
-        if hit["snippet"]:
-            click.echo(f"    {hit['snippet']}")
-    if explain:
-        click.echo(f"({used} search {where}, {elapsed * 1000:.0f} ms)")
+    footer = f"({used} search {where}, {elapsed * 1000:.0f} ms)"
+    click.echo(render_hits(hits, as_json=as_json, explain=explain, footer=footer))
 
 
 @cli.command()

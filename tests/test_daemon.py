@@ -516,7 +516,7 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
         for line in out.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert not {"torch", "sentence_transformers", "numpy", "networkx", "apsw"} & imported
+    assert not {"torch", "sentence_transformers", "numpy", "networkx", "apsw", "click"} & imported
     status = subprocess.run(
         [sys.executable, "-m", "companion", "status", *where],
         capture_output=True,
@@ -526,6 +526,36 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
     )
     assert status.returncode == 0, status.stderr
     assert f"pid {os.getpid()}" in status.stdout and "queue:" in status.stdout
+
+
+def test_the_fast_path_prints_what_the_full_cli_prints(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    where = ["--vault", str(run.vault), "--state-dir", str(run.state)]
+    fast = [sys.executable, "-m", "companion", "search"]  # the entry point: no click when it can
+    full = [sys.executable, "-c", "from companion.cli import main; main()", "search"]
+    for extra in (["--json"], ["--explain", "-n", "3"], ["--mode", "bm25", "--limit=2"]):
+        outs = [
+            subprocess.run(
+                [*cmd, "keeper", *extra, *where],
+                capture_output=True,
+                text=True,
+                env=CLEAN_ENV,
+                timeout=60,
+            )
+            for cmd in (fast, full)
+        ]
+        assert [o.returncode for o in outs] == [0, 0], [o.stderr for o in outs]
+        # Identical but for the timing `--explain` prints last.
+        a, b = (o.stdout.splitlines() for o in outs)
+        assert a[:-1] == b[:-1] and a, (a, b)
+        if "--explain" in extra:
+            assert a[-1].startswith("(hybrid search daemon, ") and b[-1].startswith(
+                "(hybrid search daemon, "
+            )
+        else:
+            assert a[-1] == b[-1]
 
 
 def test_an_update_racing_a_persons_unsettled_edit_is_refused(
