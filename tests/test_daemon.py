@@ -249,11 +249,10 @@ def test_a_version_bump_is_embedded_at_once(
         .replace("warns ships", "guides aircraft")
     )
     wait_until(lambda: "wiki/entities/Beacon.md" in run.search("aircraft"), what="the text update")
+
     # Well inside the 30 s settle window, the bumped page is embedded anyway: its new text is what
     # vector search finds. (Waiting on the observable result, not on queue counters, which read
     # empty for a moment between the text update and the embedding job being queued.)
-    started = time.monotonic()
-
     def top_vector_hit() -> str | None:
         hits = client.request(
             run.state, "search", query="aircraft guidance", mode="vector", limit=3
@@ -261,7 +260,6 @@ def test_a_version_bump_is_embedded_at_once(
         return hits[0]["path"] if hits else None
 
     wait_until(lambda: top_vector_hit() == "wiki/entities/Beacon.md", timeout=20, what="embedding")
-    assert time.monotonic() - started < 30.0
 
 
 def test_a_second_daemon_is_refused_and_told_who_holds_the_lock(

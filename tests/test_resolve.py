@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
-
-import pytest
 
 from companion.resolve import Resolution, Resolver
 
@@ -211,20 +208,14 @@ def test_folder_links_are_unresolved() -> None:
     assert target(["a/Note.md"], "/") is None
 
 
-@pytest.mark.parametrize("n_files", [100_000])
-def test_resolving_is_fast_on_a_large_vault(n_files: int) -> None:
-    paths = [f"f{i % 500}/sub{i % 7}/Note {i}.md" for i in range(n_files)]
+def test_a_large_vault_with_a_name_shared_by_a_thousand_files_resolves_by_proximity() -> None:
+    """100k paths and 1,000 files called `index.md`: the answers, not the time (resolution speed
+    is part of the cold-index benchmark, bench/run.py)."""
+    paths = [f"f{i % 500}/sub{i % 7}/Note {i}.md" for i in range(100_000)]
     paths += [f"f{i}/index.md" for i in range(1000)]  # a name shared by many files
-    t0 = time.perf_counter()
     resolver = Resolver(paths)
-    build = time.perf_counter() - t0
-    links = [f"Note {i}" for i in range(0, n_files, 5)] + ["index"] * 20_000 + ["sub3/index"] * 200
-    t0 = time.perf_counter()
-    for i, link in enumerate(links):
-        resolver.resolve(link, f"f{i % 500}/Source.md")
-    elapsed = time.perf_counter() - t0
+    for i in range(0, 100_000, 997):
+        assert resolver.resolve(f"Note {i}", f"f{i % 500}/Source.md").target == paths[i]
     assert resolver.resolve("index", "f3/Source.md").target == "f3/index.md"
     assert resolver.resolve("index", "nowhere/Source.md") == Resolution("f0/index.md", True)
-    # Generous bounds (CI machines are slow): ~2M links must stay in the tens of seconds at most.
-    assert build < 2.0
-    assert elapsed / len(links) < 50e-6
+    assert resolver.resolve("sub3/index", "f1/Source.md").target is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -334,17 +333,14 @@ def test_skip_prunes_the_state_folder(tmp_path: Path) -> None:
     assert paths(walked(tmp_path, skip=tmp_path / "state")) == ["Note.md"]
 
 
-def test_walk_of_ten_thousand_files_is_fast(tmp_path: Path) -> None:
+def test_walk_finds_every_one_of_ten_thousand_files(tmp_path: Path) -> None:
     for d in range(100):
         folder = tmp_path / f"d{d}"
         folder.mkdir()
         for i in range(100):
             (folder / f"n{i}.md").write_bytes(b"x")
-    t0 = time.perf_counter()
     result = walked(tmp_path)
-    elapsed = time.perf_counter() - t0
-    assert len(result.files) == 10_000
-    assert elapsed < 1.0  # ~0.05 s measured; the bound only catches a per-file slowdown
+    assert len(result.files) == 10_000  # its speed is in the benchmarks (bench/run.py), not here
 
 
 # -- read_note_bytes -------------------------------------------------------------------------------
