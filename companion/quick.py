@@ -113,8 +113,8 @@ def _search_through_daemon(opts: dict[str, Any]) -> bool:
         hits = client.request(
             state, "search", query=opts["query"], mode=opts["mode"], limit=opts["limit"]
         )
-    except (CompanionError, OSError):
-        return False  # click's path reports it, with the usual message and exit code
+    except (CompanionError, client.DaemonError, OSError):
+        return False  # click's path asks again and reports it, with the usual message and code
     if hits is None:
         return False
     elapsed = time.perf_counter() - started
