@@ -24,6 +24,7 @@ import inspect
 import json
 import os
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,21 +49,49 @@ def cache_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "companion"
 
 
+_SUPPORTED_MODULES = {
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+}
+
+
 def pooling_mode(folder: Path) -> str:
-    """'mean' or 'cls', from the model's pooling config (mean when the folder has none)."""
+    """'mean' or 'cls', from the model's pooling config (mean when the folder has none).
+
+    The int8 path reproduces a transformer, one pooling and normalization; a model with more
+    (a Dense layer, several pooling modes) is refused rather than given different vectors."""
+    unsupported = (
+        "the int8 backend runs a transformer with one mean or CLS pooling only; "
+        "set COMPANION_EMBED_BACKEND=torch for this model"
+    )
+    modules_file = folder / "modules.json"
+    try:
+        modules = (
+            json.loads(modules_file.read_text(encoding="utf-8")) if modules_file.is_file() else []
+        )
+        kinds = {str(m.get("type", "")) for m in modules}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{modules_file}: unreadable ({exc})") from exc
+    if kinds - _SUPPORTED_MODULES:
+        raise ModelError(
+            f"{folder}: {', '.join(sorted(kinds - _SUPPORTED_MODULES))}: {unsupported}"
+        )
     path = folder / "1_Pooling" / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: unreadable pooling config ({exc})") from exc
-    if config.get("pooling_mode_cls_token"):
+    modes = {
+        key.removeprefix("pooling_mode_")
+        for key, on in config.items()
+        if key.startswith("pooling_mode_") and on is True
+    } or {"mean_tokens"}
+    if modes == {"cls_token"}:
         return "cls"
-    if config.get("pooling_mode_mean_tokens", True):
+    if modes == {"mean_tokens"}:
         return "mean"
-    raise ModelError(
-        f"{path}: the int8 backend supports mean or CLS pooling only; "
-        "set COMPANION_EMBED_BACKEND=torch for this model"
-    )
+    raise ModelError(f"{path}: pooling {', '.join(sorted(modes))}: {unsupported}")
 
 
 def exported_model_path(info: ModelInfo) -> Path:
@@ -83,8 +112,9 @@ def export_int8(folder: Path, target: Path, window: int) -> None:
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-    fp32 = target.with_name(f".{target.stem}.{os.getpid()}.fp32.onnx")
-    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.onnx")
+    unique = uuid.uuid4().hex  # two exports at once (processes or threads) never share a file
+    fp32 = target.with_name(f".{target.stem}.{unique}.fp32.onnx")
+    partial = target.with_name(f".{target.stem}.{unique}.partial.onnx")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         model = AutoModel.from_pretrained(str(folder)).eval()

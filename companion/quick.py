@@ -48,13 +48,16 @@ def parse_search(args: list[str]) -> dict[str, Any] | None:
                 return None
             query = rest[0]
             break
-        name, eq, inline = arg.partition("=")
+        # `--limit=5` is click's syntax for long options only (`-n=5` is not).
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name in _VALUE_OPTIONS and (eq or i + 1 < len(args)):
             value = inline if eq else args[i + 1]
             i += 1 if eq else 2
             key = _VALUE_OPTIONS[name]
             if key == "limit":
-                if not value.isdigit() or not 1 <= int(value) <= 1000:
+                if not (value.isascii() and value.isdecimal() and len(value) <= 4):
+                    return None  # "²", "-3", "ten", a 5,000-digit number: click's message
+                if not 1 <= int(value) <= 1000:
                     return None
                 opts[key] = int(value)
             elif key == "mode" and value not in MODES:
@@ -110,11 +113,15 @@ def _search_through_daemon(opts: dict[str, Any]) -> bool:
     started = time.perf_counter()
     try:
         state = resolve_state_dir(find_vault(opts["vault"], Path.cwd()), opts["state_dir"])
+    except (CompanionError, OSError):
+        return False  # no vault here: the full CLI says so, with the usual message and code
+    try:
         hits = client.request(
             state, "search", query=opts["query"], mode=opts["mode"], limit=opts["limit"]
         )
-    except (CompanionError, client.DaemonError, OSError):
-        return False  # click's path asks again and reports it, with the usual message and code
+    except client.DaemonError as exc:  # the daemon answered with an error: as the full CLI says it
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     if hits is None:
         return False
     elapsed = time.perf_counter() - started
@@ -132,8 +139,12 @@ def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["search"]:
         opts = parse_search(args[1:])
-        if opts is not None and _search_through_daemon(opts):
-            return
+        try:
+            if opts is not None and _search_through_daemon(opts):
+                return
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
     from companion.cli import main as full_cli
 
     full_cli()

@@ -241,7 +241,8 @@ def _m0005_page_fts(db: apsw.Connection) -> None:
                             WHERE page_id = p.id AND heading != '')),
                    (SELECT coalesce(group_concat(t, char(10) || char(10)), '')
                       FROM (SELECT text AS t FROM chunks WHERE page_id = p.id ORDER BY seq))
-            FROM pages p WHERE p.excluded = 0;
+            FROM pages p
+            WHERE p.excluded = 0 AND EXISTS (SELECT 1 FROM chunks c WHERE c.page_id = p.id);
         """
     )
 
@@ -427,7 +428,8 @@ class Store:
             page_id = row[0]  # type: ignore[index]  # RETURNING always yields the row
             if page.path not in fresh:
                 self._clear_page_content(cur, page_id)
-            if not page.excluded:  # excluded files are never searched: no FTS row
+            # Excluded files are never searched, and attachments have no text: no FTS row.
+            if not page.excluded and page.chunks:
                 fts_rows.append(
                     (
                         page_id,
@@ -566,7 +568,7 @@ class Store:
 
     def linked_pages(self, paths: Sequence[str]) -> list[tuple[str, str, str]]:
         """(page, neighbour, neighbour's title) for every resolved link between one of `paths`
-        and another searchable page, in either direction."""
+        and another searchable page (a note or canvas, not an attachment), in either direction."""
         if not paths:
             return []
         marks = ",".join("?" * len(paths))
@@ -576,12 +578,12 @@ class Store:
                 SELECT p.path, t.path, t.title FROM links l
                 JOIN pages p ON p.id = l.page_id JOIN pages t ON t.path = l.target
                 WHERE p.path IN ({marks}) AND t.path != p.path
-                  AND t.excluded = 0 AND t.generated = 0
+                  AND t.excluded = 0 AND t.generated = 0 AND t.kind != 'attachment'
                 UNION
                 SELECT t.path, p.path, p.title FROM links l
                 JOIN pages p ON p.id = l.page_id JOIN pages t ON t.path = l.target
                 WHERE l.target IN ({marks}) AND p.path != t.path
-                  AND p.excluded = 0 AND p.generated = 0
+                  AND p.excluded = 0 AND p.generated = 0 AND p.kind != 'attachment'
                 """,
                 (*paths, *paths),
             )

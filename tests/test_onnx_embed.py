@@ -11,7 +11,7 @@ import pytest
 from companion.config import DEFAULT_EMBED_BACKEND, load_settings
 from companion.embed import Embedder, load_embedder, model_info
 from companion.errors import ConfigError, ModelError
-from companion.onnx_embed import OnnxInt8Embedder, exported_model_path
+from companion.onnx_embed import OnnxInt8Embedder, exported_model_path, pooling_mode
 
 TEXTS = [
     "Card payments that fail are retried three times with exponential back-off.",
@@ -112,3 +112,30 @@ def test_backend_flag_beats_the_environment(
     monkeypatch.delenv("COMPANION_EMBED_BACKEND")
     assert load_settings(tmp_path).embed_backend == "int8"
     assert os.environ.get("COMPANION_EMBED_BACKEND") is None
+
+
+def test_models_the_int8_path_cannot_reproduce_are_refused(tmp_path: Path) -> None:
+    bundled = Path(model_info("all-MiniLM-L6-v2", "int8").location)
+    assert pooling_mode(bundled) == "mean"
+    dense = tmp_path / "dense"
+    dense.mkdir()
+    (dense / "modules.json").write_text(
+        '[{"type": "sentence_transformers.models.Transformer"},'
+        ' {"type": "sentence_transformers.models.Pooling"},'
+        ' {"type": "sentence_transformers.models.Dense"}]'
+    )
+    with pytest.raises(ModelError, match=r"Dense.*COMPANION_EMBED_BACKEND=torch"):
+        pooling_mode(dense)
+    two = tmp_path / "two"
+    (two / "1_Pooling").mkdir(parents=True)
+    (two / "1_Pooling" / "config.json").write_text(
+        '{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}'
+    )
+    with pytest.raises(ModelError, match="max_tokens, mean_tokens"):
+        pooling_mode(two)
+    cls = tmp_path / "cls"
+    (cls / "1_Pooling").mkdir(parents=True)
+    (cls / "1_Pooling" / "config.json").write_text(
+        '{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}'
+    )
+    assert pooling_mode(cls) == "cls"

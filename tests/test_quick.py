@@ -54,6 +54,9 @@ def test_the_environment_supplies_vault_and_state_as_click_envvars_do(
         ["q", "--limit", "0"],
         ["q", "--limit", "1001"],
         ["q", "--limit", "ten"],
+        ["q", "-n", "²"],  # a digit to str.isdigit, not to click
+        ["q", "-n", "9" * 5000],
+        ["q", "-n=5"],  # click takes `=` on long options only
         ["q", "--limit"],
         ["q", "r"],
         ["q", "--frobnicate"],

@@ -116,6 +116,8 @@ LINKED_NOTES: dict[str, str | bytes] = {
     "Keeper Rota.md": "# Keeper Rota\n\nWho climbs the tower, week by week.\n",
     "Orchard.md": "# Orchard\n\nApple trees and cider presses.\n",
     "Bakery.md": "# Bakery\n\nBread, ovens and flour; no links here.\n",
+    "Tower.md": "# Tower\n\nThe tides and fog diagram: ![[tides diagram.png]]\n",
+    "tides diagram.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
 }
 
 
@@ -137,8 +139,10 @@ def test_hybrid_nudges_pages_linked_with_its_top_hits_and_says_so(
     assert after["Keeper Rota.md"].ranks["links"] == 1
     assert after["Bakery.md"].ranks["links"] is None
     assert after["Bakery.md"].score == before["Bakery.md"].score
-    # The generated catalog links to every note but never joins a ranking through its links.
-    assert "index.md" not in after
+    # The generated catalog links to every note but never joins a ranking through its links,
+    # and an attachment has no text to search: neither joins through links, nor through BM25.
+    assert "index.md" not in after and "tides diagram.png" not in after
+    assert all(h.path != "tides diagram.png" for h in app.search("tides diagram", mode="bm25"))
     # The single channels are never nudged.
     for mode in ("bm25", "vector"):
         hits = search(app.store, query, mode=mode, embedder=app.embedder)
