@@ -1,6 +1,7 @@
 """Does the link graph help search? A link-suggestion evaluation on a real vault.
 
     python -m bench.link_nudge --vault ../shared/data/vaults/13th-age-srd [--queries 400]
+    python -m bench.link_nudge --natural    # the example vault's hand-written queries
 
 SciFact has no links, so the graph's value is measured on a vault's own links instead. Each query
 is the line of a note that holds a wikilink or markdown link, with the link itself removed: "which
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.retrieval import CACHE_ROOT, Throttled, mrr_at_k, ndcg_at_k, recall_at_k
+
+REPO = Path(__file__).resolve().parents[1]
 
 _LINK_TEXT = re.compile(r"!?\[\[[^\]]*\]\]|!?\[[^\]]*\]\([^)]*\)|[#*_`>|=~-]+")
 _WORD = re.compile(r"\w+")
@@ -118,15 +121,46 @@ def nudged(
     return sorted(scores, key=lambda p: (-scores[p], p))
 
 
+def natural_queries(cache_root: Path) -> None:
+    """The other side: the example vault's hand-written queries (tests/test_search.py), each with
+    the one page that answers it. How many come first, by nudge strength?"""
+    from companion.search import search
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_search import NATURAL_QUERIES
+
+    app = build(REPO / "vault", cache_root)
+    print(
+        f"{'beta':>5} {'first':>6} {'MRR@10':>7}   ({len(NATURAL_QUERIES)} example-vault queries)"
+    )
+    for beta in (0.0, 0.05, 0.1, 0.25, 0.5, 1.0):
+        first, rr = 0, 0.0
+        for query, want in NATURAL_QUERIES:
+            hits = search(app.store, query, mode="hybrid", embedder=app.embedder, graph_nudge=beta)
+            paths = [h.path for h in hits]
+            first += paths[:1] == [want]
+            rr += 1 / (paths.index(want) + 1) if want in paths else 0.0
+        print(f"{beta:>5} {first:>6} {rr / len(NATURAL_QUERIES):>7.3f}")
+    app.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     from companion.search import search
 
     ap = argparse.ArgumentParser(prog="python -m bench.link_nudge", description=__doc__)
-    ap.add_argument("--vault", type=Path, required=True)
+    ap.add_argument("--vault", type=Path, help="a vault whose links make the queries")
+    ap.add_argument(
+        "--natural", action="store_true", help="instead: the example vault's natural queries"
+    )
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=CACHE_ROOT)
     args = ap.parse_args(argv)
+    if args.natural:
+        natural_queries(args.cache)
+        return 0
+    if args.vault is None:
+        ap.error("--vault is required (or --natural)")
     app = build(args.vault, args.cache)
     app.keep_vectors_in_memory()
     queries = make_queries(app, args.queries, args.seed)
