@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from companion.api import Companion
 from companion.search import search
 from companion.vectors import VectorIndex
 from conftest import OpenApp
@@ -65,12 +67,17 @@ def test_search_with_vectors_in_memory_ranks_exactly_as_with_sqlite_vec(
     assert resident._memory is not None and resident._memory.size == 12
 
 
+@pytest.fixture
+def app(make_vault: Callable[..., Path], open_app: OpenApp) -> Companion:
+    """The twelve notes, indexed and embedded."""
+    indexed = open_app(make_vault(NOTES))
+    indexed.index()
+    return indexed
+
+
 def test_above_the_float_limit_vectors_are_kept_as_int8_and_rank_as_exact_ones(
-    make_vault: Callable[..., Path], open_app: OpenApp
+    app: Companion,
 ) -> None:
-    vault = make_vault(NOTES)
-    app = open_app(vault)
-    app.index()
     info = app.model
     exact = VectorIndex(info.fingerprint, info.dim)
     small = VectorIndex(info.fingerprint, info.dim, float_limit=4)  # int8 from the 5th vector
@@ -84,12 +91,7 @@ def test_above_the_float_limit_vectors_are_kept_as_int8_and_rank_as_exact_ones(
         assert np.allclose([d for _, d in a], [d for _, d in b], atol=5e-3)
 
 
-def test_a_copy_over_the_limit_is_dropped_and_sqlite_vec_answers(
-    make_vault: Callable[..., Path], open_app: OpenApp
-) -> None:
-    vault = make_vault(NOTES)
-    app = open_app(vault)
-    app.index()
+def test_a_copy_over_the_limit_is_dropped_and_sqlite_vec_answers(app: Companion) -> None:
     info = app.model
     memory = VectorIndex(info.fingerprint, info.dim, max_in_memory=5)
     assert not memory.refresh(app.store)
