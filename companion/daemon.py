@@ -171,10 +171,25 @@ class Daemon:
         for name, target in (
             ("companion-events", self._pump_events),
             ("companion-embed", self._embed_worker),
+            ("companion-vectors", self._load_vectors),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _load_vectors(self) -> None:
+        """Load the in-memory vectors now, not on the first search (~1 s at 10k notes, ~9 s at
+        100k). A failure here only means the first search loads them."""
+        try:
+            reader = Store.open(self.settings.db_path)
+        except Exception:
+            return
+        try:
+            self.memory.refresh(reader)
+        except Exception as exc:  # the first search tries again, and reports what goes wrong
+            self.say(f"vectors not loaded ahead of the first search: {exc}")
+        finally:
+            reader.close()
 
     def run(self, on_started: Callable[[], None] | None = None) -> None:
         """Start, then serve until SIGINT/SIGTERM or `stop()`; `on_started` runs once the lock

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from companion import client
+from companion.api import Companion
 from companion.config import load_settings
 from companion.daemon import Daemon, DaemonOptions
 from companion.embed import Embedder
@@ -524,6 +525,22 @@ def test_the_cli_talks_to_the_daemon_without_importing_the_model(
     )
     assert status.returncode == 0, status.stderr
     assert f"pid {os.getpid()}" in status.stdout and "queue:" in status.stdout
+
+
+def test_the_vectors_are_in_memory_before_the_first_search(
+    make_vault: Callable[..., Path],
+    start_daemon: Callable[..., Running],
+    tmp_path: Path,
+    embedder: Embedder,
+) -> None:
+    vault = make_vault(NOTES)
+    with Companion(load_settings(vault, state_dir=tmp_path / "state")) as app:
+        app.use_embedder(embedder)
+        app.index()  # vectors on disk before the daemon starts
+        stored = len(list(app.store.vectors_after(app.model.fingerprint, 0)))
+    run = start_daemon(vault)
+    wait_until(lambda: run.daemon.memory.size == stored, what="the vectors loaded without a search")
+    assert client.request(run.state, "search", query="keeper", mode="vector", limit=1)
 
 
 def test_the_fast_path_prints_what_the_full_cli_prints(
