@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 mode=mode,
                 limit=51,
                 embedder=app.embedder,
-                memory=app._memory,
+                memory=app.memory,
                 graph_nudge=0.0,  # the product's nudge would use the left-out note's links
             )
             hits = [(h.path, h.score) for h in found if h.path != source][:50]

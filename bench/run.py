@@ -380,7 +380,7 @@ def search_latency(
     app.search(qs[0][0], mode="vector", limit=10)
     out["memory_load_s"] = time.perf_counter() - t0
     # Above vectors.MAX_IN_MEMORY the copy is not kept and sqlite-vec answers: say so.
-    out["in_memory"] = app._memory.refresh(app.store)
+    out["in_memory"] = app.memory.refresh(app.store)
     for mode in ("vector", "hybrid"):
         out[mode] = _time_queries(app, qs, mode)
     if profile:  # a separate, untimed pass under the profiler

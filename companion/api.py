@@ -20,7 +20,7 @@ from typing import Any
 import apsw
 
 from companion.config import Settings, default_system_md, ensure_state_dir, load_settings
-from companion.embed import Embedder, ModelInfo, chunk_chars_for, load_embedder, model_info
+from companion.embed import Embedder, ModelInfo, chunk_chars_for, embedder_for, model_info
 from companion.errors import CompanionError, ModelError, NoteNotFound, NotIndexed
 from companion.generated import WriteReport, append_log, write_catalog
 from companion.graph import VaultGraph, build_graph
@@ -95,9 +95,7 @@ class Companion:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(
-                self.settings.model, self.settings.batch_size, self.settings.embed_backend
-            )
+            self._embedder = embedder_for(self.model, self.settings.batch_size)
         return self._embedder
 
     def keep_vectors_in_memory(self) -> None:
@@ -107,6 +105,11 @@ class Companion:
         the one query it answers."""
         if self._memory is None:
             self._memory = VectorIndex(self.model.fingerprint, self.model.dim)
+
+    @property
+    def memory(self) -> VectorIndex | None:
+        """The in-memory vectors, once `keep_vectors_in_memory` was called."""
+        return self._memory
 
     def use_embedder(self, embedder: Embedder) -> None:
         """Share an already-loaded model (tests, the daemon) instead of loading another."""

@@ -253,11 +253,17 @@ def index(
     type=click.Choice(MODES),
     default="hybrid",
     show_default=True,
-    help="hybrid = BM25 and vectors fused by Reciprocal Rank Fusion.",
+    help="hybrid = BM25 over notes and vectors over their sections, fused by Reciprocal Rank "
+    "Fusion; notes linked with the top three hits are nudged up.",
 )
 @click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
-@click.option("--explain", is_flag=True, help="Show each channel's rank and the fused score.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each channel's rank, in hybrid the rank of the top hit a note is linked with, "
+    "and the fused score.",
+)
 def search(
     query: str,
     vault_opt: str | None,

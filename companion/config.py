@@ -20,7 +20,7 @@ from companion.errors import ConfigError, StateDirError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MAX_NOTE_BYTES = 10 * 1024 * 1024
 # How vectors are computed (companion.embed). "int8": ONNX Runtime on a locally exported,
-# int8-quantized copy of the model, ~1.7x the fp32 throughput on 2 cores for a SciFact dev
+# int8-quantized copy of the model, ~1.9x the fp32 throughput on 2 cores for a SciFact dev
 # nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
 EMBED_BACKENDS = ("int8", "torch")
 DEFAULT_EMBED_BACKEND = "int8"

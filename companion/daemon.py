@@ -36,7 +36,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from companion.config import Settings, ensure_state_dir
-from companion.embed import Embedder, chunk_chars_for, load_embedder, model_info
+from companion.embed import Embedder, chunk_chars_for, embedder_for, model_info
 from companion.errors import CompanionError, VersionConflict
 from companion.generated import append_log, write_catalog
 from companion.journal import recover
@@ -91,10 +91,8 @@ class Daemon:
         self.max_chars = chunk_chars_for(self.info.window)
         if embedder is None:
             # Two instances: a search never waits behind a background embedding batch.
-            embedder = load_embedder(settings.model, settings.batch_size, settings.embed_backend)
-            query_embedder = load_embedder(
-                settings.model, settings.batch_size, settings.embed_backend
-            )
+            embedder = embedder_for(self.info, settings.batch_size)
+            query_embedder = embedder_for(self.info, settings.batch_size)
         if query_embedder is None or query_embedder is embedder:
             lock = threading.Lock()
             embedder = query_embedder = _LockedEmbedder(embedder, lock)

@@ -142,8 +142,8 @@ def model_info(name: str, backend: str = DEFAULT_BACKEND) -> ModelInfo:
     return ModelInfo(name, str(folder), dim, window, fingerprint, backend)
 
 
-class SentenceTransformerEmbedder:
-    """sentence-transformers on the CPU, loaded lazily on the first `embed` call."""
+class ModelEmbedder:
+    """What every backend keeps of its model: the `Embedder` attributes and the batch size."""
 
     def __init__(self, info: ModelInfo, batch_size: int = 32) -> None:
         self.info = info
@@ -151,6 +151,13 @@ class SentenceTransformerEmbedder:
         self.dim = info.dim
         self.window = info.window
         self.batch_size = batch_size
+
+
+class SentenceTransformerEmbedder(ModelEmbedder):
+    """sentence-transformers on the CPU, loaded lazily on the first `embed` call."""
+
+    def __init__(self, info: ModelInfo, batch_size: int = 32) -> None:
+        super().__init__(info, batch_size)
         self._model: Any = None
 
     def _load(self) -> Any:
@@ -189,11 +196,15 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, batch_size: int = 32, backend: str = DEFAULT_BACKEND) -> Embedder:
-    """An embedder for `name` on `backend`; the model itself loads on first use."""
-    info = model_info(name, backend)
+def embedder_for(info: ModelInfo, batch_size: int = 32) -> Embedder:
+    """An embedder for a model already described by `model_info`; it loads on first use."""
     if info.backend == "int8":
         from companion.onnx_embed import OnnxInt8Embedder
 
         return OnnxInt8Embedder(info, batch_size=batch_size)
     return SentenceTransformerEmbedder(info, batch_size=batch_size)
+
+
+def load_embedder(name: str, batch_size: int = 32, backend: str = DEFAULT_BACKEND) -> Embedder:
+    """An embedder for `name` on `backend`; the model itself loads on first use."""
+    return embedder_for(model_info(name, backend), batch_size)

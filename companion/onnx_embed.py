@@ -12,7 +12,7 @@ else `$XDG_CACHE_HOME/companion`, else `~/.cache/companion`), written to a tempo
 renamed into place so concurrent processes never see half a file. After that, loading needs neither
 torch nor transformers: a daemon starts faster and holds far less memory.
 
-Measured in docs/benchmarks.md: about 1.7x the fp32 throughput on the reference machine, with
+Measured in docs/benchmarks.md: about 1.8-1.9x the fp32 throughput on the reference machine, with
 SciFact dev nDCG@10 within the 0.005 the project allows for a faster default.
 """
 
@@ -27,14 +27,12 @@ import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from companion.embed import ModelEmbedder, ModelInfo
 from companion.errors import ModelError
-
-if TYPE_CHECKING:
-    from companion.embed import ModelInfo
 
 EXPORT_VERSION = "e3"  # bump when the export, quantization or run recipe changes (re-embeds)
 OPSET = 17
@@ -100,7 +98,7 @@ def exported_model_path(info: ModelInfo) -> Path:
     return cache_root() / "onnx" / key[:20] / "model-int8.onnx"
 
 
-def export_int8(folder: Path, target: Path, window: int) -> None:
+def export_int8(folder: Path, target: Path) -> None:
     """Export the transformer in `folder` to ONNX and quantize it to int8 at `target`."""
     import logging
     import warnings
@@ -197,16 +195,12 @@ def _pad_token(folder: Path) -> str:
     return str(pad.get("content", "[PAD]") if isinstance(pad, dict) else pad)
 
 
-class OnnxInt8Embedder:
+class OnnxInt8Embedder(ModelEmbedder):
     """The `Embedder` protocol over ONNX Runtime; loads (exporting first if needed) on first use.
     `batch_size` is accepted for the protocol's sake: texts are embedded one at a time."""
 
     def __init__(self, info: ModelInfo, batch_size: int = 32) -> None:
-        self.info = info
-        self.fingerprint = info.fingerprint
-        self.dim = info.dim
-        self.window = info.window
-        self.batch_size = batch_size
+        super().__init__(info, batch_size)
         self._session: Any = None
         self._tokenizer: Any = None
         self._inputs: list[str] = []
@@ -232,7 +226,7 @@ class OnnxInt8Embedder:
         self._pooling = pooling_mode(folder)
         path = exported_model_path(self.info)
         if not path.is_file():
-            export_int8(folder, path, self.window)
+            export_int8(folder, path)
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
         # As sentence-transformers: truncate at the model's window, pad to the longest in the
         # batch (tokenizer.json often carries a fixed 128-token padding of its own).
@@ -248,7 +242,7 @@ class OnnxInt8Embedder:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # a truncated or foreign file in the cache: export again
             path.unlink(missing_ok=True)
-            export_int8(folder, path, self.window)
+            export_int8(folder, path)
             try:
                 session = ort.InferenceSession(
                     str(path), options, providers=["CPUExecutionProvider"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -178,6 +178,18 @@ class Hit:
         }
 
 
+def _nudges(
+    ranked: Sequence[str], neighbours: Mapping[str, Iterable[str]], top: int, max_links: int
+) -> Iterator[tuple[int, str]]:
+    """(rank of a top hit, a page it is linked with) for every nudge the `top` hits give; a hub
+    (more than `max_links` neighbours) gives none."""
+    for rank, page in enumerate(ranked[:top], start=1):
+        near = [other for other in dict.fromkeys(neighbours.get(page, ())) if other != page]
+        if len(near) <= max_links:
+            for other in near:
+                yield rank, other
+
+
 def link_nudge(
     scores: Mapping[str, float],
     ranked: Sequence[str],
@@ -191,12 +203,8 @@ def link_nudge(
     more than `max_links` neighbours excepted) gains beta / (k + rank of that page); a neighbour
     neither channel found joins the ranking."""
     out = dict(scores)
-    for rank, page in enumerate(ranked[:top], start=1):
-        near = [other for other in dict.fromkeys(neighbours.get(page, ())) if other != page]
-        if len(near) > max_links:
-            continue
-        for other in near:
-            out[other] = out.get(other, 0.0) + beta / (k + rank)
+    for rank, other in _nudges(ranked, neighbours, top, max_links):
+        out[other] = out.get(other, 0.0) + beta / (k + rank)
     return out
 
 
@@ -289,19 +297,14 @@ def _nudge_by_links(store: Store, fused: dict[str, Hit], k: int, beta: float) ->
         neighbours.setdefault(page, []).append(other)
         titles[other] = title
     scores = link_nudge({p: h.score for p, h in fused.items()}, ranked, neighbours, k, beta)
-    channels = list(next(iter(fused.values())).ranks)
-    for existing in fused.values():
-        existing.ranks["links"] = None
-    for rank, page in enumerate(ranked[:GRAPH_TOP], start=1):
-        if len(neighbours.get(page, ())) > GRAPH_MAX_LINKS:
-            continue
-        for other in neighbours.get(page, ()):
-            if other not in fused:  # found by neither channel: joins through its links
-                fused[other] = Hit(
-                    other, titles[other], 0.0, 0, dict.fromkeys([*channels, "links"])
-                )
-            if fused[other].ranks["links"] is None:
-                fused[other].ranks["links"] = rank
+    channels = [*next(iter(fused.values())).ranks, "links"]
+    for hit in fused.values():
+        hit.ranks["links"] = None
+    for rank, other in _nudges(ranked, neighbours, GRAPH_TOP, GRAPH_MAX_LINKS):
+        if other not in fused:  # found by neither channel: joins through its links
+            fused[other] = Hit(other, titles[other], 0.0, 0, dict.fromkeys(channels))
+        if fused[other].ranks["links"] is None:  # ranks ascend: the first is the best
+            fused[other].ranks["links"] = rank
     for page, score in scores.items():
         fused[page].score = score
 
@@ -330,8 +333,13 @@ def search(
     match = fts_query(query) if mode in ("bm25", "hybrid") else None
     bm25_ids: dict[str, int] = {}
     nearest = None
-    overlap = mode == "hybrid" and embedder is not None and memory is not None and query.strip()
-    if overlap and memory is not None and embedder is not None and memory.refresh(store):
+    if (
+        mode == "hybrid"
+        and embedder is not None
+        and memory is not None
+        and query.strip()
+        and memory.refresh(store)
+    ):
         nearest = _nearest_in_memory(embedder, memory, query, depth)
     if mode in ("bm25", "hybrid"):
         pages = bm25_pages(store, match, depth)

@@ -43,14 +43,18 @@ class VectorIndex:
         self.dim = dim
         self.float_limit = float_limit
         self.max_in_memory = max_in_memory
-        self.hashes: list[str] = []
-        self.matrix: np.ndarray = np.zeros((0, dim), dtype=np.float32)
-        self.scales = np.zeros(0, dtype=np.float32)  # int8 mode: one scale per row
-        self.size = 0  # rows of `matrix` in use (it grows by a quarter at a time)
         self.epoch = ""
         self.last_id = 0
         self.too_big = False
         self.lock = threading.Lock()
+        self._empty()
+
+    def _empty(self) -> None:
+        """No rows, no memory held."""
+        self.hashes: list[str] = []
+        self.matrix: np.ndarray = np.zeros((0, self.dim), dtype=np.float32)
+        self.scales = np.zeros(0, dtype=np.float32)  # int8 mode: one scale per row
+        self.size = 0  # rows of `matrix` in use (it grows by a quarter at a time)
 
     @property
     def quantized(self) -> bool:
@@ -61,16 +65,13 @@ class VectorIndex:
         epoch, last_id = store.vector_state()
         with self.lock:
             if epoch != self.epoch:
-                self.hashes, self.size, self.last_id, self.too_big = [], 0, 0, False
-                self.matrix = np.zeros((0, self.dim), dtype=np.float32)
-                self.scales = np.zeros(0, dtype=np.float32)
-                self.epoch = epoch
+                self._empty()
+                self.last_id, self.too_big, self.epoch = 0, False, epoch
             if last_id > self.last_id and not self.too_big:
                 for rows in _batches(store.vectors_after(self.fingerprint, self.last_id)):
                     if self.size + len(rows) > self.max_in_memory:
                         self.too_big = True  # free the memory: sqlite-vec answers from now on
-                        self.hashes, self.size = [], 0
-                        self.matrix = np.zeros((0, self.dim), dtype=np.float32)
+                        self._empty()
                         break
                     self._append(rows)
                     self.last_id = rows[-1][0]  # ids ascend; rows newer than last_id count too

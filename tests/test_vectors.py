@@ -64,7 +64,7 @@ def test_search_with_vectors_in_memory_ranks_exactly_as_with_sqlite_vec(
             assert [(h.path, h.ranks, h.snippet) for h in a] == [
                 (h.path, h.ranks, h.snippet) for h in b
             ], (query, mode)
-    assert resident._memory is not None and resident._memory.size == 12
+    assert resident.memory is not None and resident.memory.size == 12
 
 
 @pytest.fixture
