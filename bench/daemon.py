@@ -111,7 +111,7 @@ def diff(a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]]) -> list[s
 
 
 def request(state: Path, op: str, **params: Any) -> Any:
-    from companion import client
+    from companion.daemon import client
 
     return client.request(state, op, timeout=60.0, **params)
 
@@ -320,9 +320,9 @@ def tick_query_cost(vault: Path, state: Path, repeat: int = 20) -> dict[str, Any
     """What the writer's idle tick runs every 100 ms (`Daemon._dispatch_embedding` ->
     `Store.pending_chunk_pages(fp, limit=embed_batch * 8)`), timed on a read connection."""
     from companion.config import load_settings
-    from companion.daemon import DaemonOptions
+    from companion.daemon.core import DaemonOptions
     from companion.embed import model_info
-    from companion.store import Store
+    from companion.store.db import Store
 
     settings = load_settings(vault, state_dir=state)
     fp = model_info(settings.model).fingerprint
@@ -332,7 +332,7 @@ def tick_query_cost(vault: Path, state: Path, repeat: int = 20) -> dict[str, Any
         times = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            rows = store.pending_chunk_pages(fp, limit=limit)
+            rows = store.vectors.pending_pages(fp, limit=limit)
             times.append(time.perf_counter() - t0)
     finally:
         store.close()
@@ -347,7 +347,7 @@ def bench_daemon(
     idle_window: float = 30.0,
     keep: bool = False,
 ) -> dict[str, Any]:
-    from companion.daemon import DaemonOptions
+    from companion.daemon.core import DaemonOptions
 
     data: dict[str, Any] = {
         "notes": notes,
@@ -377,7 +377,7 @@ def bench_daemon(
         data["index_s"] = time.perf_counter() - t0
         data["files"] = len(result.sync.added)
         data["vectors"] = run.fill_vectors(app, seed, real=0)
-        data["chunks"] = app.store.counts().get("chunks")
+        data["chunks"] = app.store.pages.counts().get("chunks")
     finally:
         app.close()
     log(f"daemon: indexed in {data['index_s']:.1f}s, {data['vectors']['vectors']:,} random vectors")

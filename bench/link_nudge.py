@@ -39,7 +39,7 @@ _WORD = re.compile(r"\w+")
 
 
 def build(vault_src: Path, cache_root: Path) -> Any:
-    from companion.api import Companion
+    from companion.app import Companion
 
     key = hashlib.sha256(str(vault_src.resolve()).encode()).hexdigest()[:10]
     cache = cache_root / f"linknudge-{vault_src.name}-{key}"
@@ -59,11 +59,11 @@ def build(vault_src: Path, cache_root: Path) -> Any:
 
 def make_queries(app: Any, limit: int, seed: int) -> list[tuple[str, str, str]]:
     """(query, source path, target path): one per distinct (source, target) note pair."""
-    generated = {p for p, _, _, _, gen in app.store.node_rows() if gen}
+    generated = {p for p, _, _, _, gen in app.store.pages.nodes() if gen}
     seen: set[tuple[str, str]] = set()
     out = []
     texts: dict[str, list[str]] = {}
-    for e in app.store.edges():
+    for e in app.store.links.edges():
         if (
             e.target is None
             or e.kind not in ("wikilink", "markdown")
@@ -92,9 +92,9 @@ def make_queries(app: Any, limit: int, seed: int) -> list[tuple[str, str, str]]:
 def neighbours(app: Any) -> dict[str, set[tuple[str, str]]]:
     """page -> {(neighbour, the page whose link makes them neighbours)}, over searchable pages
     (as `Store.linked_pages` gives them to the product)."""
-    hidden = {p for p, _, _, excluded, gen in app.store.node_rows() if excluded or gen}
+    hidden = {p for p, _, _, excluded, gen in app.store.pages.nodes() if excluded or gen}
     near: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for e in app.store.edges():
+    for e in app.store.links.edges():
         if e.target and e.target != e.source and not {e.source, e.target} & hidden:
             near[e.source].add((e.target, e.source))
             near[e.target].add((e.source, e.source))
@@ -110,7 +110,7 @@ def nudged(
     max_links: int,
 ) -> list[str]:
     """The product's `link_nudge`, with the graph of a vault where `left_out` is not written."""
-    from companion.search import link_nudge
+    from companion.search.fusion import link_nudge
 
     ranked = [p for p, _ in hits]
     graph = {
@@ -124,7 +124,7 @@ def nudged(
 def natural_queries(cache_root: Path) -> None:
     """The other side: the example vault's hand-written queries (tests/test_search.py), each with
     the one page that answers it. How many come first, by nudge strength?"""
-    from companion.search import search
+    from companion.search.rank import search
 
     sys.path.insert(0, str(REPO / "tests"))
     from test_search import NATURAL_QUERIES
@@ -145,7 +145,7 @@ def natural_queries(cache_root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from companion.search import search
+    from companion.search.rank import search
 
     ap = argparse.ArgumentParser(prog="python -m bench.link_nudge", description=__doc__)
     ap.add_argument("--vault", type=Path, help="a vault whose links make the queries")

@@ -316,7 +316,7 @@ class Throttled:
 
 @dataclass(slots=True)
 class Built:
-    app: Any  # companion.api.Companion
+    app: Any  # companion.app.Companion
     docmap: dict[str, str]  # vault path -> doc id
     cache: Path
     timings: dict[str, Any] = field(default_factory=dict)
@@ -333,7 +333,7 @@ def build(
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> Built:
     """Convert (once) and index the corpus with the product; embed when `embed`."""
-    from companion.api import Companion
+    from companion.app import Companion
     from companion.config import DEFAULT_EMBED_BACKEND, DEFAULT_MODEL
     from companion.embed import model_info
 
@@ -384,7 +384,7 @@ def build(
     timings["embed_s"] = round(result.embed_seconds, 2)
     if result.embedded:
         timings["embed_chunks_per_s"] = round(result.embedded / result.embed_seconds, 1)
-    status = app.status()
+    status = app.status().as_json()
     timings["chunks"] = status["chunks"]
     timings["embedded_total"] = status["embedded"]
     log(

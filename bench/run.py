@@ -1,4 +1,4 @@
-"""Benchmarks through companion's own code path (`companion.api.Companion`), never a reimplementation.
+"""Benchmarks through companion's own code path (`companion.app.Companion`), never a reimplementation.
 
     python -m bench.run --quick      # 1k and 10k notes (under 10 minutes on 2 cores)
     python -m bench.run --full       # 1k, 10k and 100k notes
@@ -15,7 +15,7 @@ For each vault size (synthetic vaults from `bench.synth`, cached under bench/.ca
 - search latency in process: `Companion.search(q, mode=...)` for bm25, vector and hybrid, >= 100
   queries drawn from the vault's own headings and phrases (`synth.queries`), after one warm-up query.
   Vectors: embedding every chunk of a 10k vault on 2 CPUs takes far too long, so the vector table is
-  filled through the store's own `add_embeddings` with the real model's vectors for a sample of
+  filled through the store's own `vectors.add` with the real model's vectors for a sample of
   chunks and deterministic random unit vectors for the rest (KNN cost depends on the row count and
   dimension, not on the values);
 - incremental: one page changed -> `index(embed=False)`; changed again -> `index(embed=True)` with
@@ -127,7 +127,7 @@ def fresh_state(name: str) -> Path:
 
 
 def open_app(vault: Path, state: Path, backend: str | None = None) -> Any:
-    from companion.api import Companion
+    from companion.app import Companion
     from companion.config import load_settings
 
     return Companion(load_settings(vault, state_dir=state, embed_backend=backend))
@@ -149,7 +149,7 @@ def child_cold(vault: str, state: str, profile: str | None) -> None:
     if prof:
         prof.disable()
         Path(profile).write_text(_top(prof, 30))  # type: ignore[arg-type]
-    counts = app.store.counts()
+    counts = app.store.pages.counts()
     app.close()
     print(
         json.dumps(
@@ -274,35 +274,26 @@ def reindex_unchanged(vault: Path, state: Path, repeat: int = 3) -> dict[str, An
 
 
 def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
-    """`render_index` alone, and `write_catalog` called the way `Companion.index` calls it
-    (older versions took the networkx graph; newer ones ask the store for orphans)."""
-    import inspect
-
-    from companion.generated import write_catalog
+    """`render_index` alone, and the catalog write as `Companion.index` makes it
+    (`Companion.write_generated`: the store's queries, the rendering, and the comparison with
+    what is on disk; nothing is written on an unchanged vault)."""
     from companion.render.index_md import render_index
 
-    store, schema, vault = app.store, app.settings.schema, app.settings.vault
-    params = inspect.signature(write_catalog).parameters
-    wants_graph, wants_state = "graph" in params, "state_dir" in params
+    store, schema = app.store, app.settings.schema
     render, total, graph_s = [], [], []
     notes: dict[str, str] = {}
     for _ in range(repeat):
         t0 = time.perf_counter()
-        graph = app.graph()
+        app.graph()
         t1 = time.perf_counter()
-        rows = store.catalog()
-        titles = {p: t for p, _, t, _, _ in store.node_rows()}
-        unresolved = store.unresolved_links()
-        orphans = store.orphans() if hasattr(store, "orphans") else graph.orphans()
+        rows = store.pages.catalog()
+        titles = {n.path: n.title for n in store.pages.nodes()}
+        unresolved = store.links.unresolved()
+        orphans = store.links.orphans()
         t2 = time.perf_counter()
         notes = render_index(rows, orphans, unresolved, schema, titles)
         t3 = time.perf_counter()
-        if wants_graph:
-            report = write_catalog(vault, store, app.graph(), schema)
-        elif wants_state:  # newer: journaled writes need the state folder
-            report = write_catalog(vault, store, schema, app.settings.state_dir)
-        else:
-            report = write_catalog(vault, store, schema)
+        report = app.write_generated()
         t4 = time.perf_counter()
         graph_s.append(t1 - t0)
         render.append(t3 - t2)
@@ -312,26 +303,26 @@ def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
         "render_index_s": statistics.median(render),
         "graph_s": statistics.median(graph_s),
         "write_catalog_s": statistics.median(total),
-        "write_catalog_builds_graph": wants_graph,
+        "write_catalog_builds_graph": False,
         "catalog_notes": len(notes),
         "index_md_kb": round(len(notes["index.md"].encode()) / 1024, 1),
     }
 
 
 def fill_vectors(app: Any, seed: int, real: int = REAL_SAMPLE) -> dict[str, Any]:
-    """Vectors for every pending chunk via the store's own add_embeddings: the real model for a
+    """Vectors for every pending chunk via the store's own vectors.add: the real model for a
     deterministic sample of `real` chunks (0: the model is not loaded), random unit vectors for
     the rest."""
     info = app.model
     store = app.store
     t0 = time.perf_counter()
-    store.ensure_vectors(info.fingerprint, info.dim)
-    pending = sorted(store.pending_chunks(info.fingerprint))
+    store.vectors.ensure(info.fingerprint, info.dim)
+    pending = sorted(store.vectors.pending(info.fingerprint))
     rng = np.random.default_rng(seed)
     real_ix = set(rng.choice(len(pending), size=min(real, len(pending)), replace=False))
     sample = [pending[i] for i in sorted(real_ix)]
     vecs = app.embedder.embed([t for _, t in sample]) if sample else np.zeros((0, info.dim))
-    store.add_embeddings(
+    store.vectors.add(
         info.fingerprint, [(h, v.tobytes()) for (h, _), v in zip(sample, vecs, strict=True)]
     )
     rest = [h for i, (h, _) in enumerate(pending) if i not in real_ix]
@@ -339,7 +330,7 @@ def fill_vectors(app: Any, seed: int, real: int = REAL_SAMPLE) -> dict[str, Any]
         part = rest[start : start + 20_000]
         r = rng.standard_normal((len(part), info.dim)).astype(np.float32)
         r /= np.linalg.norm(r, axis=1, keepdims=True)
-        store.add_embeddings(
+        store.vectors.add(
             info.fingerprint, [(h, v.tobytes()) for h, v in zip(part, r, strict=True)]
         )
     return {"vectors": len(pending), "real": len(sample), "fill_s": time.perf_counter() - t0}
@@ -429,15 +420,16 @@ def embedding_ratio(seed: int, notes: int, rounds: int = 3) -> dict[str, Any]:
     `SentenceTransformer.encode` on exactly the same chunk texts and batch size, best of `rounds`,
     in alternating order. int8/raw is the speed-up the default backend buys; torch/raw is the
     pipeline's own overhead."""
-    from companion.embed import SentenceTransformerEmbedder, load_embedder, model_info
+    from companion.embed import load_embedder, model_info
+    from companion.embed.torch import SentenceTransformerEmbedder
 
     vault = CACHE / f"embed-vault-{notes}-s{seed}"
     synth.generate(notes, vault, seed + 1000)
     app = open_app(vault, fresh_state("embed-0"))
     app.index(embed=False)
     info = app.model
-    app.store.ensure_vectors(info.fingerprint, info.dim)
-    texts = [t for _, t in app.store.pending_chunks(info.fingerprint)]
+    app.store.vectors.ensure(info.fingerprint, info.dim)
+    texts = [t for _, t in app.store.vectors.pending(info.fingerprint)]
     app.close()
     reference = SentenceTransformerEmbedder(model_info(info.name, "torch"))
     t0 = time.perf_counter()

@@ -1,5 +1,5 @@
 """`python -m companion` runs the CLI (through the same entry point as the `companion` command)."""
 
-from companion.quick import main
+from companion.cli.fast import main
 
 main()

@@ -10,19 +10,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from companion.errors import ConfigError, StateDirError
+from companion.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MAX_NOTE_BYTES = 10 * 1024 * 1024
-# How vectors are computed (companion.embed). "int8": ONNX Runtime on a locally exported,
-# int8-quantized copy of the model, ~1.9x the fp32 throughput on 2 cores for a SciFact dev
-# nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
-EMBED_BACKENDS = ("int8", "torch")
+# How vectors are computed (the registry is `companion.embed.BACKENDS`). "int8": ONNX Runtime on a
+# locally exported, int8-quantized copy of the model, ~1.9x the fp32 throughput on 2 cores for a
+# SciFact dev nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
 DEFAULT_EMBED_BACKEND = "int8"
 
 _FRONTMATTER = re.compile(r"\A(?:\ufeff)?---\r?\n(.*?)\r?\n---\r?\n?", re.S)
@@ -57,7 +55,6 @@ class Settings:
     max_note_bytes: int = DEFAULT_MAX_NOTE_BYTES
     batch_size: int = 32
     embed_backend: str = DEFAULT_EMBED_BACKEND
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
@@ -133,20 +130,6 @@ def default_state_dir(vault: Path) -> Path:
     return user_state_root() / "companion" / f"{safe}-{digest}"
 
 
-def ensure_state_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise StateDirError(
-            f"cannot use state folder {path}: {exc.strerror or exc}. "
-            "Pass --state-dir PATH or set COMPANION_STATE_DIR to a writable folder."
-        ) from exc
-    return path
-
-
 def resolve_state_dir(vault: Path, state_dir: str | Path | None = None) -> Path:
     """The state folder for `vault`: flag, then COMPANION_STATE_DIR, then the per-vault default."""
     state = state_dir or os.environ.get("COMPANION_STATE_DIR") or default_state_dir(vault)
@@ -168,12 +151,9 @@ def load_settings(
         raise ConfigError(
             f"COMPANION_MAX_NOTE_BYTES must be a number of bytes, not {max_bytes!r}"
         ) from exc
+    # The backend name is checked by the embedding registry (`companion.embed.BACKENDS`) when a
+    # model is described: one list of backends, one message.
     backend = embed_backend or os.environ.get("COMPANION_EMBED_BACKEND") or DEFAULT_EMBED_BACKEND
-    if backend not in EMBED_BACKENDS:
-        raise ConfigError(
-            f"the embedding backend (COMPANION_EMBED_BACKEND) must be one of "
-            f"{', '.join(EMBED_BACKENDS)}, not {backend!r}"
-        )
     return Settings(
         vault=vault.resolve(),
         state_dir=resolve_state_dir(vault, state_dir),

@@ -1,28 +1,39 @@
-"""Named errors with messages that say how to fix the problem.
+"""Every named error, with messages that say how to fix the problem.
 
-Library code raises these; only the CLI turns them into exit codes (design.md, "Interfaces"):
-1 user error, 2 usage error, 3 conflict, anything else an internal failure.
+Library code raises these; only the shells (the CLI, the daemon's socket) turn them into exit
+codes (design.md, "Interfaces"): 1 user error, 2 usage error, 3 conflict, 75 busy (another process
+is the vault's writer: try again; sysexits' EX_TEMPFAIL), anything else an internal failure.
+Standard library only: the CLI's fast path imports this module.
 """
 
 from __future__ import annotations
+
+EXIT_USER = 1
+EXIT_CONFLICT = 3
+EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: "try again later"
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
 
 
 class CompanionError(Exception):
     """Base class: a problem the user can act on. `exit_code` is what the CLI exits with."""
 
-    exit_code = 1
+    exit_code = EXIT_USER
 
 
 class VaultNotFound(CompanionError):
-    pass
+    """No vault where one was given or looked for."""
+
+
+class VaultExists(CompanionError):
+    """`init` was pointed at something that cannot become a vault (a file, an unwritable place)."""
 
 
 class StateDirError(CompanionError):
-    pass
+    """The state folder (index, lock, socket) cannot be created or written."""
 
 
 class ConfigError(CompanionError):
-    pass
+    """A setting (flag, environment variable, SYSTEM.md frontmatter) is invalid."""
 
 
 class StoreError(CompanionError):
@@ -38,11 +49,49 @@ class NotIndexed(CompanionError):
 
 
 class NoteNotFound(CompanionError):
-    pass
+    """No note by that path or name."""
+
+
+class NotManaged(CompanionError):
+    """A write aimed at a note outside SYSTEM.md's managed folders: those belong to people."""
+
+
+class OutsideVault(CompanionError):
+    """A path (or the symlink it is) that leads outside the vault: never written."""
+
+
+class InvalidProperty(CompanionError):
+    """A frontmatter property name or value companion will not write."""
+
+
+class MalformedFrontmatter(CompanionError):
+    """A page whose frontmatter cannot be parsed (or edited in place): nothing is written to it."""
+
+
+class RegionError(CompanionError):
+    """Companion-owned region markers (SYSTEM.md §7) that are unmatched, nested or repeated."""
 
 
 class VersionConflict(CompanionError):
-    exit_code = 3
+    """The page's version is not the one the writer expected: nothing was written."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class ChangedOnDisk(CompanionError):
+    """A file changed (or appeared, or vanished) since it was read: nothing was written; retry later."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class WriterBusy(CompanionError):
+    """Another process holds the vault's writer lock and did not let go within the wait."""
+
+    exit_code = EXIT_BUSY
+
+
+class DaemonRunning(CompanionError):
+    """An operation a running daemon forbids (it is the vault's writer): stop it first."""
 
 
 class UnreadableFile(CompanionError):
@@ -53,7 +102,13 @@ class SkippedFile(CompanionError):
     """A file that is deliberately not indexed (binary, too large): reported, never modified."""
 
 
-class ChangedOnDisk(CompanionError):
-    """A file changed (or appeared, or vanished) since it was read: nothing was written; retry later."""
+class UnknownRequest(CompanionError):
+    """A request over the daemon's socket with an operation it does not know."""
 
-    exit_code = 3
+
+class DaemonError(CompanionError):
+    """The daemon answered a request with an error (its message and exit code, passed on)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USER) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from companion.store import EdgeRow, Store
+from companion.store.rows import EdgeRow, NodeRow
 
 GHOST_PREFIX = "ghost:"
 
@@ -40,6 +40,14 @@ class VaultGraph:
             and e.source != path
             and not self.graph.nodes[e.source].get("generated")
         ]
+
+    def own_edges(self) -> list[EdgeRow]:
+        """Links written in the vault's own notes (the generated catalog's are left out)."""
+        return [e for e in self.edges if not self.graph.nodes[e.source].get("generated")]
+
+    @property
+    def node_count(self) -> int:
+        return int(self.graph.number_of_nodes())
 
     def _content_in_degree(self) -> dict[str, int]:
         counts: dict[str, set[str]] = {}
@@ -90,9 +98,10 @@ class VaultGraph:
         return {"nodes": nodes, "edges": edges}
 
 
-def build_graph(store: Store) -> VaultGraph:
+def build_graph(nodes: list[NodeRow], edges: list[EdgeRow]) -> VaultGraph:
+    """The graph of these files and links (`store.pages.nodes()`, `store.links.edges()`)."""
     g = nx.MultiDiGraph()
-    for path, kind, title, excluded, generated in store.node_rows():
+    for path, kind, title, excluded, generated in nodes:
         g.add_node(
             path,
             path=path,
@@ -102,7 +111,6 @@ def build_graph(store: Store) -> VaultGraph:
             excluded=excluded,
             generated=generated,
         )
-    edges = store.edges()
     for e in edges:
         target = e.target if e.target is not None else ghost_id(e.path)
         if target not in g:

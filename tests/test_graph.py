@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import OpenApp
+from tests.helpers import OpenApp
 
 NOTES: dict[str, str | bytes] = {
     "Hub.md": "# Hub\n\n## Part\n\nSee [[#Part]] and ![[img.png|100]].\n",
@@ -78,7 +78,7 @@ def test_status_counts_the_vaults_own_links_like_the_graph(
     app = open_app(make_vault(NOTES))
     app.index(embed=False)
     graph = app.graph()
-    own = [e for e in graph.edges if not graph.graph.nodes[e.source].get("generated")]
-    status = app.status()
+    own = graph.own_edges()
+    status = app.status().as_json()
     assert status["links"] == len(own) < len(graph.edges)  # index.md's links are not counted
     assert status["unresolved"] == sum(1 for e in own if e.target is None)

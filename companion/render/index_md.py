@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from companion.config import Schema
-from companion.store import CatalogRow
+from companion.store.rows import CatalogRow
 
 GENERATED_KEY = "generated_by"
 GENERATED_HEADER = f"---\n{GENERATED_KEY}: companion\n---\n"

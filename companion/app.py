@@ -1,0 +1,669 @@
+"""`Companion`: the one composition root. The CLI, the daemon (and the MCP server next) are shells
+over its operations; none of them wires the store, sync, the writers or the model itself.
+
+What it owns:
+
+- *reading*: `search`, `graph`, `backlinks`, `status` — no lock; a long-lived process (`serve`)
+  answers searches from pooled WAL readers, so a search never waits for a write;
+- *writing*: `index`, `reconcile`, `sync_paths`, `update`, `bump`, `wrote`, `write_generated`,
+  `log`, `embed_pending`, `store_vectors` — every one holds the vault's single-writer lock while it
+  runs (`writing`): a one-shot command for that one operation, the daemon for its lifetime
+  (`hold_writer`). A second writer waits `lock_wait` seconds, then gets `WriterBusy` (exit 75);
+- *who is told*: every sync's report goes to `on_sync`, which is how the daemon's schedule learns
+  what changed without the daemon calling the store.
+
+`index` and the daemon are two schedules over the same operations: `index` runs them once, in
+order (sync -> bump edited pages -> catalog -> log -> embed); the daemon runs them when its timers
+say (`daemon/schedule.py`). A `Companion` the daemon drives is `live`: the daemon keeps the index
+current itself, so `update` neither re-indexes before it writes nor embeds after.
+
+One-shot speed: a BM25 search or `status` in a fresh process loads SQLite and nothing else heavy
+(docs/benchmarks.md), so the modules only writing, the graph or vectors need are imported inside
+the operations that use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from companion.config import Settings, load_settings
+from companion.embed import Embedder, ModelInfo, chunk_chars_for, embedder_for, model_info
+from companion.errors import NoteNotFound, NotIndexed
+from companion.search.rank import Hit, Mode, search
+from companion.store.db import CORRUPTION, Store
+from companion.vault.locate import find_vault
+from companion.write.atomic import OwnWrites
+from companion.write.generated import WriteReport
+from companion.write.lock import LOCK_NAME, WAIT, WriterLock
+from companion.write.state import ensure_state_dir
+
+if TYPE_CHECKING:
+    from companion.graph import VaultGraph
+    from companion.search.memory import VectorIndex
+    from companion.store.rows import EdgeRow, PendingChunk
+    from companion.sync.embedding import BatchOutcome
+    from companion.sync.reconcile import SyncReport
+    from companion.write.pages import Bumped, UpdateResult
+
+EMBED_BATCH = 256
+Progress = Callable[[int, int], None]
+SyncListener = Callable[["SyncReport", bool], None]  # (report, changes already settled)
+
+
+@dataclass(slots=True)
+class IndexResult:
+    sync: SyncReport
+    catalog: WriteReport
+    log: WriteReport
+    bumped: list[tuple[str, int, int]] = field(default_factory=list)  # (path, old, new)
+    embedded: int = 0
+    embed_seconds: float = 0.0
+    embed_pending: int = 0
+    reembedded_all: bool = False
+    interrupted: bool = False  # the CLI's Ctrl-C during embedding: what was done is kept
+    written: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingProgress:
+    embedded: int  # distinct chunk texts with a vector from the current model
+    embeddable: int  # distinct non-empty searchable chunk texts
+
+    @property
+    def pct(self) -> float:
+        return round(100.0 * self.embedded / self.embeddable, 1) if self.embeddable else 100.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"embedded": self.embedded, "embeddable": self.embeddable, "embedded_pct": self.pct}
+
+
+@dataclass(slots=True)
+class Status:
+    vault: str
+    state_dir: str
+    counts: dict[str, int]
+    embedding: EmbeddingProgress
+    model: str
+    model_fingerprint: str
+    database: str
+    database_bytes: int
+    last_index: dict[str, Any] | None
+    problems: list[dict[str, Any]]
+    daemon: dict[str, Any] | None = None  # what a running daemon adds (its pid, queue, events)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "vault": self.vault,
+            "state_dir": self.state_dir,
+            **self.counts,
+            **self.embedding.as_json(),
+            "model": self.model,
+            "model_fingerprint": self.model_fingerprint,
+            "database": self.database,
+            "database_bytes": self.database_bytes,
+            "last_index": self.last_index,
+            "problems": self.problems,
+            "daemon": self.daemon,
+        }
+
+
+class Companion:
+    def __init__(self, settings: Settings, *, thorough: bool = False) -> None:
+        """Open the vault's index (moving a damaged database aside; `thorough` checks every page
+        of it first, as the daemon does at start)."""
+        self.settings = settings
+        ensure_state_dir(settings.state_dir)
+        self.store, self.recovered = Store.open_or_recover(settings.db_path, thorough)
+        self.recovered_write: str | None = None
+        self.own = OwnWrites(settings.vault)
+        self.on_sync: SyncListener | None = None
+        self.live = False  # driven by a daemon, which keeps the index current itself
+        self.lock_wait = WAIT
+        self._lock = WriterLock(settings.state_dir / LOCK_NAME)
+        self._model: ModelInfo | None = None
+        self._embedder: Embedder | None = None
+        self._memory: VectorIndex | None = None
+        self._readers: queue.Queue[Store] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        vault: str | None = None,
+        *,
+        state_dir: str | None = None,
+        model: str | None = None,
+        embed_backend: str | None = None,
+        cwd: Path | None = None,
+    ) -> Companion:
+        root = find_vault(vault, cwd or Path.cwd())
+        return cls(
+            load_settings(root, state_dir=state_dir, model=model, embed_backend=embed_backend)
+        )
+
+    @staticmethod
+    def init(path: Path) -> list[str]:
+        """Scaffold a vault at `path` (never overwriting a file); returns what was created."""
+        from companion.write.scaffold import init_vault
+
+        return init_vault(path)
+
+    def close(self) -> None:
+        self.store.close()
+        if self._readers is not None:
+            while not self._readers.empty():
+                self._readers.get_nowait().close()
+        if self._memory is not None:
+            self._memory.close()
+        self._lock.release()
+
+    def __enter__(self) -> Companion:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the writer lock ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self, role: str) -> Iterator[None]:
+        """Hold the vault's writer lock for one operation (already held: nothing to do)."""
+        if self._lock.held:
+            yield
+            return
+        self._lock.acquire(role, wait=self.lock_wait)
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def hold_writer(self, role: str) -> None:
+        """Take the writer lock until `close` (the daemon: it is the vault's writer while it runs)."""
+        self._lock.acquire(role, wait=self.lock_wait)
+
+    # -- model ----------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> ModelInfo:
+        if self._model is None:
+            self._model = model_info(self.settings.model, self.settings.embed_backend)
+        return self._model
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = embedder_for(self.model, self.settings.batch_size)
+        return self._embedder
+
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Share an already-loaded model (tests, the daemon) instead of loading another."""
+        self._embedder = embedder
+
+    def keep_vectors_in_memory(self) -> None:
+        """For a long-lived process (a server, a notebook, the benchmarks): vector search then
+        answers from an in-memory copy of the vectors, kept in step with the store, instead of
+        sqlite-vec's scan. A one-shot command should not: loading every vector costs more than
+        the one query it answers."""
+        if self._memory is None:
+            from companion.search.memory import VectorIndex
+
+            self._memory = VectorIndex(self.model.fingerprint, self.model.dim)
+
+    @property
+    def memory(self) -> VectorIndex | None:
+        """The in-memory vectors, once `keep_vectors_in_memory` was called."""
+        return self._memory
+
+    def serve(self) -> None:
+        """Become a long-lived server: vectors in memory, and searches on pooled read
+        connections (WAL: they never wait for the writer), so any thread may search."""
+        self.keep_vectors_in_memory()
+        if self._readers is None:
+            self._readers = queue.Queue()
+
+    def load_vectors(self) -> None:
+        """Load the in-memory vectors now rather than on the first search."""
+        if self._memory is None:
+            return
+        with self._reading() as store:
+            self._memory.refresh(store)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Store]:
+        if self._readers is None:
+            yield self.store
+            return
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = Store.open(self.settings.db_path)
+        try:
+            yield reader
+        finally:
+            self._readers.put(reader)
+
+    @property
+    def _max_chars(self) -> int:
+        return chunk_chars_for(self.model.window)
+
+    # -- syncing --------------------------------------------------------------------------------
+
+    def _told(self, report: SyncReport, settled: bool = False) -> SyncReport:
+        if self.on_sync is not None:
+            self.on_sync(report, settled)
+        return report
+
+    def rebuild(self) -> None:
+        """Forget the index entirely; the next `index` rebuilds it from the markdown."""
+        from companion.write.state import remove_database
+
+        with self.writing("companion index --rebuild"):
+            self.store.close()
+            remove_database(self.settings.db_path)
+            self.store = Store.open(self.settings.db_path)
+
+    def sync(self, progress: Progress | None = None, *, settled: bool = False) -> SyncReport:
+        """Bring the whole index in line with the vault; a database found damaged on the way is
+        rebuilt from the markdown (it is only a cache)."""
+        from companion.sync.reconcile import sync_vault
+
+        with self.writing("companion index"):
+            try:
+                report = sync_vault(self.settings, self.store, self._max_chars, progress)
+            except CORRUPTION as exc:
+                self.recovered = (
+                    f"the index database was damaged ({exc}); rebuilt it from the markdown"
+                )
+                self.rebuild()
+                report = sync_vault(self.settings, self.store, self._max_chars, progress)
+            return self._told(report, settled)
+
+    def sync_paths(self, paths: list[str]) -> SyncReport:
+        """Bring the index in line with the disk for just these vault paths (a watcher batch)."""
+        from companion.sync.reconcile import sync_paths
+
+        with self.writing("companion sync"):
+            return self._told(sync_paths(self.settings, self.store, paths, self._max_chars))
+
+    def wrote(self, paths: list[str], hashes: dict[str, str] | None = None) -> SyncReport:
+        """Record files companion just wrote as its own (their watcher events are ignored) and
+        index them right away."""
+        for path in paths:
+            self.own.record(path, (hashes or {}).get(path))
+        return self.sync_paths(paths)
+
+    def index(
+        self,
+        *,
+        embed: bool = True,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        embed_progress: Progress | None = None,
+        now: datetime | None = None,
+    ) -> IndexResult:
+        """One full pass: sync the index with the vault -> bump managed pages edited without a
+        bump -> write index.md when the catalog changed -> append a log.md entry when anything
+        changed -> embed what has no vector yet. Text search works as soon as the sync commits;
+        embedding commits batch by batch, so Ctrl-C loses nothing."""
+        from companion.render.log_md import counts_line, index_bullets
+        from companion.sync.reconcile import record_run
+        from companion.write.journal import recover
+
+        with self.writing("companion index"):
+            if rebuild:
+                self.rebuild()
+            vault = self.settings.vault
+            self.recovered_write = recover(self.settings.state_dir, vault)
+            report = self.sync(progress)
+            bumped = self._bump_edited(report)
+            catalog = WriteReport()
+            from companion.render.index_md import INDEX_PATH
+
+            if report.changed_anything or not (vault / INDEX_PATH).exists():
+                catalog = self.write_generated()
+            log = WriteReport()
+            if report.changed_anything or catalog.touched:
+                counts = counts_line(
+                    len(report.added), len(report.changed), len(report.removed), report.seconds
+                )
+                bullets = index_bullets(
+                    report.added,
+                    report.changed,
+                    report.removed,
+                    bumped,
+                    report.relinked,
+                    catalog.written,
+                    catalog.refused,
+                    report.problems,
+                )
+                log = self.log("index", counts, bullets, now)
+            result = IndexResult(report, catalog, log, bumped)
+            result.written = catalog.touched + log.written
+            if report.changed_anything:
+                record_run(self.store, report)
+            if embed:
+                self.embed_pending(result, embed_progress)  # Ctrl-C keeps every finished batch
+            return result
+
+    def reconcile(self, *, initial: bool = False, recovered: str | None = None) -> SyncReport:
+        """The daemon's full rescan: pick up everything that changed while nobody watched, with a
+        log entry when something did. At start-up (`initial`) those changes are already quiet."""
+        from companion.render.log_md import counts_line
+        from companion.sync.reconcile import record_run
+
+        with self.writing("companion daemon"):
+            report = self.sync(settled=initial)
+            with self.store.transaction():
+                self.store.vectors.drop_unused()
+            bullets = [counts_line(len(report.added), len(report.changed), len(report.removed))]
+            bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
+            if recovered:
+                bullets.append(recovered)
+            if report.changed_anything or recovered:
+                files = f"{len(self.store.pages.paths())} files in {report.seconds:.2f}s"
+                self.log("start" if initial else "reconcile", files, bullets)
+            self.write_generated()
+            record_run(self.store, report)
+            return report
+
+    def log_changes(self, report: SyncReport) -> WriteReport:
+        """The daemon's log entry for a watcher batch that added or removed files."""
+        from companion.render.log_md import change_bullets, counts_line
+
+        if not (report.added or report.removed):
+            return WriteReport()
+        headline = counts_line(len(report.added), None, len(report.removed))
+        return self.log(
+            "sync", headline, change_bullets(report.added, report.removed, report.renamed)
+        )
+
+    # -- writing generated notes ----------------------------------------------------------------
+
+    def write_generated(self) -> WriteReport:
+        """Render index.md (and its sub-indexes) from the index and write what changed, then index
+        what was written. A generated note can capture links (a person's `[[Index]]` resolves to
+        the root index.md, as in Obsidian), which changes the catalog: re-render until stable."""
+        from companion.render.index_md import SUBINDEX_FOLDER, render_index
+        from companion.write.generated import write_notes
+
+        total = WriteReport()
+        with self.writing("companion index"):
+            for _ in range(3):
+                pages, links = self.store.pages, self.store.links
+                titles = {n.path: n.title for n in pages.nodes()}
+                notes = render_index(
+                    pages.catalog(),
+                    links.orphans(),
+                    links.unresolved(),
+                    self.settings.schema,
+                    titles,
+                )
+                state = self.settings.state_dir
+                report = write_notes(self.settings.vault, state, notes, SUBINDEX_FOLDER, "catalog")
+                total.written += [p for p in report.written if p not in total.written]
+                total.removed += [p for p in report.removed if p not in total.removed]
+                total.refused += report.refused
+                if not report.touched or not self.wrote(report.touched).relinked:
+                    break
+        return total
+
+    def log(
+        self, op: str, headline: str, bullets: list[str], now: datetime | None = None
+    ) -> WriteReport:
+        """Append one entry to log.md (created when absent) and index it."""
+        from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
+        from companion.write.generated import append_entry
+
+        with self.writing("companion log"):
+            entry = log_entry(op, headline, bullets, now or datetime.now())
+            result = append_entry(self.settings.vault, LOG_PATH, LOG_HEADER, entry)
+            if result.written:
+                self.wrote(result.written)
+            return result
+
+    # -- writing pages --------------------------------------------------------------------------
+
+    def page_path(self, page: str) -> str:
+        """The vault path an `update` of PAGE would write (`OutsideVault` if it leaves the vault)."""
+        from companion.write.pages import vault_path
+
+        return vault_path(self.settings, page)
+
+    def update(
+        self,
+        page: str,
+        expect_version: int,
+        *,
+        body: str | None = None,
+        properties: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> UpdateResult:
+        """Compare-and-swap write of a managed page (see write/pages.py): refused with
+        `VersionConflict` (nothing written) unless the page is still at `expect_version`; one
+        log entry. A one-shot writer first indexes the vault (so a person's unversioned edit is
+        bumped, and an update expecting the old version is refused), and embeds after."""
+        from companion.write.pages import apply_update
+
+        with self.writing("companion update"):
+            if not self.live:
+                self.index(embed=False)  # pick up (and version) edits made since the last index
+            rel = self.page_path(page)
+            known = self.store.pages.file_states([rel]).get(rel)
+            result = apply_update(
+                self.settings,
+                page,
+                expect_version,
+                body=body,
+                properties=properties or {},
+                now=now,
+                indexed_hash=known.hash if known else None,
+            )
+            self.wrote([result.path], {result.path: result.hash})
+            change = f"`{result.path}` version {result.old_version} → {result.new_version}"
+            self.log("update", change, [])
+            if not self.live:
+                self.write_generated()
+                self.embed_pending()
+            return result
+
+    def _bump_one(self, path: str) -> Bumped | Literal["deferred", "gone"]:
+        from companion.write.pages import bump_in_place
+
+        known = self.store.pages.file_states([path]).get(path)
+        if known is None:
+            return "gone"
+        bumped = bump_in_place(self.settings, path, known.hash)
+        return "deferred" if bumped is None else bumped
+
+    def bump(self, path: str) -> Bumped | Literal["deferred", "gone"]:
+        """Bump `version` of a managed page a person edited without bumping it (one value),
+        with its log entry. "deferred": it changed again since it was indexed (still being
+        edited); "gone": not in the index. `CompanionError` when it cannot be bumped at all."""
+        with self.writing("companion bump"):
+            outcome = self._bump_one(path)
+            if isinstance(outcome, str):
+                return outcome
+            self.wrote([path], {path: outcome.hash})
+            self.log("bump", f"`{path}` version {outcome.old_version} → {outcome.new_version}", [])
+            return outcome
+
+    def _bump_edited(self, report: SyncReport) -> list[tuple[str, int, int]]:
+        """`index`'s bumps: every managed page this sync saw changed without its version going
+        up; pages that cannot be bumped are left as they are (their problem is reported)."""
+        from companion.errors import CompanionError
+
+        bumped: dict[str, Bumped] = {}
+        for path in report.changed:
+            if report.version_went_up(path) or not self.settings.schema.is_managed(path):
+                continue
+            try:
+                outcome = self._bump_one(path)
+            except CompanionError:
+                continue  # malformed, or a link outside the vault: left as it is
+            if not isinstance(outcome, str):
+                bumped[path] = outcome
+        if bumped:
+            self.wrote(list(bumped), {p: b.hash for p, b in bumped.items()})
+        return [(p, b.old_version, b.new_version) for p, b in bumped.items()]
+
+    # -- embedding ------------------------------------------------------------------------------
+
+    def embed_pending(
+        self, result: IndexResult | None = None, progress: Progress | None = None
+    ) -> int:
+        """Embed every chunk with no vector for the current model, committing batch by batch."""
+        from companion.sync.embedding import embed_batch, store_batch
+        from companion.sync.reconcile import SyncReport
+
+        with self.writing("companion index"):
+            info = self.model
+            result = result or IndexResult(SyncReport(), WriteReport(), WriteReport())
+            result.reembedded_all = self.store.vectors.ensure(info.fingerprint, info.dim)
+            with self.store.transaction():
+                self.store.vectors.drop_unused()
+            pending = self.store.vectors.pending(info.fingerprint)
+            result.embed_pending = len(pending)
+            if not pending:
+                return 0
+            pending.sort(key=lambda item: len(item[1]))  # similar lengths waste less padding
+            embedder = self.embedder
+            embedder.load()  # the chunks/s a user sees is embedding, not the model's start-up
+            started = time.perf_counter()
+            if progress is not None:
+                progress(0, len(pending))
+            for start in range(0, len(pending), EMBED_BATCH):
+                outcome = embed_batch(embedder, pending[start : start + EMBED_BATCH])
+                store_batch(self.store, info.fingerprint, outcome)
+                if outcome.vectors is None:
+                    continue
+                result.embedded += outcome.done
+                result.embed_seconds = time.perf_counter() - started
+                if progress is not None:
+                    progress(result.embedded, len(pending))
+            return result.embedded
+
+    def prepare_vectors(self, *, retry_failed: bool = False) -> None:
+        """Make the vector table match the model (the daemon, at start); `retry_failed` forgets
+        chunks the model failed on before, so they are tried again."""
+        with self.writing("companion daemon"):
+            if retry_failed:
+                self.store.vectors.clear_failures()
+            self.store.vectors.ensure(self.model.fingerprint, self.model.dim)
+
+    def pending_embedding(self, limit: int) -> list[PendingChunk]:
+        """Chunks with no vector yet (and the pages they appear in), for the daemon's embedding
+        thread."""
+        return self.store.vectors.pending_pages(self.model.fingerprint, limit)
+
+    def store_vectors(self, outcome: BatchOutcome) -> None:
+        """Record a batch computed elsewhere (the daemon's embedding thread)."""
+        from companion.sync.embedding import store_batch
+
+        with self.writing("companion daemon"):
+            store_batch(self.store, self.model.fingerprint, outcome)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def require_index(self) -> None:
+        """Reading commands on a vault never indexed get a message, not an empty answer."""
+        with self._reading() as store:
+            if store.meta.get("last_index") is None and not store.pages.file_states():
+                raise NotIndexed(
+                    f"{self.settings.vault} has not been indexed yet (state: "
+                    f"{self.settings.state_dir}); run `companion index {self.settings.vault}` first"
+                )
+
+    def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10) -> list[Hit]:
+        self.require_index()
+        with self._reading() as store:
+            return search(
+                store,
+                query,
+                mode=mode,
+                limit=limit,
+                embedder=self.embedder if mode != "bm25" else None,
+                memory=self._memory,
+            )
+
+    def vectors_ready(self) -> bool:
+        """True when at least some chunks have vectors from the current model."""
+        return self.embedding_progress().embedded > 0
+
+    def search_best_effort(
+        self, query: str, *, mode: Mode = "hybrid", limit: int = 10
+    ) -> tuple[list[Hit], Mode]:
+        """Like `search`, but hybrid falls back to BM25 (without loading the model) when no
+        vectors exist yet; returns the mode actually used. Vector mode never falls back."""
+        if mode == "hybrid" and not self.vectors_ready():
+            mode = "bm25"
+        return self.search(query, mode=mode, limit=limit), mode
+
+    def graph(self) -> VaultGraph:
+        from companion.graph import build_graph
+
+        self.require_index()
+        with self._reading() as store:
+            return build_graph(store.pages.nodes(), store.links.edges())
+
+    def find_page(self, name: str) -> str:
+        """A page path from a vault path or a link-style name (`Note`, `folder/Note.md`)."""
+        from companion.markdown.resolve import Resolver
+
+        with self._reading() as store:
+            paths = store.pages.paths()
+        if name in paths:
+            return name
+        target = Resolver(paths).resolve(name.removeprefix("[[").removesuffix("]]"), "").target
+        if target is None:
+            raise NoteNotFound(
+                f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
+            )
+        return target
+
+    def backlinks(self, name: str) -> tuple[str, list[EdgeRow]]:
+        path = self.find_page(name)
+        return path, self.graph().backlinks(path)
+
+    def embedding_progress(self) -> EmbeddingProgress:
+        """How much of the vault has vectors from the current model."""
+        info = self.model
+        with self._reading() as store:
+            total, done = store.vectors.counts(info.fingerprint)
+            if store.meta.get("vector_model") != info.fingerprint:
+                done = 0
+        return EmbeddingProgress(done, total)
+
+    def embed_failures(self) -> list[tuple[str, str]]:
+        """(page path, reason) for pages with chunks the model failed on."""
+        with self._reading() as store:
+            return store.vectors.failures(self.model.fingerprint)
+
+    def status(self) -> Status:
+        info = self.model
+        db = self.settings.db_path
+        size = sum(
+            Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists()
+        )
+        with self._reading() as store:
+            counts = store.pages.counts()
+            last = store.meta.get("last_index")
+            problems = [p._asdict() for p in store.pages.problems()]
+        return Status(
+            vault=str(self.settings.vault),
+            state_dir=str(self.settings.state_dir),
+            counts=counts,
+            embedding=self.embedding_progress(),
+            model=info.name,
+            model_fingerprint=info.fingerprint,
+            database=str(db),
+            database_bytes=size,
+            last_index=json.loads(last) if last else None,
+            problems=problems,
+        )

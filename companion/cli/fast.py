@@ -1,0 +1,156 @@
+"""The `companion` entry point: a plain `companion search` answered before click loads.
+
+A search through a warm daemon takes the daemon ~20 ms; the process around it is most of the
+cost, and importing click and the full CLI is ~25 ms of that. So the entry point first looks
+at the arguments itself: a plain `companion search QUERY [--vault P] [--state-dir P] [--mode M]
+[--limit N] [--json] [--explain]` goes straight to the daemon's socket (stdlib only). Anything
+else — another command, `--help`, an option it does not know, a value out of range, no daemon
+running for a hybrid or vector search — is handed to the full click CLI unchanged, which then
+parses, validates and answers exactly as it always does. With no daemon, a `--mode bm25` search
+is answered here in process: it needs SQLite and the search code, not the model, NumPy or click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from companion.search.rank import MODES  # light: NumPy and SQLite load only when searching
+
+_VALUE_OPTIONS = {
+    "--vault": "vault",
+    "--state-dir": "state_dir",
+    "--mode": "mode",
+    "--limit": "limit",
+    "-n": "limit",
+}
+_FLAGS = {"--json": "as_json", "--explain": "explain"}
+
+
+def parse_search(args: list[str]) -> dict[str, Any] | None:
+    """The options of a plain `search` invocation, or None to let click handle it."""
+    opts: dict[str, Any] = {
+        "vault": os.environ.get("COMPANION_VAULT") or None,
+        "state_dir": os.environ.get("COMPANION_STATE_DIR") or None,
+        "mode": "hybrid",
+        "limit": 10,
+        "as_json": False,
+        "explain": False,
+    }
+    query: str | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest = args[i + 1 :]
+            if query is not None or len(rest) != 1:
+                return None
+            query = rest[0]
+            break
+        # `--limit=5` is click's syntax for long options only (`-n=5` is not).
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _VALUE_OPTIONS and (eq or i + 1 < len(args)):
+            value = inline if eq else args[i + 1]
+            i += 1 if eq else 2
+            key = _VALUE_OPTIONS[name]
+            if key == "limit":
+                if not (value.isascii() and value.isdecimal() and len(value) <= 4):
+                    return None  # "²", "-3", "ten", a 5,000-digit number: click's message
+                if not 1 <= int(value) <= 1000:
+                    return None
+                opts[key] = int(value)
+            elif key == "mode" and value not in MODES:
+                return None
+            else:
+                opts[key] = value
+            continue
+        if arg in _FLAGS:
+            opts[_FLAGS[arg]] = True
+            i += 1
+            continue
+        if arg.startswith("-") or query is not None:
+            return None  # --model, --help, -h, an unknown option, a second argument: click's
+        query = arg
+        i += 1
+    if query is None:
+        return None
+    opts["query"] = query
+    return opts
+
+
+def _locate(opts: dict[str, Any]) -> Any | None:
+    """The state folder for the options' vault, or None when there is no vault here (the full
+    CLI then says so, with the usual message and code)."""
+    from companion.config import resolve_state_dir
+    from companion.errors import CompanionError
+    from companion.vault.locate import find_vault
+
+    try:
+        return resolve_state_dir(find_vault(opts["vault"], Path.cwd()), opts["state_dir"])
+    except (CompanionError, OSError):
+        return None
+
+
+def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
+    """Print the daemon's answer and return True; False when no daemon answers."""
+    from companion.cli.output import echo, render_hits, search_footer
+    from companion.daemon import client
+
+    started = time.perf_counter()
+    try:
+        hits = client.request(
+            state, "search", query=opts["query"], mode=opts["mode"], limit=opts["limit"]
+        )
+    except client.DaemonError as exc:  # the daemon answered with an error: as the full CLI says it
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    if hits is None:
+        return False
+    footer = search_footer(opts["mode"], "daemon", started)
+    echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
+    return True
+
+
+def _search_in_process(opts: dict[str, Any]) -> bool:
+    """A BM25 search with no daemon: SQLite and the search code, neither the model nor click.
+    False (let the full CLI answer, and report) on anything unexpected."""
+    from companion.app import Companion
+    from companion.cli.output import echo, render_hits, search_footer
+    from companion.errors import CompanionError
+
+    started = time.perf_counter()
+    try:
+        with Companion.open(opts["vault"], state_dir=opts["state_dir"]) as app:
+            hits = [
+                h.as_dict() for h in app.search(opts["query"], mode="bm25", limit=opts["limit"])
+            ]
+    except CompanionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception:
+        return False
+    footer = search_footer("bm25", "in process", started)
+    echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
+    return True
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["search"]:
+        opts = parse_search(args[1:])
+        try:
+            state = _locate(opts) if opts is not None else None
+            if opts is not None and state is not None:
+                if _search_through_daemon(opts, state):
+                    return
+                if opts["mode"] == "bm25" and _search_in_process(opts):
+                    return
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
+    from companion.cli.main import main as full_cli
+
+    full_cli()

@@ -1,0 +1,114 @@
+"""What the CLI prints: search hits, status, index and update results, graph summaries.
+
+Rendering lives apart from the commands (as llm's `cli_output.py`), so the fast entry point and the
+click commands print through the same functions. Standard library only: the fast path imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Print a line; a terminal that cannot show a character never fails a command on it."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        stream.write(text + "\n")
+    except UnicodeEncodeError:
+        stream.flush()
+        stream.buffer.write((text + "\n").encode("utf-8", "replace"))
+    stream.flush()
+
+
+def as_json(value: Any, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+def render_hits(
+    hits: list[dict[str, Any]], *, as_json: bool, explain: bool, footer: str = ""
+) -> str:
+    """What `companion search` prints."""
+    if as_json:
+        return json.dumps(hits, indent=2, ensure_ascii=False)
+    if not hits:
+        return "no results"
+    lines = []
+    for hit in hits:
+        lines.append(f"{hit['rank']:>2}. {hit['title']}  ({hit['path']})")
+        if explain:
+            ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit["ranks"].items())
+            lines.append(f"    score {hit['score']:.5f}: {ranks}")
+        if hit["snippet"]:
+            lines.append(f"    {hit['snippet']}")
+    if explain and footer:
+        lines.append(footer)
+    return "\n".join(lines)
+
+
+def search_footer(mode: str, where: str, started: float) -> str:
+    return f"({mode} search {where}, {(time.perf_counter() - started) * 1000:.0f} ms)"
+
+
+def fallback_note(used: str) -> str:
+    return (
+        f"note: no vectors yet for this model; showing {used} results "
+        "(run `companion index` to embed)"
+    )
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def merge_daemon_status(info: dict[str, Any], daemon: dict[str, Any] | None) -> dict[str, Any]:
+    """`status --json`: the index's status with a running daemon's part (its embedding counts are
+    the live ones)."""
+    info["daemon"] = daemon
+    if daemon is not None:
+        info.update({k: daemon[k] for k in ("embedded", "embeddable", "embedded_pct")})
+    return info
+
+
+def render_status(info: dict[str, Any]) -> str:
+    last = info["last_index"]
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last["at"])) if last else "never"
+    lines = [
+        f"vault:      {info['vault']}",
+        f"notes:      {info['notes']:,} ({info['attachments']:,} attachments)",
+        f"chunks:     {info['chunks']:,}",
+        f"links:      {info['links']:,} ({info['unresolved']:,} unresolved)",
+        f"embedded:   {info['embedded_pct']}% ({info['embedded']:,}/{info['embeddable']:,}) "
+        f"with {info['model']}",
+        f"database:   {info['database']} ({info['database_bytes'] / 1e6:.1f} MB)",
+        f"last index: {when}",
+    ]
+    daemon = info["daemon"]
+    if daemon is None:
+        lines.append("daemon:     not running (start one with `companion watch`)")
+    else:
+        d, q = daemon["daemon"], daemon["queue"]
+        lines.append(f"daemon:     pid {d['pid']}, up {duration(d['uptime'])}")
+        lines.append(
+            f"queue:      {q['embedding']} chunks to embed ({q['waiting_to_settle']} pages settling), "
+            f"{q['events']} event batches, {q['bumps']} version bumps due, {q['retries']} retries"
+        )
+        for event in daemon["last_events"][:5]:
+            at = time.strftime("%H:%M:%S", time.localtime(event["at"]))
+            lines.append(f"  {at} {event['what']} {event['path']}")
+        for failed in daemon["failed"][:20]:
+            lines.append(f"  embedding failed: {failed['path']}: {failed['reason']}")
+    problems = info["problems"]
+    lines.append(f"problems:   {len(problems)}")
+    lines.extend(f"  {p['path']}: {p['message']}" for p in problems[:50])
+    return "\n".join(lines)
+
+
+def render_update(result: dict[str, Any], as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result)
+    return f"updated {result['path']}: version {result['old_version']} -> {result['new_version']}"

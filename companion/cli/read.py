@@ -1,0 +1,188 @@
+"""The reading commands: search, graph, backlinks, status. None of them takes the writer lock."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from companion.cli.common import (
+    ask_daemon,
+    json_option,
+    model_option,
+    open_app,
+    settings_for,
+    state_option,
+    vault_option,
+)
+from companion.cli.output import (
+    echo,
+    fallback_note,
+    merge_daemon_status,
+    render_hits,
+    render_status,
+    search_footer,
+)
+from companion.search.rank import MODES
+
+
+@click.command()
+@click.argument("query")
+@vault_option
+@state_option
+@model_option
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="hybrid",
+    show_default=True,
+    help="hybrid = BM25 over notes and vectors over their sections, fused by Reciprocal Rank "
+    "Fusion; notes linked with the top three hits are nudged up.",
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many notes to show (1-1000).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each channel's rank, in hybrid the rank of the top hit a note is linked with, "
+    "and the fused score.",
+)
+def search(
+    query: str,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    mode: str,
+    limit: int,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Search the vault for QUERY (any text: quotes, *, -, AND are searched as words).
+
+    \b
+    Examples:
+      companion search "how are card payments retried"
+      companion search ledger --mode bm25 --limit 3 --explain
+      companion search -- "-ledger kafka"     (a query that starts with "-" comes after --)
+
+    A running daemon (`companion watch`) answers at once with its warm model; otherwise the
+    search runs in this process (loading the model takes a few seconds; --mode bm25 needs none).
+    """
+    started = time.perf_counter()
+    from companion.config import resolve_state_dir
+    from companion.daemon import client
+    from companion.vault.locate import find_vault
+
+    # The fast path: find the daemon's socket without reading SYSTEM.md or importing the index.
+    state = resolve_state_dir(find_vault(vault_opt, Path.cwd()), state_dir)
+    remote = client.request(state, "search", query=query, mode=mode, limit=limit)
+    if remote is not None:
+        hits: list[dict[str, Any]] = remote
+        used, where = mode, "daemon"
+    else:
+        with open_app(vault_opt, state_dir, model) as app:
+            found, used = app.search_best_effort(query, mode=mode, limit=limit)  # type: ignore[arg-type]
+            hits = [h.as_dict() for h in found]
+            where = "in process"
+    if used != mode:
+        echo(fallback_note(used), err=True)
+    footer = search_footer(used, where, started)
+    echo(render_hits(hits, as_json=as_json, explain=explain, footer=footer))
+
+
+@click.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@click.option("--json", "as_json", is_flag=True, help='Print {"nodes": [...], "edges": [...]}.')
+def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """The link graph of VAULT: every wikilink, embed, markdown and frontmatter link.
+
+    \b
+    Examples:
+      companion graph ~/notes
+      companion graph --json | jq '.edges | length'
+
+    Edges carry source, target (null when unresolved), raw, subpath, kind and resolved. Run
+    `companion index` first; the graph is read from the index.
+    """
+    with open_app(vault or vault_opt, state_dir) as app:
+        g = app.graph()
+        if as_json:
+            echo(json.dumps(g.to_json(), ensure_ascii=False))
+            return
+        edges = g.own_edges()  # the catalog notes link every note: count the vault's own links
+        resolved = sum(1 for e in edges if e.target is not None)
+        echo(
+            f"{g.node_count} nodes, {len(edges)} edges, "
+            f"{resolved} resolved ({100 * resolved / max(len(edges), 1):.1f}%), "
+            f"{sum(1 for e in edges if e.ambiguous)} ambiguous"
+        )
+        echo("hubs: " + ", ".join(f"{p} ({n})" for p, n in g.hubs(5)))
+        orphans = g.orphans()
+        echo(f"orphans: {len(orphans)}" + (": " + ", ".join(orphans[:10]) if orphans else ""))
+
+
+@click.command()
+@click.argument("note")
+@vault_option
+@state_option
+@json_option
+def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """Notes linking to NOTE (a vault path or a name as you would write it in a link).
+
+    \b
+    Examples:
+      companion backlinks "Ledger Service"
+      companion backlinks wiki/concepts/Idempotency.md --json
+    """
+    with open_app(vault_opt, state_dir) as app:
+        path, edges = app.backlinks(note)
+        if as_json:
+            rows = [
+                {"source": e.source, "raw": e.raw, "subpath": e.subpath, "kind": e.kind}
+                for e in edges
+            ]
+            echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        echo(f"{len(edges)} links to {path}")
+        for e in edges:
+            echo(f"  {e.source}: {e.raw}")
+
+
+@click.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@model_option
+@json_option
+def status(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Pages, chunks, embedded %, model, database size, last index and per-file problems; with a
+    running daemon also its pid, uptime, queue and last events.
+
+    \b
+    Examples:
+      companion status ~/notes
+      companion status --json | jq .embedded_pct
+    """
+    settings = settings_for(vault or vault_opt, state_dir, model)
+    daemon = ask_daemon(settings, "status")
+    with open_app(vault or vault_opt, state_dir, model) as app:
+        info = merge_daemon_status(app.status().as_json(), daemon)
+    echo(json.dumps(info, indent=2, ensure_ascii=False) if as_json else render_status(info))

@@ -1,0 +1,223 @@
+"""The writing commands: init, index, update. Each is one `Companion` operation (which takes the
+vault's writer lock itself) or, when a daemon watches the vault, one request to it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from companion.cli.common import (
+    ask_daemon,
+    daemon_running,
+    json_option,
+    model_option,
+    open_app,
+    progress_bar,
+    settings_for,
+    state_option,
+    vault_option,
+)
+from companion.cli.output import echo, render_update
+from companion.errors import DaemonRunning
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path), default=Path("vault"))
+def init(path: Path) -> None:
+    """Scaffold a vault at PATH: wiki/ folders, sources/, SYSTEM.md, templates. Never overwrites.
+
+    \b
+    Examples:
+      companion init ~/notes
+      companion init            (creates ./vault)
+    """
+    from companion.app import Companion
+
+    created = Companion.init(path)
+    for item in created:
+        echo(f"created {path / item}")
+    if created:
+        echo(f"vault ready at {path}; next: companion index {path}  (or open it in Obsidian)")
+    else:
+        echo(f"{path} already has everything; nothing changed")
+
+
+@click.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@model_option
+@click.option("--rebuild", is_flag=True, help="Drop the index and rebuild it from the markdown.")
+@click.option(
+    "--no-embed", is_flag=True, help="Index text, links and the catalog only; embed later."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def index(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    rebuild: bool,
+    no_embed: bool,
+    as_json: bool,
+) -> None:
+    """Index VAULT: text, links, tags and index.md now; then embed new chunks.
+
+    \b
+    Examples:
+      companion index ~/notes
+      companion index --no-embed --json
+      companion index --rebuild ~/notes     (after a crash or a model change; the vault is untouched)
+
+    Only files whose size or mtime changed are read again, and only chunks without a vector are
+    embedded, so re-running is cheap. Ctrl-C during embedding keeps what is done; run again to
+    resume. Text search works before embedding finishes. When a daemon watches the vault, it does
+    the work (it is the vault's only writer) and embeds in the background.
+    """
+    settings = settings_for(vault or vault_opt, state_dir, model)
+    if daemon_running(settings):
+        if rebuild:
+            raise DaemonRunning("a daemon is watching this vault; stop it before --rebuild")
+        done: dict[str, Any] = ask_daemon(settings, "index") or {
+            "added": [],
+            "changed": [],
+            "removed": [],
+        }
+        if as_json:
+            echo(json.dumps(done, indent=2))
+        else:
+            echo(
+                f"the daemon re-scanned {settings.vault}: {len(done['added'])} added, "
+                f"{len(done['changed'])} changed, {len(done['removed'])} removed; "
+                "it embeds in the background (see `companion status`)"
+            )
+        return
+    with open_app(vault or vault_opt, state_dir, model) as app:
+        if app.recovered:
+            echo(app.recovered, err=True)
+        interactive = sys.stderr.isatty() and not as_json
+        with progress_bar("indexing", "file", interactive) as text_bar:
+            result = app.index(embed=False, rebuild=rebuild, progress=text_bar)
+        if not no_embed:
+            try:
+                with progress_bar("embedding", "chunk", not as_json) as embed_bar:
+                    app.embed_pending(result, embed_bar)
+            except KeyboardInterrupt:
+                result.interrupted = True
+        s = result.sync
+        refused = result.catalog.refused + result.log.refused
+        if as_json:
+            echo(
+                json.dumps(
+                    {
+                        "added": s.added,
+                        "changed": s.changed,
+                        "removed": s.removed,
+                        "unchanged": s.unchanged,
+                        "relinked": s.relinked,
+                        "seconds": round(s.seconds, 3),
+                        "written": result.written,
+                        "refused": refused,
+                        "embedded": result.embedded,
+                        "embed_seconds": round(result.embed_seconds, 3),
+                        "problems": [{"path": p, "message": m} for p, m in s.problems],
+                    },
+                    indent=2,
+                )
+            )
+            return
+        rate = f" ({s.parsed / s.seconds:,.0f} files/s)" if s.parsed and s.seconds else ""
+        echo(
+            f"indexed {app.settings.vault}: {len(s.added)} added, {len(s.changed)} changed, "
+            f"{len(s.removed)} removed, {s.unchanged} unchanged in {s.seconds:.2f}s{rate}"
+        )
+        for path in result.written:
+            echo(f"wrote {path}")
+        for path, why in refused:
+            echo(f"did not write {path}: {why}", err=True)
+        for path, message in s.problems:
+            echo(f"problem: {path}: {message}", err=True)
+        if result.embedded:
+            echo(
+                f"embedded {result.embedded} chunks in {result.embed_seconds:.1f}s "
+                f"({result.embedded / max(result.embed_seconds, 1e-9):,.0f} chunks/s)"
+            )
+        if result.interrupted:
+            echo(f"interrupted after {result.embedded} chunks; run again to resume", err=True)
+            sys.exit(130)
+
+
+@click.command()
+@click.argument("page")
+@click.option(
+    "--expect-version",
+    type=int,
+    required=True,
+    help="The version you read; the write is refused (exit 3) if the page moved on.",
+)
+@click.option("--body", help="New body text (everything after the frontmatter).")
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the new body from a file ('-' for stdin).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a frontmatter property (repeatable).",
+)
+@vault_option
+@state_option
+@json_option
+def update(
+    page: str,
+    expect_version: int,
+    body: str | None,
+    body_file: Any,
+    sets: tuple[str, ...],
+    vault_opt: str | None,
+    state_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Write PAGE (a managed wiki page) if its version is still --expect-version.
+
+    \b
+    Examples:
+      companion update wiki/concepts/Idempotency --expect-version 2 --set status=reviewed
+      companion update wiki/entities/Ledger\\ Service.md --expect-version 3 --body-file new.md
+
+    The version goes up by one (a page without one is at version 0) and the page is re-embedded.
+    Exit code 3 means the page changed since you read it (or a person's edit is still settling):
+    nothing was written. Exit code 75 means another process is writing the vault: try again.
+    The current version is the page's `version` property. --set values that are digits become
+    numbers; `version` is companion's to set.
+    """
+    if body is not None and body_file is not None:
+        raise click.UsageError("give --body or --body-file, not both")
+    if body_file is not None:
+        body = body_file.read()
+    properties: dict[str, Any] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--set takes KEY=VALUE, not {item!r}")
+        properties[key.strip()] = int(value) if value.strip().isdigit() else value
+    settings = settings_for(vault_opt, state_dir)
+    request = {
+        "page": page,
+        "expect_version": expect_version,
+        "body": body,
+        "properties": properties,
+    }
+    result = ask_daemon(settings, "update", **request)
+    if result is None:
+        with open_app(vault_opt, state_dir) as app:
+            done = app.update(page, expect_version, body=body, properties=properties)
+            result = done.as_json()
+    echo(render_update(result, as_json))

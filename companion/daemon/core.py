@@ -1,0 +1,436 @@
+"""The watcher daemon: keeps the index, graph and generated notes in step with every edit.
+
+It decides *when*; `Companion` does *what*. One thread — the *writer* — runs every change as a
+`WriteTask` from one queue: watcher batches, version bumps, catalog writes, `update` requests and
+the vectors the embedding thread computes. Everything else only reads (the socket's search
+threads, through the `Companion`'s pooled WAL readers) or only computes (the embedding thread,
+which runs the model and never touches SQLite). So there is never a second writer to race with
+(design.md, "one writer per vault"), and the `Companion` holds the writer lock for the daemon's
+whole life.
+
+Start-up: take the writer lock (a second daemon waits a few seconds, then is refused and told who
+holds it); finish any interrupted multi-file write; open the index, moving a corrupt database
+aside; reconcile the vault against the index (changes made while down are found by stat and hash);
+then watch. The timers — settle, bump, retry, catalog, embedding — are `schedule.Schedule`, pure
+state fed with the clock; files the companion writes are recorded by `Companion.wrote`, and the
+events they cause are recognised and ignored, so an idle daemon over an idle vault does no work.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, TextIO
+
+from companion.app import Companion
+from companion.config import Settings
+from companion.daemon.schedule import Schedule, Timing
+from companion.daemon.server import ApiServer
+from companion.daemon.watcher import Batch, VaultFilter, Watcher
+from companion.embed import Embedder, embedder_for, model_info
+from companion.errors import CompanionError, VersionConflict
+from companion.sync.embedding import BatchOutcome, Chunk, embed_batch
+from companion.sync.reconcile import SyncReport
+from companion.vault.obsidian import IgnoreRules
+from companion.write.state import ensure_state_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+SLICE = 500  # paths per transaction when a burst arrives
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    debounce: float = 0.25  # quiet time that closes a batch of events
+    max_delay: float = 1.0  # a batch is processed at most this long after its first event
+    settle: float = 3.0  # quiet time before embedding an edit, or bumping a managed page
+    catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
+    embed_batch: int = 16  # small, so a save never waits long behind background embedding
+    retry_delay: float = 1.0  # an unreadable file is looked at again after this long
+
+
+@dataclass(slots=True)
+class WriteTask:
+    """A job for the writer thread; `reply` carries its result back to a waiting caller."""
+
+    fn: Callable[[], Any]
+    reply: Future[Any] | None = None
+
+
+_SHUTDOWN = WriteTask(lambda: None)  # wakes the writer so it sees `stopping`
+
+
+class _LockedEmbedder:
+    """One model shared by background embedding and queries: tokenizers are not thread-safe."""
+
+    def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
+        self.inner, self.lock = inner, lock
+        self.fingerprint, self.dim, self.window = inner.fingerprint, inner.dim, inner.window
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            return self.inner.embed(texts)
+
+    def load(self) -> None:
+        with self.lock:
+            self.inner.load()
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        options: DaemonOptions | None = None,
+        embedder: Embedder | None = None,
+        query_embedder: Embedder | None = None,
+        out: TextIO = sys.stderr,
+    ) -> None:
+        self.settings = settings
+        self.options = options or DaemonOptions()
+        self.out = out
+        self.info = model_info(settings.model, settings.embed_backend)
+        if embedder is None:
+            # Two instances: a search never waits behind a background embedding batch.
+            embedder = embedder_for(self.info, settings.batch_size)
+            query_embedder = embedder_for(self.info, settings.batch_size)
+        if query_embedder is None or query_embedder is embedder:
+            lock = threading.Lock()
+            embedder = query_embedder = _LockedEmbedder(embedder, lock)
+        self.embedder: Embedder = embedder
+        self.query_embedder: Embedder = query_embedder
+        o = self.options
+        self.schedule = Schedule(
+            Timing(settle=o.settle, catalog_delay=o.catalog_delay, retry_delay=o.retry_delay),
+            settings.schema.is_managed,
+        )
+        self.inbox: queue.Queue[WriteTask] = queue.Queue()
+        self.jobs: queue.Queue[list[Chunk]] = queue.Queue()
+        self.stopping = threading.Event()
+        self.started_at = time.time()
+        self.embedding = False  # a batch is with the embedding thread
+        self._counts = Counter({"batches": 0, "bumps": 0, "updates": 0})
+        self.app: Companion | None = None
+        self.watcher: Watcher | None = None
+        self.server: ApiServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Batches, bumps and updates handled; writes made and their echoes ignored."""
+        own = self.app.own if self.app is not None else None
+        return {
+            **self._counts,
+            "own_events_ignored": own.echoes if own else 0,
+            "writes": own.recorded if own else 0,
+        }
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def log_line(self, message: str) -> None:
+        print(f"[{datetime.now():%H:%M:%S}] {message}", file=self.out, flush=True)
+
+    def _app(self) -> Companion:
+        assert self.app is not None, "the daemon is not started"
+        return self.app
+
+    def start(self) -> None:
+        ensure_state_dir(self.settings.state_dir)
+        os.chmod(self.settings.state_dir, 0o700)
+        app = Companion(self.settings, thorough=True)
+        try:
+            app.hold_writer("daemon")
+        except BaseException:
+            app.close()
+            raise
+        self.app = app
+        try:
+            self._start_locked(app)
+        except BaseException:
+            app.close()
+            self.app = None
+            raise
+
+    def _start_locked(self, app: Companion) -> None:
+        from companion.write.journal import recover
+
+        app.live = True
+        app.use_embedder(self.query_embedder)
+        app.serve()
+        app.on_sync = self._observe
+        finished = recover(self.settings.state_dir, self.settings.vault)
+        if finished:
+            self.log_line(finished)
+        if app.recovered:
+            self.log_line(app.recovered)
+        app.prepare_vectors(retry_failed=True)  # a restart retries what failed before
+        self.query_embedder.embed(["warm up"])  # load the model now, not on the first search
+        self.server = ApiServer(self.settings.state_dir, self._handlers())
+        self.server.start()
+        self.reconcile(initial=True, recovered=app.recovered)
+        vault, state = self.settings.vault, self.settings.state_dir
+        state_rel = state.relative_to(vault).as_posix() if state.is_relative_to(vault) else None
+        accept = VaultFilter(IgnoreRules.load(vault).is_excluded, state_rel)
+        self.watcher = Watcher(vault, accept, self.options.debounce, self.options.max_delay)
+        self.watcher.start()
+        for name, target in (
+            ("companion-events", self._pump_events),
+            ("companion-embed", self._embed_worker),
+            ("companion-vectors", self._load_vectors),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _load_vectors(self) -> None:
+        """Load the in-memory vectors now, not on the first search (~1 s at 10k notes, ~9 s at
+        100k). A failure here only means the first search loads them."""
+        try:
+            self._app().load_vectors()
+        except Exception as exc:  # the first search tries again, and reports what goes wrong
+            self.log_line(f"vectors not loaded ahead of the first search: {exc}")
+
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start, then serve until SIGINT/SIGTERM or `stop()`; `on_started` runs once the lock
+        is held and the vault reconciled (so a refused second daemon never announces itself)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self.stopping.set())
+        self.start()
+        if on_started is not None:
+            on_started()
+        try:
+            while not self.stopping.is_set():
+                self.tick()
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        """Ask the writer to stop after its current task (from any thread)."""
+        self.stopping.set()
+        self.inbox.put(_SHUTDOWN)
+
+    def shutdown(self) -> None:
+        """Finish what is in hand, then release everything. The writer's current step has
+        already completed (signals only set a flag), so the index is consistent."""
+        self.stopping.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.server is not None:
+            self.server.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self.app is not None:
+            self.app.close()  # releases the writer lock
+            self.app = None
+
+    # -- the writer thread ----------------------------------------------------------------------
+
+    def call(self, fn: Callable[[], Any], timeout: float = 600.0) -> Any:
+        """Run `fn` on the writer thread and wait for its result (from the socket's threads)."""
+        future: Future[Any] = Future()
+        self.inbox.put(WriteTask(fn, future))
+        return future.result(timeout=timeout)
+
+    def tick(self, timeout: float = 0.1) -> None:
+        """One step of the writer: run one queued task (or wait a little), then what is due."""
+        try:
+            task = self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            pass
+        else:
+            if task is not _SHUTDOWN:
+                self._run(task)
+        self._due_work()
+
+    def _run(self, task: WriteTask) -> None:
+        try:
+            result = task.fn()
+        except BaseException as exc:
+            if task.reply is None:
+                self.log_line(f"error: {exc}")
+            else:
+                task.reply.set_exception(exc)
+        else:
+            if task.reply is not None:
+                task.reply.set_result(result)
+
+    def _pump_events(self) -> None:
+        assert self.watcher is not None
+        while not self.stopping.is_set():
+            batch = self.watcher.next_batch(timeout=0.5)
+            if batch:
+                self.inbox.put(WriteTask(partial(self.process_batch, batch)))
+
+    def _embed_worker(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                job = self.jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                outcome = embed_batch(self.embedder, job)
+            except CompanionError as exc:  # the model cannot load: every batch would fail
+                outcome = BatchOutcome(job, error=f"{type(exc).__name__}: {exc}")
+            self.inbox.put(WriteTask(partial(self._stored, outcome)))
+
+    def _stored(self, outcome: BatchOutcome) -> None:
+        self._app().store_vectors(outcome)
+        if outcome.error is not None:
+            self.log_line(f"embedding failed for {len(outcome.chunks)} chunks: {outcome.error}")
+        self.embedding = False
+        self.schedule.embed_check = True  # there may be more
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def _observe(self, report: SyncReport, settled: bool) -> None:
+        """Every sync the `Companion` makes is reported here (see `Companion.on_sync`)."""
+        self.schedule.observe(report, time.monotonic(), time.time(), settled)
+
+    def reconcile(self, initial: bool = False, recovered: str | None = None) -> dict[str, Any]:
+        """Full scan: pick up everything that changed while nobody watched."""
+        from companion.render.log_md import counts_line
+
+        report = self._app().reconcile(initial=initial, recovered=recovered)
+        counts = counts_line(
+            len(report.added), len(report.changed), len(report.removed), report.seconds
+        )
+        self.log_line(f"{'started' if initial else 'reconciled'}: {counts}")
+        return {"added": report.added, "changed": report.changed, "removed": report.removed}
+
+    def process_batch(self, batch: Batch) -> SyncReport | None:
+        self._counts["batches"] += 1
+        if batch.folders:
+            self.reconcile()  # a folder appeared, went or moved: rescan rather than guess
+            return None
+        app = self._app()
+        paths = [p for p in sorted(batch.paths) if not app.own.is_echo(p)]
+        if not paths:
+            return None
+        total = SyncReport()
+        for start in range(0, len(paths), SLICE):
+            total.merge(app.sync_paths(paths[start : start + SLICE]))
+            if len(paths) > SLICE:
+                self.log_line(f"synced {min(start + SLICE, len(paths))}/{len(paths)} changed files")
+        app.log_changes(total)
+        return total
+
+    def _due_work(self) -> None:
+        app = self._app()
+        due = self.schedule.due(time.monotonic())
+        for path in due.bumps:
+            self._bump(path)
+        if due.retries:
+            self.process_batch(Batch(paths=set(due.retries)))
+        if due.catalog:
+            written = app.write_generated()
+            for path, why in written.refused:
+                self.log_line(f"did not write {path}: {why}")
+        if not self.embedding:
+            self._dispatch_embedding()
+
+    def _dispatch_embedding(self) -> None:
+        """Hand the embedding thread its next batch; an idle daemon does not even look."""
+        if not self.schedule.embed_check:
+            return
+        rows = self._app().pending_embedding(self.options.embed_batch * 8)
+        job = [(c.hash, c.text) for c in rows if not self.schedule.settling(c.paths)]
+        if job:
+            self.embedding = True
+            self.jobs.put(job[: self.options.embed_batch])
+        else:
+            self.schedule.nothing_to_embed()  # settling pages raise the flag when they settle
+
+    def _bump(self, path: str) -> None:
+        """Bump `version` of a managed page a person edited without bumping it (one value)."""
+        try:
+            outcome = self._app().bump(path)
+        except CompanionError as exc:
+            self.log_line(str(exc))
+            return
+        if outcome == "deferred":
+            self.schedule.defer_bump(path, time.monotonic())  # still being edited: wait again
+            return
+        if outcome == "gone":
+            return
+        self._counts["bumps"] += 1
+        self.log_line(f"bumped {path} to version {outcome.new_version}")
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "ping": lambda r: {"pid": os.getpid()},
+            "status": lambda r: self.call(self.status),
+            "search": self._search,
+            "update": lambda r: self.call(lambda: self.update(r)),
+            "index": lambda r: self.call(self.reconcile),
+        }
+
+    def _search(self, request: dict[str, Any]) -> list[dict[str, object]]:
+        """Searches run on the socket's thread with a pooled read connection (WAL: readers never
+        wait for the writer), so a long write never delays a search."""
+        mode = request.get("mode", "hybrid")
+        if mode not in ("hybrid", "bm25", "vector"):
+            return []
+        hits = self._app().search(
+            str(request.get("query", "")), mode=mode, limit=int(request.get("limit", 10))
+        )
+        return [h.as_dict() for h in hits]
+
+    def update(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A compare-and-swap write through the single writer (see write/pages.py)."""
+        app = self._app()
+        page = app.page_path(str(request["page"]))
+        if self.schedule.bump_pending(page):
+            raise VersionConflict(
+                f"{page} was just edited and its version will be bumped once the edit settles "
+                f"({self.options.settle:g}s of quiet). Nothing was written; read it again then."
+            )
+        result = app.update(
+            page,
+            int(request["expect_version"]),
+            body=request.get("body"),
+            properties=request.get("properties") or {},
+        )
+        self._counts["updates"] += 1
+        return result.as_json()
+
+    def status(self) -> dict[str, Any]:
+        app = self._app()
+        progress = app.embedding_progress()
+        s = self.schedule
+        return {
+            "daemon": {
+                "pid": os.getpid(),
+                "started": self.started_at,
+                "uptime": time.time() - self.started_at,
+            },
+            "queue": {
+                "events": self.inbox.qsize() + int(bool(self.watcher and self.watcher.pending())),
+                "embedding": progress.embeddable - progress.embedded,
+                "waiting_to_settle": len(s.unsettled),
+                "bumps": len(s.bumps),
+                "retries": len(s.retry),
+            },
+            **progress.as_json(),
+            "counters": {
+                **self.counters,
+                "own_events_ignored": app.own.echoes,
+                "writes": app.own.recorded,
+            },
+            "last_events": [{"at": at, "path": p, "what": w} for at, p, w in reversed(s.events)],
+            "failed": [{"path": p, "reason": r} for p, r in app.embed_failures()],
+        }

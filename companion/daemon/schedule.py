@@ -1,0 +1,128 @@
+"""When the daemon does what: the settle, bump, retry, catalog and embedding timers, as pure state.
+
+`Schedule` is told what each sync changed (`observe`, with the time) and asked what is due
+(`due`, with the time); it never reads a clock, a file or the index, so it is tested with a fake
+clock. The daemon's writer thread feeds it `time.monotonic()` and carries out what it returns
+through `Companion`.
+
+The rules:
+
+- a changed page is embedded once it has been quiet for `settle` seconds — at once when its
+  `version` went up (a writer bumped it with its change);
+- a managed page edited without a version bump gets one once it has been quiet for `settle`
+  (every further save restarts the wait); a bump that finds the page changed again is deferred;
+- a file that could not be read is looked at again after 1 s, 2 s, 4 s … at most a minute: it must
+  not keep the writer busy, and it is never dropped from the index meanwhile;
+- index.md is re-rendered `catalog_delay` after the last change;
+- the embedding thread is handed work only when something may be waiting (`embed_check`): an idle
+  daemon over an idle vault does not even look.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from companion.sync.reconcile import SyncReport
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    settle: float = 3.0  # quiet time before embedding an edit, or bumping a managed page
+    catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
+    retry_delay: float = 1.0  # an unreadable file is looked at again after this long (doubling)
+    max_retry_delay: float = 60.0
+
+
+@dataclass(slots=True)
+class Due:
+    """What the writer should do now."""
+
+    bumps: list[str] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)
+    catalog: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.bumps or self.retries or self.catalog)
+
+
+class Schedule:
+    def __init__(self, timing: Timing, is_managed: Callable[[str], bool]) -> None:
+        self.timing = timing
+        self.is_managed = is_managed
+        self.unsettled: dict[str, float] = {}  # path -> time of its last change
+        self.bumps: dict[str, float] = {}  # managed path edited without a bump -> last change
+        self.retry: dict[str, float] = {}  # unreadable path -> when to look again
+        self.attempts: dict[str, int] = {}  # unreadable path -> failed reads in a row
+        self.catalog_due: float | None = None
+        self.embed_check = True  # something may be waiting for a vector: look (cheap, not free)
+        self.events: deque[tuple[float, str, str]] = deque(maxlen=20)  # (wall time, path, what)
+
+    def observe(self, report: SyncReport, now: float, wall: float, settled: bool = False) -> None:
+        """Take in what a sync changed. `settled`: the changes were made while nobody watched
+        (the start-up scan), so they are quiet already."""
+        settle = self.timing.settle
+        if report.added or report.changed:
+            self.embed_check = True
+        for path in report.added + report.changed + report.removed:
+            self.attempts.pop(path, None)  # read (or gone) at last: no more back-off
+        for path in report.added + report.changed:
+            if not settled:
+                self.unsettled[path] = now
+            self.events.append((wall, path, "added" if path in report.added else "changed"))
+        for path in report.changed:
+            if report.version_went_up(path):
+                self.unsettled.pop(path, None)  # a writer bumped it: embed at once
+                self.bumps.pop(path, None)
+            elif self.is_managed(path):
+                self.bumps[path] = now - (settle if settled else 0.0)
+        for path in report.removed:
+            self.unsettled.pop(path, None)
+            self.bumps.pop(path, None)
+            self.events.append((wall, path, "removed"))
+        for path in report.unreadable:
+            tries = self.attempts[path] = self.attempts.get(path, 0) + 1
+            delay = min(self.timing.max_retry_delay, self.timing.retry_delay * 2 ** (tries - 1))
+            self.retry[path] = now + delay
+        if report.changed_anything:
+            self.catalog_due = now + self.timing.catalog_delay
+
+    def due(self, now: float) -> Due:
+        """What is due at `now`; each item is handed out once."""
+        settle = self.timing.settle
+        due = Due()
+        for path, at in list(self.unsettled.items()):
+            if now - at >= settle:
+                del self.unsettled[path]
+                self.embed_check = True  # settled: its chunks may be embedded now
+        for path, at in list(self.bumps.items()):
+            if now - at >= settle:
+                del self.bumps[path]
+                due.bumps.append(path)
+        for path, at in list(self.retry.items()):
+            if at <= now:
+                del self.retry[path]
+                due.retries.append(path)
+        if self.catalog_due is not None and now >= self.catalog_due:
+            self.catalog_due = None
+            due.catalog = True
+        return due
+
+    def defer_bump(self, path: str, now: float) -> None:
+        """The bump found the page changed again: wait for it to settle once more."""
+        self.bumps[path] = now
+
+    def bump_pending(self, path: str) -> bool:
+        """A person's edit of `path` is waiting for its version bump."""
+        return path in self.bumps
+
+    def settling(self, paths: list[str]) -> bool:
+        """Every one of these pages is still being edited: do not embed their chunk yet."""
+        return all(p in self.unsettled for p in paths)
+
+    def nothing_to_embed(self) -> None:
+        """The embedding thread found no work; settling pages raise the flag again."""
+        self.embed_check = False

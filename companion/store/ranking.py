@@ -1,0 +1,62 @@
+"""Ranking queries: BM25 over the page FTS table, snippets, and chunk rows for vector hits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from companion.store.base import Gateway
+from companion.store.rows import SEARCHABLE
+
+# FTS5 column weights for bm25(): title and aliases above headings above body text.
+BM25_WEIGHTS = (10.0, 8.0, 2.0, 1.0)
+
+
+class Ranking(Gateway):
+    def bm25(
+        self, match: str, limit: int, weights: Sequence[float] = BM25_WEIGHTS
+    ) -> list[tuple[int, str, str, float]]:
+        """Best pages for an FTS5 MATCH expression: (page id, path, title, score), best first.
+
+        The ranking query touches the FTS table alone; joining pages inside it made SQLite join
+        every match before sorting. Snippets are a separate call (`snippets`), made only for
+        the hits a search finally shows."""
+        w = ", ".join(str(float(x)) for x in weights)
+        return list(
+            self.db.execute(
+                f"""
+                WITH top AS (
+                    SELECT rowid AS id, bm25(pages_fts, {w}) AS score FROM pages_fts
+                    WHERE pages_fts MATCH ?1 ORDER BY score LIMIT ?2
+                )
+                SELECT top.id, p.path, p.title, top.score FROM top JOIN pages p ON p.id = top.id
+                WHERE {SEARCHABLE} ORDER BY top.score
+                """,
+                (match, limit),
+            )
+        )
+
+    def snippets(self, match: str, page_ids: Sequence[int]) -> dict[int, str]:
+        """page id -> a fragment of its text around the matched words, marked with `**`."""
+        if not page_ids:
+            return {}
+        ids = ",".join(str(int(i)) for i in page_ids)
+        return dict(
+            self.db.execute(
+                f"SELECT rowid, snippet(pages_fts, 3, '**', '**', '…', 16) FROM pages_fts "
+                f"WHERE pages_fts MATCH ? AND rowid IN ({ids})",
+                (match,),
+            )
+        )
+
+    def chunks_for_hashes(self, hashes: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(hash, path, title, text) for searchable chunks with those content hashes."""
+        if not hashes:
+            return []
+        marks = ",".join("?" * len(hashes))
+        return list(
+            self.db.execute(
+                f"SELECT c.hash, p.path, p.title, c.text FROM chunks c JOIN pages p ON p.id = c.page_id "
+                f"WHERE c.hash IN ({marks}) AND {SEARCHABLE} ORDER BY p.path, c.seq",
+                tuple(hashes),
+            )
+        )

@@ -1,0 +1,325 @@
+"""Reconcile the vault with the index: scan -> examine -> apply.
+
+`scan` walks the vault (stat only) — or, for a watcher batch, stats just the paths it names.
+`examine` (`page.py`) is given only the files whose size or mtime differ from the index, and reads,
+hashes and parses them; a file whose bytes hash the same as before only gets its stat refreshed.
+`apply` writes the rows in one transaction and, when files appeared or went, re-resolves
+the links that could point at them (found by the name key each link is stored with).
+
+Principles kept here: an unreadable file is unknown, not deleted (its rows stay, a problem is
+recorded and it is retried next time); a binary, huge or undecodable file is reported with its path
+and reason and still exists as a link target; nothing in the vault is ever written by this module.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from companion.config import Settings
+from companion.markdown.resolve import Resolver, keys_for_file
+from companion.store.db import Store
+from companion.store.rows import FileState, PageRow
+from companion.sync.page import FileOutcome, Found, examine
+from companion.vault.obsidian import IgnoreRules
+from companion.vault.walk import VaultFile, check_path, walk
+
+BATCH = 500
+# Measured on 2 cores (docs/benchmarks.md): at 10k notes two spawned workers index ~45% faster
+# than one process; at 1k it is a wash (worker start-up eats the gain), so only big batches.
+PARALLEL_MIN = 2000
+MAX_WORKERS = 4
+WALK_CODE = "walk"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    touched: int = 0  # stat changed, content identical
+    unchanged: int = 0
+    relinked: int = 0  # links whose resolution changed because the path set changed
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new): same content hash
+    # (old, new) `version` of changed pages whose version changed
+    versions: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
+    unreadable: list[str] = field(default_factory=list)  # unknown for now: retry later
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.relinked)
+
+    @property
+    def parsed(self) -> int:
+        return len(self.added) + len(self.changed)
+
+    def version_went_up(self, path: str) -> bool:
+        """Whether this sync saw `path`'s `version` rise (a writer bumped it with its change)."""
+        if path not in self.versions:
+            return False
+        old, new = self.versions[path]
+        return new is not None and (old is None or new > old)
+
+    def merge(self, part: SyncReport) -> None:
+        """Add a later sync's report to this one (a burst synced in slices)."""
+        self.added += part.added
+        self.changed += part.changed
+        self.removed += part.removed
+        self.touched += part.touched
+        self.unchanged += part.unchanged
+        self.relinked += part.relinked
+        self.renamed += part.renamed
+        self.versions.update(part.versions)
+        self.problems += part.problems
+        self.unreadable += part.unreadable
+        self.seconds += part.seconds
+
+
+def record_run(store: Store, report: SyncReport) -> None:
+    """Remember the last run that changed something (shown by `companion status`)."""
+    summary = {
+        "at": time.time(),
+        "added": len(report.added),
+        "changed": len(report.changed),
+        "removed": len(report.removed),
+        "seconds": round(report.seconds, 3),
+    }
+    store.meta.set("last_index", json.dumps(summary))
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Which files to look at, what went away, and the problems already known for paths."""
+
+    rules: IgnoreRules
+    check: list[VaultFile]
+    removed: list[str]
+    known: dict[str, FileState]
+    path_problems: dict[str, list[Found]]  # from walking / stat-ing, by path
+    recheck: set[str]  # paths whose problems must be recomputed
+    paths: set[str] | None = None  # every current path; None: ask the store (targeted sync)
+
+
+def sync_vault(
+    settings: Settings, store: Store, max_chars: int, progress: Progress | None = None
+) -> SyncReport:
+    """Bring the whole index in line with the vault on disk; returns what changed."""
+    started = time.perf_counter()
+    vault = settings.vault
+    rules = IgnoreRules.load(vault)
+    scanned = walk(vault, rules, skip=_state_inside(settings))
+    current = {f.path: f for f in scanned.files}
+    known = store.pages.file_states()
+    path_problems: dict[str, list[Found]] = {}
+    for path, reason in scanned.problems:
+        path_problems.setdefault(path, []).append((WALK_CODE, reason, None))
+    # Files with problems are looked at every run, so a fixed file loses its problem.
+    recheck = store.pages.problem_paths() | set(path_problems)
+    check = [
+        f
+        for f in scanned.files
+        if f.path not in known
+        or f.path in recheck
+        or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
+    ]
+    plan = _Plan(
+        rules, check, sorted(set(known) - set(current)), known, path_problems, recheck, set(current)
+    )
+    report = _apply(settings, store, plan, max_chars, progress)
+    report.unchanged = len(current) - len(check)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def sync_paths(
+    settings: Settings, store: Store, paths: Iterable[str], max_chars: int
+) -> SyncReport:
+    """Bring the index in line with the disk for just these vault-relative paths (a watcher batch).
+
+    Each path is looked at on disk: a file is (re)indexed when its stat or content changed, a
+    path that no longer exists is removed, and a path that cannot be stat-ed is unknown: kept as
+    it was, with a problem, and retried. Folders are not expanded here (see the daemon).
+    """
+    started = time.perf_counter()
+    vault = settings.vault
+    rules = IgnoreRules.load(vault)
+    wanted = sorted(set(paths))
+    known = store.pages.file_states(wanted)
+    had_problems = store.pages.problem_paths()
+    check: list[VaultFile] = []
+    removed: list[str] = []
+    path_problems: dict[str, list[Found]] = {}
+    for rel in wanted:
+        state, file, found = check_path(vault, rel, rules)
+        if found:
+            path_problems[rel] = [(WALK_CODE, p.reason, None) for p in found]
+        if state == "file" and file is not None:
+            k = known.get(rel)
+            if (
+                k is None
+                or rel in had_problems
+                or found
+                or (k.size, k.mtime_ns) != (file.size, file.mtime_ns)
+            ):
+                check.append(file)
+        elif state == "missing" and rel in known:
+            removed.append(rel)
+    recheck = (had_problems & set(wanted)) | set(path_problems)
+    plan = _Plan(rules, check, removed, known, path_problems, recheck)
+    report = _apply(settings, store, plan, max_chars, None)
+    report.unchanged = len(wanted) - len(check) - len(removed)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _state_inside(settings: Settings) -> Path | None:
+    inside = settings.state_dir.is_relative_to(settings.vault)
+    return settings.state_dir if inside else None
+
+
+def _apply(
+    settings: Settings, store: Store, plan: _Plan, max_chars: int, progress: Progress | None
+) -> SyncReport:
+    """Read, hash and parse the files to check; write every change in one transaction.
+
+    Big batches are parsed in worker processes (`_examined`); rows are written in batches as they
+    arrive, so memory stays flat however large the vault is."""
+    report = SyncReport(removed=list(plan.removed))
+    added = [f.path for f in plan.check if f.path not in plan.known]
+    paths = (
+        plan.paths
+        if plan.paths is not None
+        else (set(store.pages.paths()) | set(added)) - set(plan.removed)
+    )
+    resolver = Resolver(paths)
+    problems: dict[str, list[Found]] = {}
+    written: list[tuple[str, str]] = []  # (path, hash) of rows written, for rename detection
+    touched: list[tuple[str, int, int]] = []
+    batch: list[PageRow] = []
+    with store.transaction():
+        store.pages.delete(report.removed)
+        planned = _examined(settings, plan, max_chars, resolver, sorted(paths))
+        for done, (file, (row, found, same)) in enumerate(planned, 1):
+            known = plan.known.get(file.path)
+            if found and plan.rules.is_template(file.path):
+                # `{{date}}` placeholders are not valid YAML; in a template that is expected.
+                found = [p for p in found if p[0] != "yaml"]
+            problems[file.path] = plan.path_problems.get(file.path, []) + found
+            if any(code == "unreadable" for code, _, _ in found):
+                report.unreadable.append(file.path)
+            if same:
+                touched.append((file.path, file.size, file.mtime_ns))
+            elif row is not None:
+                batch.append(row)
+                written.append((row.path, row.hash))
+                if known is None:
+                    report.added.append(file.path)
+                else:
+                    report.changed.append(file.path)
+                    if known.version != row.version:
+                        report.versions[file.path] = (known.version, row.version)
+                if len(batch) >= BATCH:
+                    store.pages.put(batch, new=[r.path for r in batch if r.path not in plan.known])
+                    batch = []
+            if progress is not None and (done % 200 == 0 or done == len(plan.check)):
+                progress(done, len(plan.check))
+        store.pages.put(batch, new=[r.path for r in batch if r.path not in plan.known])
+        store.pages.touch(touched)
+        report.touched = len(touched)
+        # Problems of paths that are not files (unreadable folders, symlink loops) or gone.
+        for path in plan.recheck - {f.path for f in plan.check}:
+            problems[path] = plan.path_problems.get(path, [])
+        for path, found in problems.items():
+            store.pages.replace_problems(path, found)
+        appeared = set(report.added) | set(report.removed)
+        if appeared:
+            names: set[str] = set()
+            for path in appeared:
+                names |= keys_for_file(path)
+            fresh = set(report.added) | set(report.changed)
+            report.relinked = _relink(store, resolver, names, skip=fresh)
+    report.renamed = _renames(plan, written)
+    report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
+    return report
+
+
+def _examined(
+    settings: Settings, plan: _Plan, max_chars: int, resolver: Resolver, paths: list[str]
+) -> Iterator[tuple[VaultFile, FileOutcome]]:
+    """`_plan_file` for every file to check, in order; in worker processes for big batches.
+
+    Workers are spawned (not forked: the daemon has threads); each builds its own resolver from
+    the vault's paths once, then reads, parses, chunks and resolves. They never touch SQLite, so
+    the writer stays single."""
+    jobs = [
+        (
+            settings.vault,
+            f,
+            plan.known.get(f.path),
+            settings.max_note_bytes,
+            max_chars,
+            f.path in plan.recheck,
+        )
+        for f in plan.check
+    ]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_MIN or workers < 2 or not _can_spawn():
+        for job in jobs:
+            yield job[1], examine(*job, resolver)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(paths,)
+    ) as pool:
+        yield from zip(plan.check, pool.map(_plan_job, jobs, chunksize=32), strict=True)
+
+
+_worker_resolver: Resolver | None = None
+
+
+def _init_worker(paths: list[str]) -> None:
+    global _worker_resolver
+    _worker_resolver = Resolver(paths)
+
+
+def _can_spawn() -> bool:
+    """Spawned workers re-import `__main__`: impossible for `python -c` or code read from stdin."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return bool(path) and os.path.exists(str(path))
+
+
+def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool]) -> FileOutcome:
+    assert _worker_resolver is not None, "worker not initialised"
+    return examine(*job, _worker_resolver)
+
+
+def _renames(plan: _Plan, written: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(old, new) pairs: a removed file whose content hash reappears under a new path."""
+    gone = {plan.known[p].hash: p for p in plan.removed if p in plan.known}
+    return [(gone[h], p) for p, h in written if p not in plan.known and h in gone]
+
+
+def _relink(store: Store, resolver: Resolver, names: set[str], skip: set[str]) -> int:
+    """Re-resolve links that could point at files that appeared or went (by name key), except
+    those of pages just written (resolved on the way in). Returns how many changed target."""
+    updates = []
+    for link_id, source, link_path, target, ambiguous in store.links.to_resolve(names):
+        if source in skip:
+            continue
+        res = resolver.resolve(link_path, source)
+        if (res.target, res.ambiguous) != (target, ambiguous):
+            updates.append((res.target, res.ambiguous, link_id))
+    store.links.set_targets(updates)
+    return len(updates)

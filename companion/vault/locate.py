@@ -1,0 +1,55 @@
+"""Where the vault is: an explicit path, `COMPANION_VAULT`, the nearest enclosing vault, `./vault`.
+
+Standard library only: the CLI's fast path finds the daemon's socket through this module without
+loading anything else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from companion.errors import VaultNotFound
+
+
+def find_vault(explicit: str | None, cwd: Path) -> Path:
+    """The vault folder (absolute, symlinks resolved) or `VaultNotFound` saying what to do."""
+    if explicit:
+        return _existing_folder(
+            cwd / Path(explicit).expanduser(), "the vault given on the command line"
+        )
+    env = os.environ.get("COMPANION_VAULT")
+    if env:
+        return _existing_folder(cwd / Path(env).expanduser(), "COMPANION_VAULT")
+    start = cwd.resolve()
+    fallback = start / "vault"
+    for folder in (start, *start.parents):
+        if (folder / ".obsidian").is_dir():
+            return folder
+        if (folder / "SYSTEM.md").is_file():
+            # A SYSTEM.md with no .obsidian/ beside it, over a ./vault that is a vault: this is a
+            # project folder holding a vault (companion's own checkout is one), not the vault.
+            if folder == start and (fallback / ".obsidian").is_dir():
+                return fallback
+            return folder
+    if fallback.is_dir():
+        return fallback
+    raise VaultNotFound(
+        f"no vault found: neither {start} nor any folder above it holds .obsidian/ or SYSTEM.md, "
+        f"and {fallback} does not exist. Pass --vault PATH, set COMPANION_VAULT, or run the "
+        "command inside the vault."
+    )
+
+
+def _existing_folder(path: Path, origin: str) -> Path:
+    if not path.exists():
+        raise VaultNotFound(
+            f"vault {path} (from {origin}) does not exist. Check the path, or create the folder "
+            "first."
+        )
+    if not path.is_dir():
+        raise VaultNotFound(
+            f"vault {path} (from {origin}) is not a folder. Point it at the folder that holds "
+            "your notes (the one containing .obsidian/)."
+        )
+    return path.resolve()

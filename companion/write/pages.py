@@ -1,0 +1,215 @@
+"""Writes to managed pages: compare-and-swap updates (`companion update PAGE --expect-version N`)
+and the version bump of a page a person edited.
+
+The page's frontmatter `version` is the concurrency token. An update names the version it was
+based on; if the page has moved on (a person edited it, another agent wrote it), the update is
+refused with both versions named and nothing is written. Otherwise the new body and property
+values are applied as surgical edits (the frontmatter block keeps every byte it had except the
+values set), `version` goes up by one, `updated` is stamped, and the file is replaced atomically
+after re-checking that its bytes are still the ones that were compared.
+
+Both writes share one read -> check -> edit -> write path (`_read_page`, `_write_page`). Only
+managed pages (under SYSTEM.md's managed folders) can be updated (`check_writable`: what may be
+edited); a path that leaves the vault is refused before anything is read (`vault_path`, and
+`atomic.landing` for symlinks: where a write may land).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from companion.config import Settings
+from companion.errors import (
+    ChangedOnDisk,
+    InvalidProperty,
+    MalformedFrontmatter,
+    NoteNotFound,
+    NotManaged,
+    OutsideVault,
+    UnreadableFile,
+    VersionConflict,
+)
+from companion.markdown.note import Note
+from companion.markdown.parse import parse_note
+from companion.vault.walk import content_hash
+from companion.write.atomic import atomic_write, landing
+from companion.write.fmedit import FrontmatterEditError, set_value
+
+_BOM = b"\xef\xbb\xbf"
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    path: str
+    old_version: int
+    new_version: int
+    hash: str  # of the bytes written
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "old_version": self.old_version, "new_version": self.new_version}
+
+
+@dataclass(frozen=True, slots=True)
+class Bumped:
+    path: str
+    old_version: int
+    new_version: int
+    hash: str  # of the bytes written
+
+
+def vault_path(settings: Settings, page: str) -> str:
+    """A vault-relative POSIX path for PAGE (`wiki/x.md`, `wiki/x`, or an absolute path inside)."""
+    raw = page.strip()
+    if not raw:
+        raise NoteNotFound("no page given")
+    candidate = Path(raw)
+    if candidate.is_absolute():
+        try:
+            raw = candidate.resolve().relative_to(settings.vault).as_posix()
+        except ValueError:
+            raise OutsideVault(
+                f"{page} is outside the vault {settings.vault}; nothing written"
+            ) from None
+    norm = posixpath.normpath(raw.replace("\\", "/"))
+    if norm.startswith("../") or norm == ".." or norm.startswith("/"):
+        raise OutsideVault(f"{page} leads outside the vault {settings.vault}; nothing written")
+    if not norm.lower().endswith(".md"):
+        norm += ".md"
+    return norm
+
+
+def check_writable(settings: Settings, rel: str) -> None:
+    """`NotManaged` unless companion may write `rel`: only pages under the managed folders."""
+    if not settings.schema.is_managed(rel):
+        folders = ", ".join(f"{f}/" for f in settings.schema.managed_folders)
+        raise NotManaged(
+            f"{rel} is not a managed page (managed folders: {folders}); companion never writes "
+            "other notes"
+        )
+
+
+def check_properties(properties: dict[str, Any]) -> None:
+    for key in properties:
+        if not _KEY.fullmatch(key) or key == "version":
+            raise InvalidProperty(
+                f"cannot set property {key!r}: names are letters, digits, spaces, `_`, `-`, `.`; "
+                "`version` is set by companion. Nothing written"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    rel: str
+    target: Path
+    data: bytes
+    note: Note
+
+    @property
+    def version(self) -> int:
+        return self.note.version or 0
+
+
+def _read_page(settings: Settings, rel: str) -> _Page:
+    """Read and parse a page for an edit (its path already checked by `vault_path`)."""
+    target = landing(settings.vault, rel)
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        raise NoteNotFound(f"{rel} does not exist in {settings.vault}") from None
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read {rel}: {exc.strerror or exc}; nothing written") from exc
+    note = parse_note(data, rel)
+    if any(p.code == "yaml" for p in note.problems):
+        raise MalformedFrontmatter(
+            f"{rel} has malformed frontmatter; fix it before updating. Nothing written"
+        )
+    return _Page(rel, target, data, note)
+
+
+def _write_page(page: _Page, text: str) -> str:
+    """Replace the page with `text` (its BOM kept) if it still holds the bytes read; the hash
+    written. `ChangedOnDisk` when it changed meanwhile."""
+    bom = _BOM if page.data.startswith(_BOM) else b""
+    return atomic_write(page.target, bom + text.encode("utf-8"), content_hash(page.data))
+
+
+def apply_update(
+    settings: Settings,
+    page: str,
+    expect_version: int,
+    body: str | None = None,
+    properties: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    indexed_hash: str | None = None,
+) -> UpdateResult:
+    """Write a new body and/or property values to a managed page if its version is still
+    `expect_version`; raise VersionConflict (nothing written) otherwise. A page without a
+    `version` is at version 0. With `indexed_hash` (what the index last saw), a page edited since
+    — a person's edit still waiting for its version bump — is a conflict too."""
+    check_properties(properties or {})
+    rel = vault_path(settings, page)
+    check_writable(settings, rel)
+    current = _read_page(settings, rel)
+    if current.version != expect_version:
+        raise VersionConflict(
+            f"{rel} is at version {current.version}, not {expect_version} as expected"
+            + (": it changed since you read it" if current.version > expect_version else "")
+            + ". Nothing was written; read it again and retry."
+        )
+    if indexed_hash is not None and content_hash(current.data) != indexed_hash:
+        raise VersionConflict(
+            f"{rel} was edited and its version ({current.version}) will be bumped once the edit "
+            "settles (a few seconds). Nothing was written; read it again then and retry."
+        )
+    text = current.note.text
+    if body is not None:
+        head = text[: current.note.body_start]
+        text = head + (body if body.endswith("\n") or not body else body + "\n")
+    new_version = current.version + 1
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        for key, value in (properties or {}).items():
+            text = set_value(text, key, value)
+        text = set_value(text, "version", new_version)
+        text = set_value(text, "updated", stamp)
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
+    try:
+        written = _write_page(current, text)
+    except ChangedOnDisk as exc:
+        raise VersionConflict(
+            f"{rel} changed while being updated; nothing written ({exc})"
+        ) from exc
+    return UpdateResult(rel, current.version, new_version, written)
+
+
+def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | None:
+    """Bump `version` of a managed page a person edited without bumping it: a one-value edit,
+    every other byte kept.
+
+    None when the file no longer holds the bytes the index saw (it is being edited: bump it after
+    the next sync); `CompanionError` when it cannot be bumped at all."""
+    what = f"not bumping {rel}"
+    try:
+        current = _read_page(settings, rel)
+    except (NoteNotFound, UnreadableFile):
+        return None  # gone or unreadable meanwhile: the next sync looks again
+    except MalformedFrontmatter:
+        raise MalformedFrontmatter(f"{what}: its frontmatter is malformed") from None
+    if content_hash(current.data) != indexed_hash:
+        return None
+    try:
+        text = set_value(current.note.text, "version", current.version + 1)
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{what}: {exc}") from exc
+    try:
+        written = _write_page(current, text)
+    except ChangedOnDisk:
+        return None
+    return Bumped(rel, current.version, current.version + 1, written)

@@ -1,0 +1,220 @@
+"""The command line as a user runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import copy_example_vault
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    vault = copy_example_vault(root / "vault")
+    state = root / "state"
+    done = run("index", str(vault), "--state-dir", str(state))
+    assert done.returncode == 0, done.stderr
+    assert "embedded" in done.stdout
+    return vault, state
+
+
+def test_index_reports_counts_and_written_files(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    assert (vault / "index.md").is_file() and (vault / "log.md").is_file()
+    again = run("index", str(vault), "--state-dir", str(state), "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert (
+        report["added"] == report["changed"] == report["removed"] == [] and report["written"] == []
+    )
+
+
+def test_search_json_lists_hits_with_the_documented_fields(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run(
+        "search",
+        "how are card payments retried",
+        "--vault",
+        str(vault),
+        "--state-dir",
+        str(state),
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    hits = json.loads(out.stdout)
+    assert hits[0]["path"] == "services/payments/Retry Policy.md"
+    assert set(hits[0]) >= {"path", "title", "score", "rank", "ranks", "snippet"}
+    assert set(hits[0]["ranks"]) == {"bm25", "vector", "links"}
+
+
+def test_search_explain_shows_channel_ranks(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run(
+        "search",
+        "ledger failover",
+        "--mode",
+        "bm25",
+        "--explain",
+        "--vault",
+        str(vault),
+        "--state-dir",
+        str(state),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "bm25 #1" in out.stdout and "Ledger Failover" in out.stdout
+
+
+def test_graph_json_edges_carry_the_interface_fields(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run("graph", str(vault), "--json", "--state-dir", str(state))
+    assert out.returncode == 0, out.stderr
+    graph = json.loads(out.stdout)
+    edge_keys = {"source", "target", "raw", "subpath", "kind", "resolved"}
+    assert all(edge_keys <= set(e) for e in graph["edges"])
+    kinds = {e["kind"] for e in graph["edges"]}
+    assert kinds == {"wikilink", "embed", "markdown", "frontmatter"}
+    by_raw = {(e["source"], e["raw"]): e for e in graph["edges"]}
+    retry = by_raw[("services/payments/Retry Policy.md", "[[Overview|Payments API]]")]
+    assert retry["target"] == "services/payments/Overview.md"  # own folder beats shorter path
+    dr = by_raw[("runbooks/Ledger Failover.md", "[[Disaster Recovery Plan]]")]
+    assert dr["target"] is None and dr["resolved"] is False
+    assert any(n.get("ghost") for n in graph["nodes"])
+
+
+def test_backlinks_lists_linking_notes(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run(
+        "backlinks", "Retry Policy", "--vault", str(vault), "--state-dir", str(state), "--json"
+    )
+    assert out.returncode == 0, out.stderr
+    sources = {e["source"] for e in json.loads(out.stdout)}
+    assert "incidents/2024-03-14 Duplicate Card Charges.md" in sources
+    assert "index.md" not in sources  # the generated catalog does not count
+
+
+def test_status_reports_pages_chunks_embedding_and_database(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run("status", str(vault), "--state-dir", str(state), "--json")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["notes"] >= 30 and info["chunks"] > info["notes"]
+    assert info["embedded_pct"] == 100.0 and info["model"] == "all-MiniLM-L6-v2"
+    assert info["database_bytes"] > 0 and info["last_index"]["added"] > 0
+
+
+def test_nonexistent_vault_is_a_user_error(tmp_path: Path) -> None:
+    out = run("index", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "s"))
+    assert out.returncode == 1
+    assert "does not exist" in out.stderr and str(tmp_path / "nope") in out.stderr
+
+
+def test_a_file_given_as_vault_is_a_user_error(tmp_path: Path) -> None:
+    file = tmp_path / "note.md"
+    file.write_text("x")
+    out = run("index", str(file), "--state-dir", str(tmp_path / "s"))
+    assert out.returncode == 1 and "not a folder" in out.stderr
+
+
+def test_unwritable_state_dir_is_a_user_error(
+    tmp_path: Path, make_vault: Callable[..., Path]
+) -> None:
+    vault = make_vault({"a.md": "x"})
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the state folder should be")
+    out = run("index", str(vault), "--state-dir", str(blocker / "state"))
+    assert out.returncode == 1
+    assert "--state-dir" in out.stderr and "COMPANION_STATE_DIR" in out.stderr
+
+
+def test_usage_errors_exit_with_2(tmp_path: Path) -> None:
+    assert run("search").returncode == 2
+    assert run("search", "x", "--mode", "fuzzy").returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_unknown_note_for_backlinks_is_a_user_error(indexed: tuple[Path, Path]) -> None:
+    vault, state = indexed
+    out = run("backlinks", "No Such Note", "--vault", str(vault), "--state-dir", str(state))
+    assert out.returncode == 1 and "No Such Note" in out.stderr
+
+
+def test_vault_is_found_from_the_environment_and_enclosing_folder(
+    indexed: tuple[Path, Path],
+) -> None:
+    vault, state = indexed
+    env_run = run(
+        "status", "--json", "--state-dir", str(state), env={"COMPANION_VAULT": str(vault)}
+    )
+    assert env_run.returncode == 0 and json.loads(env_run.stdout)["vault"] == str(vault.resolve())
+    nested = run("status", "--json", "--state-dir", str(state), cwd=vault / "services" / "payments")
+    assert nested.returncode == 0 and json.loads(nested.stdout)["vault"] == str(vault.resolve())
+
+
+def test_init_scaffolds_a_vault_and_never_overwrites(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    first = run("init", str(target))
+    assert first.returncode == 0, first.stderr
+    for rel in (
+        "SYSTEM.md",
+        "templates/entity.md",
+        "wiki/entities",
+        "sources",
+        ".obsidian/templates.json",
+    ):
+        assert (target / rel).exists(), rel
+    (target / "SYSTEM.md").write_text("---\nschema_version: 1\n---\nmine\n")
+    second = run("init", str(target))
+    assert second.returncode == 0 and "nothing changed" in second.stdout
+    assert (target / "SYSTEM.md").read_text() == "---\nschema_version: 1\n---\nmine\n"
+
+
+def test_help_teaches_the_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for word in ("init", "index", "search", "graph", "backlinks", "status", "Quick start"):
+        assert word in out.stdout
+    assert "Examples" in run("search", "--help").stdout
+
+
+def test_update_without_a_daemon_is_compare_and_swap(
+    tmp_path: Path, make_vault: Callable[..., Path]
+) -> None:
+    vault = make_vault(
+        {"wiki/concepts/Tide.md": "---\ntype: concept\nversion: 2\n---\nTides rise.\n"}
+    )
+    where = ["--vault", str(vault), "--state-dir", str(tmp_path / "s")]
+    page = vault / "wiki" / "concepts" / "Tide.md"
+    before = page.read_bytes()
+    conflict = run("update", "wiki/concepts/Tide", "--expect-version", "1", "--body", "x", *where)
+    assert conflict.returncode == 3 and "version 2, not 1" in conflict.stderr
+    assert page.read_bytes() == before
+    done = run(
+        "update", "wiki/concepts/Tide", "--expect-version", "2", "--set", "status=draft", *where
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version 2 -> 3" in done.stdout
+    text = page.read_text()
+    assert "version: 3" in text and "status: draft" in text and text.endswith("---\nTides rise.\n")
+    assert "update | `wiki/concepts/Tide.md` version 2 → 3" in (vault / "log.md").read_text()

@@ -1,0 +1,32 @@
+"""What tests share besides fixtures: where the repository and the shared data are, and small
+helpers. Import it as `from tests.helpers import …` (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from companion.app import Companion
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_VAULT = REPO / "vault"
+SHARED_DATA = REPO.parent / "shared" / "data"
+REAL_VAULTS = SHARED_DATA / "vaults"
+
+requires_shared = pytest.mark.skipif(
+    not REAL_VAULTS.is_dir(),
+    reason=f"shared test data not found at {REAL_VAULTS} (only in the project's CI)",
+)
+
+OpenApp = Callable[..., "Companion"]
+
+
+def copy_example_vault(dest: Path) -> Path:
+    """The example vault without the notes companion generates (index.md, log.md, index/)."""
+    ignore = shutil.ignore_patterns("index.md", "log.md", "index")
+    return Path(shutil.copytree(EXAMPLE_VAULT, dest, ignore=ignore))

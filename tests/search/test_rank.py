@@ -1,0 +1,169 @@
+"""Search on the example vault with the real model: natural queries, modes, hostile input."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from companion.app import Companion
+from companion.search.query import fts_query
+from tests.helpers import OpenApp
+
+NATURAL_QUERIES = [
+    ("how are card payments retried", "services/payments/Retry Policy.md"),
+    ("Idempotency-Key header 24 hours", "services/payments/Idempotency Keys.md"),
+    ("why were customers charged twice", "incidents/2024-03-14 Duplicate Card Charges.md"),
+    ("how many requests per second can a merchant send", "services/payments/Rate Limits.md"),
+    ("what to do when the ledger database primary goes down", "runbooks/Ledger Failover.md"),
+    ("settlement file recon break", "services/ledger/Reconciliation.md"),
+    ("when do sellers get paid", "services/payouts/Payout Scheduler.md"),
+    ("webhook signature HMAC-SHA256", "services/notifications/Webhook Delivery.md"),
+    ("debits equal credits posting rules", "services/ledger/Double-Entry Model.md"),
+    ("merchant dashboards showed stale balances", "incidents/2024-08-02 Ledger Replication Lag.md"),
+    ("consumer group falling behind on Kafka", "runbooks/Kafka Consumer Lag.md"),
+    (
+        "why services publish events instead of calling each other",
+        "adr/ADR-003 Use Kafka for Domain Events.md",
+    ),
+    ("LightGBM fraud model", "services/risk/Fraud Scoring.md"),
+]
+
+HOSTILE_QUERIES = [
+    "",
+    "   ",
+    '"',
+    '"unbalanced',
+    "*",
+    "payments*",
+    "-ledger",
+    "ledger -kafka",
+    "title:ledger",
+    "a:b:c",
+    "(",
+    "())(",
+    "AND",
+    "OR NOT",
+    "ledger AND",
+    "NEAR(ledger kafka)",
+    "ledger NEAR/2 kafka",
+    "^",
+    "'; DROP TABLE pages; --",
+    "台帳 データベース",
+    "Сверка баланса",
+    "مدفوعات",
+    "🙂 payments",
+    "\x00",
+    "a" * 5000,
+    "{x}",
+    "[[Payments]]",
+    "#tag",
+    "$$",
+    "%%",
+    "\\",
+    "ledger\nkafka",
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), NATURAL_QUERIES)
+def test_example_vault_answers_natural_queries_in_the_top_three(
+    example_app: Companion, query: str, expected: str
+) -> None:
+    hits = example_app.search(query, mode="hybrid", limit=3)
+    assert expected in [h.path for h in hits], [h.path for h in hits]
+
+
+def test_hybrid_hits_report_each_channels_rank(example_app: Companion) -> None:
+    hits = example_app.search("how are card payments retried", mode="hybrid", limit=5)
+    top = hits[0]
+    assert set(top.ranks) == {"bm25", "vector", "links"}  # links: rank of the top hit it links with
+    assert top.rank == 1 and top.score > 0 and top.snippet
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+
+
+def test_title_and_alias_matches_rank_above_body_mentions(example_app: Companion) -> None:
+    hits = example_app.search("Redis", mode="bm25", limit=3)
+    assert hits[0].path == "data/Redis Cache.md"
+
+
+def test_excluded_folders_are_left_out_of_search(example_app: Companion) -> None:
+    hits = example_app.search("legacy monolith", mode="bm25", limit=20)
+    assert "archive/Legacy Monolith Notes.md" not in [h.path for h in hits]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_any_text_is_a_valid_query(example_app: Companion, query: str, mode: str) -> None:
+    hits = example_app.search(query, mode=mode, limit=5)  # type: ignore[arg-type]
+    assert isinstance(hits, list)
+
+
+def test_fts_query_quotes_every_word_and_ignores_syntax() -> None:
+    assert fts_query('title:"x" NEAR (y*)') == '"title" OR "x" OR "near" OR "y"'
+    assert fts_query("-- ** ()") is None
+
+
+def test_fts_query_drops_stop_words_unless_nothing_else_is_left() -> None:
+    assert fts_query("what to do when the primary goes down") == '"primary" OR "goes" OR "down"'
+    assert fts_query("the and of") == '"the" OR "and" OR "of"'
+
+
+LINKED_NOTES: dict[str, str | bytes] = {
+    "Lighthouse.md": "# Lighthouse\n\nThe keeper logs tides and fog every night. See [[Keeper Rota]].\n",
+    "Keeper Rota.md": "# Keeper Rota\n\nWho climbs the tower, week by week.\n",
+    "Orchard.md": "# Orchard\n\nApple trees and cider presses.\n",
+    "Bakery.md": "# Bakery\n\nBread, ovens and flour; no links here.\n",
+    "Tower.md": "# Tower\n\nThe tides and fog diagram: ![[tides diagram.png]]\n",
+    "tides diagram.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+}
+
+
+def test_hybrid_nudges_pages_linked_with_its_top_hits_and_says_so(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(LINKED_NOTES))
+    app.index()
+    from companion.search.rank import search
+
+    query = "tides and fog logged every night"
+    plain = search(app.store, query, mode="hybrid", embedder=app.embedder, graph_nudge=0.0)
+    nudged = search(app.store, query, mode="hybrid", embedder=app.embedder)
+    assert plain[0].path == nudged[0].path == "Lighthouse.md"
+    before = {h.path: h for h in plain}
+    after = {h.path: h for h in nudged}
+    # The rota is linked from the top hit: it gains, and its `links` rank names that hit's rank.
+    assert after["Keeper Rota.md"].score > before["Keeper Rota.md"].score
+    assert after["Keeper Rota.md"].ranks["links"] == 1
+    assert after["Bakery.md"].ranks["links"] is None
+    assert after["Bakery.md"].score == before["Bakery.md"].score
+    # The generated catalog links to every note but never joins a ranking through its links,
+    # and an attachment has no text to search: neither joins through links, nor through BM25.
+    assert "index.md" not in after and "tides diagram.png" not in after
+    assert all(h.path != "tides diagram.png" for h in app.search("tides diagram", mode="bm25"))
+    # The single channels are never nudged.
+    for mode in ("bm25", "vector"):
+        hits = search(app.store, query, mode=mode, embedder=app.embedder)
+        assert all("links" not in h.ranks for h in hits)
+
+
+def test_link_nudge_adds_a_share_of_each_top_hits_score_to_its_neighbours() -> None:
+    from companion.search.fusion import link_nudge
+
+    scores = {"a": 1 / 3, "b": 1 / 4, "c": 1 / 5}
+    out = link_nudge(scores, ["a", "b", "c"], {"a": ["c", "d"], "c": ["a"]}, k=2, beta=0.5, top=2)
+    assert out["c"] == pytest.approx(1 / 5 + 0.5 / 3)
+    assert out["d"] == pytest.approx(0.5 / 3)  # found by no channel: joins through its link
+    assert out["a"] == scores["a"] and out["b"] == scores["b"]  # c is not in the top 2
+
+
+def test_a_hub_among_the_top_hits_nudges_nothing() -> None:
+    from companion.search.fusion import link_nudge
+
+    hub = {"hub": [f"n{i}" for i in range(60)]}
+    out = link_nudge({"hub": 0.5}, ["hub"], hub, k=2, beta=0.5, top=3, max_links=50)
+    assert out == {"hub": 0.5}
+    out = link_nudge({"hub": 0.5}, ["hub"], hub, k=2, beta=0.5, top=3, max_links=60)
+    assert len(out) == 61
