@@ -11,12 +11,13 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 VAULT ?= vault
 
-.PHONY: run test lint typecheck check bench clean-state help
+.PHONY: run test test-fast lint typecheck imports check bench clean-state help
 
 help:
 	@echo "make run     index the example vault, search it, then run the daemon on it"
 	@echo "make test    run the test suite"
-	@echo "make check   lint + typecheck + tests"
+	@echo "make test-fast  the fast loop: no real model, no slow tests (under a minute)"
+	@echo "make check   lint + typecheck + import rules + tests"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,14 +40,22 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The fast loop (under a minute on 2 cores): everything but the real-model and slow tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not quality and not slow"
+
 lint: $(STAMP)
 	$(BIN)/ruff check companion tests bench
 	$(BIN)/ruff format --check companion tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy companion
+	$(BIN)/mypy companion tests bench
 
-check: lint typecheck test
+# The import rules in pyproject.toml [tool.importlinter]: layers, and who may import the store.
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck imports test
 
 # Benchmarks (bench/run.py; results go to docs/benchmarks.md). Not tests: nothing here asserts a time.
 .PHONY: bench-full

@@ -4,10 +4,10 @@
 
 (`make bench` runs it too, through bench/run.py.) Steps:
 
-1. A copy of the cached synthetic vault (`bench.run.vault_for`) is text-indexed with
+1. A copy of the cached synthetic vault (`bench.common.vault_for`) is text-indexed with
    `Companion(...).index(embed=False)` on a fresh state folder, and its vector table is filled
    through the store's own `add_embeddings` with deterministic random unit vectors
-   (`bench.run.fill_vectors`, no real-model sample: embedding 77k chunks on 2 CPUs takes over an
+   (`bench.common.fill_vectors`, no real-model sample: embedding 77k chunks on 2 CPUs takes over an
    hour). The daemon therefore starts with nothing pending.
 2. `.venv/bin/companion watch VAULT --state-dir STATE` is started as a real subprocess; we time
    until `client.request(state, "ping")` answers, and until a `status` request (which runs on the
@@ -44,17 +44,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import run, synth
-from bench.run import CACHE, REPO, log, pct
+from bench import common, synth
+from bench.common import CACHE, REPO, companion_bin, log, pct
 
 BEGIN = "<!-- bench:daemon:begin (written by `python -m bench.daemon` or `bench.run`) -->"
 END = "<!-- bench:daemon:end -->"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def companion_bin() -> Path:
-    here = Path(sys.executable).parent / "companion"
-    return here if here.exists() else REPO / ".venv" / "bin" / "companion"
 
 
 # -- /proc -----------------------------------------------------------------------------------------
@@ -130,7 +125,9 @@ def wait_quiet(state: Path, timeout: float) -> tuple[float, dict[str, Any]]:
     return time.perf_counter() - t0, status
 
 
-def start_daemon(vault: Path, state: Path, logfile: Path) -> tuple[subprocess.Popen[bytes], dict]:
+def start_daemon(
+    vault: Path, state: Path, logfile: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     cmd = [str(companion_bin()), "watch", str(vault), "--state-dir", str(state)]
     t0 = time.perf_counter()
     out = logfile.open("wb")
@@ -285,7 +282,9 @@ def importtime(cmd: list[str]) -> dict[str, Any]:
     }
 
 
-def idle(proc: subprocess.Popen[bytes], vault: Path, state: Path, quiet: float, window: float):
+def idle(
+    proc: subprocess.Popen[bytes], vault: Path, state: Path, quiet: float, window: float
+) -> dict[str, Any]:
     waited, status_before = wait_quiet(state, 300)
     before = snapshot(vault)
     state_before = snapshot(state)
@@ -353,7 +352,7 @@ def bench_daemon(
         "notes": notes,
         "seed": seed,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "git": run.git_state(),
+        "git": common.git_state(),
         "load_start": list(os.getloadavg()),
     }
     opts = DaemonOptions()
@@ -364,19 +363,19 @@ def bench_daemon(
         "catalog_delay_s": opts.catalog_delay,
         "embed_batch": opts.embed_batch,
     }
-    src, _ = run.vault_for(notes, seed)
+    src, _ = common.vault_for(notes, seed)
     vault = CACHE / f"daemon-vault-{notes}-s{seed}"
     shutil.rmtree(vault, ignore_errors=True)
     log(f"daemon: copying the {notes:,}-note vault -> {vault}")
     shutil.copytree(src, vault, symlinks=True)
-    state = run.fresh_state(f"daemon-{notes}")
-    app = run.open_app(vault, state)
+    state = common.fresh_state(f"daemon-{notes}")
+    app = common.open_app(vault, state)
     try:
         t0 = time.perf_counter()
         result = app.index(embed=False)
         data["index_s"] = time.perf_counter() - t0
         data["files"] = len(result.sync.added)
-        data["vectors"] = run.fill_vectors(app, seed, real=0)
+        data["vectors"] = common.fill_vectors(app, seed, real=0)
         data["chunks"] = app.store.pages.counts().get("chunks")
     finally:
         app.close()
@@ -420,7 +419,7 @@ def bench_daemon(
 def render(d: dict[str, Any]) -> str:
     o, fr, cli, idl, st = d["options"], d["freshness"], d["cli"], d["idle"], d["start"]
     it = cli["importtime"]
-    load = f"{run.fmt_load(d['load_start'])} at start, {run.fmt_load(d['load_end'])} at end"
+    load = f"{common.fmt_load(d['load_start'])} at start, {common.fmt_load(d['load_end'])} at end"
     top = ", ".join(f"`{n}` {ms:.0f}" for n, ms in it["top_cumulative"][:8])
     threads = ", ".join(f"{n} {s:.2f}s" for n, s in idl["threads_busy"][:5]) or "none"
     changed = idl["vault_files_changed"]
@@ -481,18 +480,18 @@ def section(d: dict[str, Any]) -> str:
 def write_doc(d: dict[str, Any]) -> None:
     """Replace the daemon block inside the generated section (insert it before its end marker
     when absent), leaving the rest of the section as the last `bench.run` wrote it."""
-    text = run.DOC.read_text(encoding="utf-8")
+    text = common.DOC.read_text(encoding="utf-8")
     block = section(d).rstrip("\n")
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)
         text = head + block + tail
-    elif run.END in text:
-        head, tail = text.split(run.END, 1)
-        text = head.rstrip("\n") + "\n\n" + block + "\n" + run.END + tail
+    elif common.END in text:
+        head, tail = text.split(common.END, 1)
+        text = head.rstrip("\n") + "\n\n" + block + "\n" + common.END + tail
     else:
-        text = text.rstrip("\n") + f"\n\n## Results\n\n{run.BEGIN}\n{block}\n{run.END}\n"
-    run.DOC.write_text(text, encoding="utf-8")
+        text = text.rstrip("\n") + f"\n\n## Results\n\n{common.BEGIN}\n{block}\n{common.END}\n"
+    common.DOC.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -508,12 +507,12 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     CACHE.mkdir(parents=True, exist_ok=True)
     data = bench_daemon(args.notes, args.seed, args.edits, args.runs, args.idle, args.keep)
-    data["machine"] = run.machine()
+    data["machine"] = common.machine()
     (CACHE / "results-daemon.json").write_text(json.dumps(data, indent=1, default=str))
     print(render(data))
     if not args.no_doc:
         write_doc(data)
-        log(f"wrote {run.DOC.relative_to(REPO)}")
+        log(f"wrote {common.DOC.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

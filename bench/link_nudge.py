@@ -122,12 +122,12 @@ def nudged(
 
 
 def natural_queries(cache_root: Path) -> None:
-    """The other side: the example vault's hand-written queries (tests/test_search.py), each with
+    """The other side: the example vault's hand-written queries (tests/search/test_rank.py), each with
     the one page that answers it. How many come first, by nudge strength?"""
     from companion.search.rank import search
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_search import NATURAL_QUERIES
+    sys.path.insert(0, str(REPO))
+    from tests.search.test_rank import NATURAL_QUERIES
 
     app = build(REPO / "vault", cache_root)
     print(

@@ -92,3 +92,11 @@ def example_app(
     app.index()
     yield app
     app.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the real model is a `quality` test, whether it says so or not."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "real_embedder" in names or "example_app" in names:
+            item.add_marker(pytest.mark.quality)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -263,15 +264,15 @@ def test_parsing_in_worker_processes_gives_the_same_index(
     serial = open_app(vault, state="serial")
     serial.index(embed=False)
     monkeypatch.setattr(sync, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(sync.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("companion.sync.reconcile.os.cpu_count", lambda: 2)
     pools: list[object] = []
-    real_pool = sync.ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
-    def counting_pool(*args: object, **kwargs: object) -> object:
+    def counting_pool(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
         pools.append(args)
-        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+        return ProcessPoolExecutor(*args, **kwargs)
 
-    monkeypatch.setattr(sync, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr("companion.sync.reconcile.ProcessPoolExecutor", counting_pool)
     parallel = open_app(vault, state="parallel")
     parallel.index(embed=False)
     assert pools, "the worker pool was not used"

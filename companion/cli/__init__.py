@@ -1,6 +1,6 @@
 """The command line: a shell over `companion.app.Companion` (or the vault's daemon).
 
-- `fast`: the entry point; answers a plain search without loading click (standard library only at
+- `fast`: the entry point; answers a plain search or status without loading click (stdlib only at
   import time);
 - `main`: the click group and the mapping of errors to exit codes;
 - `common`, `output`: options and helpers; what gets printed;

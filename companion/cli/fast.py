@@ -1,4 +1,4 @@
-"""The `companion` entry point: a plain `companion search` answered before click loads.
+"""The `companion` entry point: a plain `companion search` or `status` answered before click loads.
 
 A search through a warm daemon takes the daemon ~20 ms; the process around it is most of the
 cost, and importing click and the full CLI is ~25 ms of that. So the entry point first looks
@@ -8,6 +8,7 @@ else — another command, `--help`, an option it does not know, a value out of r
 running for a hybrid or vector search — is handed to the full click CLI unchanged, which then
 parses, validates and answers exactly as it always does. With no daemon, a `--mode bm25` search
 is answered here in process: it needs SQLite and the search code, not the model, NumPy or click.
+A plain `companion status [VAULT] [--vault P] [--state-dir P] [--json]` is answered here too.
 """
 
 from __future__ import annotations
@@ -81,6 +82,50 @@ def parse_search(args: list[str]) -> dict[str, Any] | None:
     return opts
 
 
+def parse_status(args: list[str]) -> dict[str, Any] | None:
+    """The options of a plain `status [VAULT] [--vault P] [--state-dir P] [--json]`, or None to
+    let click handle it (`--model`, `--help`, anything unexpected)."""
+    opts: dict[str, Any] = {
+        "vault": os.environ.get("COMPANION_VAULT") or None,
+        "state_dir": os.environ.get("COMPANION_STATE_DIR") or None,
+        "as_json": False,
+    }
+    positional: str | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in ("--vault", "--state-dir") and (eq or i + 1 < len(args)):
+            opts["vault" if name == "--vault" else "state_dir"] = inline if eq else args[i + 1]
+            i += 1 if eq else 2
+        elif arg == "--json":
+            opts["as_json"] = True
+            i += 1
+        elif arg.startswith("-") or positional is not None:
+            return None
+        else:
+            positional = arg
+            i += 1
+    if positional is not None:
+        opts["vault"] = positional  # the argument wins over --vault, as in the click command
+    return opts
+
+
+def _status(opts: dict[str, Any]) -> None:
+    import json
+
+    from companion.cli.output import echo, render_status
+    from companion.cli.status import status_info
+    from companion.errors import CompanionError
+
+    try:
+        info = status_info(opts["vault"], opts["state_dir"])
+    except CompanionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    echo(json.dumps(info, indent=2, ensure_ascii=False) if opts["as_json"] else render_status(info))
+
+
 def _locate(opts: dict[str, Any]) -> Any | None:
     """The state folder for the options' vault, or None when there is no vault here (the full
     CLI then says so, with the usual message and code)."""
@@ -139,6 +184,12 @@ def _search_in_process(opts: dict[str, Any]) -> bool:
 
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["status"] and (status := parse_status(args[1:])) is not None:
+        try:
+            return _status(status)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(130)
     if args[:1] == ["search"]:
         opts = parse_search(args[1:])
         try:

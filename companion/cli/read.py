@@ -10,22 +10,20 @@ from typing import Any
 import click
 
 from companion.cli.common import (
-    ask_daemon,
     json_option,
     model_option,
     open_app,
-    settings_for,
     state_option,
     vault_option,
 )
 from companion.cli.output import (
     echo,
     fallback_note,
-    merge_daemon_status,
     render_hits,
     render_status,
     search_footer,
 )
+from companion.cli.status import status_info
 from companion.search.rank import MODES
 
 
@@ -181,8 +179,5 @@ def status(
       companion status ~/notes
       companion status --json | jq .embedded_pct
     """
-    settings = settings_for(vault or vault_opt, state_dir, model)
-    daemon = ask_daemon(settings, "status")
-    with open_app(vault or vault_opt, state_dir, model) as app:
-        info = merge_daemon_status(app.status().as_json(), daemon)
+    info = status_info(vault or vault_opt, state_dir, model)
     echo(json.dumps(info, indent=2, ensure_ascii=False) if as_json else render_status(info))

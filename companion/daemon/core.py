@@ -42,6 +42,7 @@ from companion.errors import CompanionError, VersionConflict
 from companion.sync.embedding import BatchOutcome, Chunk, embed_batch
 from companion.sync.reconcile import SyncReport
 from companion.vault.obsidian import IgnoreRules
+from companion.write.lock import WAIT
 from companion.write.state import ensure_state_dir
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class DaemonOptions:
     catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
     embed_batch: int = 16  # small, so a save never waits long behind background embedding
     retry_delay: float = 1.0  # an unreadable file is looked at again after this long
+    lock_wait: float = WAIT  # how long a second daemon waits for the writer lock (then exit 75)
 
 
 @dataclass(slots=True)
@@ -150,6 +152,7 @@ class Daemon:
         ensure_state_dir(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
         app = Companion(self.settings, thorough=True)
+        app.lock_wait = self.options.lock_wait
         try:
             app.hold_writer("daemon")
         except BaseException:
@@ -226,6 +229,7 @@ class Daemon:
         """Finish what is in hand, then release everything. The writer's current step has
         already completed (signals only set a flag), so the index is consistent."""
         self.stopping.set()
+        self.jobs.put([])  # wakes the embedding thread, which then sees `stopping`
         if self.watcher is not None:
             self.watcher.stop()
         if self.server is not None:
@@ -280,6 +284,8 @@ class Daemon:
                 job = self.jobs.get(timeout=0.5)
             except queue.Empty:
                 continue
+            if not job:
+                continue  # the wake-up of `shutdown`
             try:
                 outcome = embed_batch(self.embedder, job)
             except CompanionError as exc:  # the model cannot load: every batch would fail

@@ -67,6 +67,7 @@ class Watcher:
         self._cond = threading.Condition()
         self._batch = Batch()
         self._last_event = 0.0
+        self._stopped = False
         self._observer: Any = None
 
     def start(self) -> None:
@@ -81,7 +82,8 @@ class Watcher:
             self._observer.join(timeout=5)
             self._observer = None
         with self._cond:
-            self._cond.notify_all()
+            self._stopped = True
+            self._cond.notify_all()  # a consumer waiting in next_batch returns at once
 
     def _relative(self, path: str) -> str | None:
         if not path.startswith(self.root):
@@ -127,7 +129,7 @@ class Watcher:
                     )
                 else:
                     wait = deadline - now
-                if now >= deadline:
+                if now >= deadline or self._stopped:
                     return None
                 self._cond.wait(max(0.001, min(wait, deadline - now)))
 

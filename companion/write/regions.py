@@ -30,6 +30,7 @@ from companion.errors import RegionError
 NAME = re.compile(r"[a-z0-9-]+")
 _MARKER = re.compile(r"^[ \t]*%%[ \t]*companion:(begin|end)[ \t]+(\S+)[ \t]*%%[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_CLOSING_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*$")  # no info string (CommonMark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,16 @@ class Region:
 
 
 def _lines(text: str) -> list[tuple[int, str, int]]:
-    """(offset, line without its newline, offset of the next line) for every line."""
+    """(offset, line without its newline, offset of the next line) for every line. Only `\n`
+    (and `\r\n`) end a line, as in an editor: not the other characters `str.splitlines` breaks at."""
     out = []
     pos = 0
-    for raw in text.splitlines(keepends=True):
-        out.append((pos, raw.rstrip("\r\n"), pos + len(raw)))
-        pos += len(raw)
+    while pos < len(text):
+        end = text.find("\n", pos)
+        following = len(text) if end == -1 else end + 1
+        line = text[pos : len(text) if end == -1 else end]
+        out.append((pos, line.removesuffix("\r"), following))
+        pos = following
     return out
 
 
@@ -59,11 +64,12 @@ def find_regions(text: str, where: str = "the page") -> list[Region]:
     open_at = body_at = 0
     fence: str | None = None
     for number, (offset, line, following) in enumerate(_lines(text), start=1):
-        fenced = _FENCE.match(line)
         if fence is not None:
-            if fenced and fenced.group(1)[0] == fence[0] and len(fenced.group(1)) >= len(fence):
+            closing = _CLOSING_FENCE.match(line)
+            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
                 fence = None
             continue
+        fenced = _FENCE.match(line)
         if fenced:
             fence = fenced.group(1)
             continue
@@ -118,16 +124,32 @@ def set_region(text: str, name: str, content: str, where: str = "the page") -> s
     body = content.replace("\r\n", "\n").replace("\n", newline)
     if body and not body.endswith(newline):
         body += newline
+    result = None
     for region in find_regions(text, where):
         if region.name == name:
-            return text[: region.body_start] + body + text[region.body_end :]
-    if not body:
-        return text
-    head = text
-    if head and not head.endswith(("\n", "\r")):
-        head += newline
-    if head and not head.endswith(newline * 2):
-        head += newline
-    begin = f"%% companion:begin {name} %%"
-    end = f"%% companion:end {name} %%"
-    return f"{head}{begin}{newline}{body}{end}{newline}"
+            result = text[: region.body_start] + body + text[region.body_end :]
+            break
+    else:
+        if not body:
+            return text
+        head = text
+        if head and not head.endswith(("\n", "\r")):
+            head += newline
+        if head and not head.endswith(newline * 2):
+            head += newline
+        begin = f"%% companion:begin {name} %%"
+        end = f"%% companion:end {name} %%"
+        result = f"{head}{begin}{newline}{body}{end}{newline}"
+    # Content holding a marker line or an unclosed fence would leave a page whose regions can no
+    # longer be read: refuse it rather than write it.
+    try:
+        written = region_text(result, name, where)
+    except RegionError as exc:
+        raise RegionError(
+            f"{where}: the new content of region {name!r} breaks the page's regions ({exc})"
+        ) from exc
+    if written != body:
+        raise RegionError(
+            f"{where}: the new content of region {name!r} would not read back as written"
+        )
+    return result

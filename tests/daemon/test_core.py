@@ -27,7 +27,9 @@ from companion.errors import WriterBusy as LockHeld
 from companion.store.db import Store
 from tests.helpers import REAL_VAULTS
 
-FAST = DaemonOptions(debounce=0.1, max_delay=0.5, settle=0.6, catalog_delay=0.2, retry_delay=0.3)
+FAST = DaemonOptions(
+    debounce=0.1, max_delay=0.5, settle=0.6, catalog_delay=0.2, retry_delay=0.3, lock_wait=0.5
+)
 
 NOTES: dict[str, str | bytes] = {
     "Home.md": "# Home\n\nSee [[Lighthouse]] and [[wiki/entities/Beacon]].\n",
@@ -172,7 +174,7 @@ def test_own_writes_cause_no_further_writes_and_an_idle_daemon_writes_nothing(
     files = {p: digest(p) for p in run.vault.rglob("*") if p.is_file()}
     db = run.daemon.settings.db_path
     db_state = (db.stat().st_mtime_ns, Path(f"{db}-wal").stat().st_size)
-    time.sleep(3)
+    time.sleep(2 * FAST.settle)  # past every timer (settle, catalog): a write would show now
     assert run.daemon.counters["writes"] == writes
     assert {p: digest(p) for p in run.vault.rglob("*") if p.is_file()} == files
     assert (db.stat().st_mtime_ns, Path(f"{db}-wal").stat().st_size) == db_state
@@ -190,7 +192,7 @@ def test_a_human_edit_of_a_managed_page_gets_exactly_one_bump_and_nothing_else(
     page.write_bytes(edited)
     wait_until(lambda: b"version: 4" in page.read_bytes(), what="the version bump")
     wait_until(run.idle, what="the daemon to settle")
-    time.sleep(1.5)  # longer than the settle window: a second bump would show now
+    time.sleep(2 * FAST.settle)  # longer than the settle window: a second bump would show now
     assert page.read_bytes() == edited.replace(b"version: 3", b"version: 4")
     assert run.daemon.counters["bumps"] == 1
     assert run.search("planes") == ["wiki/entities/Beacon.md"]
@@ -235,7 +237,7 @@ def test_an_unmanaged_note_is_never_written(
     wait_until(lambda: run.search("person") == ["Lighthouse.md"], what="the edit")
     before = digest(note)
     wait_until(run.idle, what="settling and embedding")
-    time.sleep(1.0)
+    time.sleep(2 * FAST.settle)  # a bump would have come by now (the rule: test_schedule.py)
     assert digest(note) == before
     assert run.daemon.counters["bumps"] == 0
 
@@ -320,6 +322,7 @@ def test_the_socket_is_private_to_the_owner(
     assert stat.S_IMODE(run.state.stat().st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_a_corrupt_database_is_rebuilt_on_start(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running], tmp_path: Path
 ) -> None:
@@ -363,6 +366,7 @@ def spawn_daemon(
     return proc
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_burst_then_restart_matches_disk(
     make_vault: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -379,7 +383,7 @@ def test_kill_9_during_a_burst_then_restart_matches_disk(
         time.sleep(0.7)  # mid-burst processing
     finally:
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()  # reaps it and closes its output pipe
     for i in range(0, 300, 7):  # more changes while nobody watches
         (burst / f"note {i:03}.md").unlink()
     (vault / "Lighthouse.md").write_text("# Lighthouse\n\nAutomated since 1990.\n")
@@ -401,6 +405,7 @@ def test_kill_9_during_a_burst_then_restart_matches_disk(
     assert not (state / "daemon.sock").exists()  # a clean SIGTERM removes the socket
 
 
+@pytest.mark.slow
 def test_sigterm_exits_cleanly_and_releases_the_lock(
     make_vault: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -449,11 +454,11 @@ def test_an_unreadable_file_is_retried_and_never_treated_as_deleted(
     start_daemon: Callable[..., Running],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import companion.sync.page as sync
     from companion.errors import UnreadableFile
 
     run = start_daemon(make_vault(NOTES))
-    real = sync.read_note_bytes
+    from companion.vault.walk import read_note_bytes as real
+
     refusals = {"left": 3}
 
     def flaky(path: Path, limit: int) -> bytes:
@@ -462,7 +467,7 @@ def test_an_unreadable_file_is_retried_and_never_treated_as_deleted(
             raise UnreadableFile(f"{path}: permission denied")
         return real(path, limit)
 
-    monkeypatch.setattr(sync, "read_note_bytes", flaky)
+    monkeypatch.setattr("companion.sync.page.read_note_bytes", flaky)
     (run.vault / "Lighthouse.md").write_text("# Lighthouse\n\nNow with radar.\n", encoding="utf-8")
     wait_until(lambda: refusals["left"] < 3, what="a first refused read")
     assert run.search("keeper") == ["Lighthouse.md"]  # still indexed as it was

@@ -94,7 +94,7 @@ def test_a_different_model_fingerprint_re_embeds_everything(
     app.index()
     total = app.store.vectors.counts(embedder.fingerprint)[0]
     # The same weights copied to another folder with a changed setting are a different model.
-    other = Path(shutil.copytree(embedder.info.location, tmp_path / "my-model"))
+    other = Path(shutil.copytree(model_info("all-MiniLM-L6-v2").location, tmp_path / "my-model"))
     config = other / "sentence_bert_config.json"
     config.write_text(config.read_text().replace("256", "128"), encoding="utf-8")
     changed = open_app(vault, model=str(other))
@@ -136,7 +136,7 @@ def test_a_model_name_in_the_local_hugging_face_cache_is_used_offline(
     import sys
 
     snapshot = tmp_path / "hub" / "models--acme--mini" / "snapshots" / "abc123"
-    shutil.copytree(embedder.info.location, snapshot)
+    shutil.copytree(model_info("all-MiniLM-L6-v2").location, snapshot)
     refs = tmp_path / "hub" / "models--acme--mini" / "refs"
     refs.mkdir()
     (refs / "main").write_text("abc123")

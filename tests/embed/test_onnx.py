@@ -67,6 +67,7 @@ def test_text_longer_than_the_window_is_truncated_not_an_error(real_embedder: Em
     assert vectors.shape == (2, 384) and np.isfinite(vectors).all()
 
 
+@pytest.mark.slow
 def test_export_is_cached_and_a_corrupt_cache_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

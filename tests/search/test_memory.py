@@ -19,6 +19,7 @@ NOTES: dict[str, str | bytes] = {
 }
 
 
+@pytest.mark.quality
 def test_in_memory_neighbours_match_sqlite_vec_and_follow_additions_and_removals(
     make_vault: Callable[..., Path], open_app: OpenApp
 ) -> None:
@@ -50,6 +51,7 @@ def test_in_memory_neighbours_match_sqlite_vec_and_follow_additions_and_removals
     ]
 
 
+@pytest.mark.quality
 def test_search_with_vectors_in_memory_ranks_exactly_as_with_sqlite_vec(
     make_vault: Callable[..., Path], open_app: OpenApp
 ) -> None:

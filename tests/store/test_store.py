@@ -53,8 +53,9 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
 
 def test_database_uses_wal_and_has_sqlite_vec_loaded(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "i.sqlite")
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.db.execute("SELECT vec_version()").fetchone()[0].startswith("v")
+    assert store.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    version = store.db.execute("SELECT vec_version()").fetchone()
+    assert version is not None and str(version[0]).startswith("v")
     store.close()
 
 

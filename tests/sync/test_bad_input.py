@@ -122,9 +122,8 @@ def test_a_vanished_file_between_walk_and_read_keeps_its_rows(
     app = open_app(vault)
     app.index(embed=False)
     (vault / "Keep.md").write_text("tidal charts, revised\n", encoding="utf-8")
-    import companion.sync.page as sync
 
-    real = sync.read_note_bytes
+    from companion.vault.walk import read_note_bytes as real
 
     def flaky(path: Path, limit: int) -> bytes:
         if path.name == "Keep.md":
@@ -133,7 +132,7 @@ def test_a_vanished_file_between_walk_and_read_keeps_its_rows(
             raise UnreadableFile(f"{path}: permission denied")
         return real(path, limit)
 
-    monkeypatch.setattr(sync, "read_note_bytes", flaky)
+    monkeypatch.setattr("companion.sync.page.read_note_bytes", flaky)
     app.index(embed=False)
     assert [h.path for h in app.search("tidal", mode="bm25")] == ["Keep.md"]
     assert "permission denied" in _problems(app)["Keep.md"]

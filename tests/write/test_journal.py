@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import companion.write.journal as journal
 from companion.errors import ChangedOnDisk
 from companion.write.journal import JOURNAL, recover, write_files
 
@@ -66,7 +65,7 @@ def test_a_crash_before_the_commit_point_rolls_back(
     def crash(*_: object) -> None:
         raise SystemExit("killed while writing the journal")
 
-    monkeypatch.setattr(journal.json, "dump", crash)
+    monkeypatch.setattr("companion.write.journal.json.dump", crash)
     with pytest.raises(SystemExit):
         write_files(tmp_path, _changes(vault))
     monkeypatch.undo()
@@ -91,7 +90,7 @@ def test_a_crash_after_the_commit_point_rolls_forward(
         real_replace(src, dst)  # type: ignore[arg-type]
         renamed.append(str(dst))
 
-    monkeypatch.setattr(journal.os, "replace", kill_after_first_rename)
+    monkeypatch.setattr("companion.write.journal.os.replace", kill_after_first_rename)
     with pytest.raises(SystemExit):
         write_files(tmp_path, _changes(vault))
     monkeypatch.undo()
