@@ -229,7 +229,7 @@ def catalog_times(app: Any, repeat: int = 3) -> dict[str, Any]:
         app.graph()
         t1 = time.perf_counter()
         rows = store.pages.catalog()
-        titles = {n.path: n.title for n in store.pages.nodes()}
+        titles = store.pages.titles()
         unresolved = store.links.unresolved()
         orphans = store.links.orphans()
         t2 = time.perf_counter()

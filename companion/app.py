@@ -116,18 +116,33 @@ class Status:
 
 
 class Companion:
-    def __init__(self, settings: Settings, *, thorough: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        thorough: bool = False,
+        writer: str | None = None,
+        lock_wait: float = WAIT,
+    ) -> None:
         """Open the vault's index (moving a damaged database aside; `thorough` checks every page
-        of it first, as the daemon does at start)."""
+        of it first, as the daemon does at start). With `writer` (a role, e.g. "daemon"), take the
+        writer lock first and hold it until `close`: nothing is opened, checked or repaired
+        before this process is the vault's writer."""
         self.settings = settings
         ensure_state_dir(settings.state_dir)
-        self.store, self.recovered = Store.open_or_recover(settings.db_path, thorough)
+        self.lock_wait = lock_wait
+        self._lock = WriterLock(settings.state_dir / LOCK_NAME)
+        if writer is not None:
+            self._lock.acquire(writer, wait=lock_wait)
+        try:
+            self.store, self.recovered = Store.open_or_recover(settings.db_path, thorough)
+        except BaseException:
+            self._lock.release()
+            raise
         self.recovered_write: str | None = None
         self.own = OwnWrites(settings.vault)
         self.on_sync: SyncListener | None = None
         self.live = False  # driven by a daemon, which keeps the index current itself
-        self.lock_wait = WAIT
-        self._lock = WriterLock(settings.state_dir / LOCK_NAME)
         self._model: ModelInfo | None = None
         self._embedder: Embedder | None = None
         self._memory: VectorIndex | None = None
@@ -155,11 +170,14 @@ class Companion:
 
         return init_vault(path)
 
-    def close(self) -> None:
-        self.store.close()
+    def _close_readers(self) -> None:
         if self._readers is not None:
             while not self._readers.empty():
                 self._readers.get_nowait().close()
+
+    def close(self) -> None:
+        self.store.close()
+        self._close_readers()
         if self._memory is not None:
             self._memory.close()
         self._lock.release()
@@ -185,8 +203,10 @@ class Companion:
             self._lock.release()
 
     def hold_writer(self, role: str) -> None:
-        """Take the writer lock until `close` (the daemon: it is the vault's writer while it runs)."""
-        self._lock.acquire(role, wait=self.lock_wait)
+        """Take the writer lock until `close` (a long-lived writer; the daemon passes `writer=`
+        to the constructor instead, so it holds the lock before the index is opened)."""
+        if not self._lock.held:
+            self._lock.acquire(role, wait=self.lock_wait)
 
     # -- model ----------------------------------------------------------------------------------
 
@@ -266,8 +286,14 @@ class Companion:
 
         with self.writing("companion index --rebuild"):
             self.store.close()
+            self._close_readers()  # they still read the file being removed
             remove_database(self.settings.db_path)
             self.store = Store.open(self.settings.db_path)
+            if self._memory is not None:  # its vectors were the old database's
+                from companion.search.memory import VectorIndex
+
+                self._memory.close()
+                self._memory = VectorIndex(self.model.fingerprint, self.model.dim)
 
     def sync(self, progress: Progress | None = None, *, settled: bool = False) -> SyncReport:
         """Bring the whole index in line with the vault; a database found damaged on the way is
@@ -312,6 +338,7 @@ class Companion:
         bump -> write index.md when the catalog changed -> append a log.md entry when anything
         changed -> embed what has no vector yet. Text search works as soon as the sync commits;
         embedding commits batch by batch, so Ctrl-C loses nothing."""
+        from companion.render.index_md import INDEX_PATH
         from companion.render.log_md import counts_line, index_bullets
         from companion.sync.reconcile import record_run
         from companion.write.journal import recover
@@ -324,8 +351,6 @@ class Companion:
             report = self.sync(progress)
             bumped = self._bump_edited(report)
             catalog = WriteReport()
-            from companion.render.index_md import INDEX_PATH
-
             if report.changed_anything or not (vault / INDEX_PATH).exists():
                 catalog = self.write_generated()
             log = WriteReport()
@@ -343,7 +368,9 @@ class Companion:
                     catalog.refused,
                     report.problems,
                 )
-                log = self.log("index", counts, bullets, now)
+                log, logged = self._log("index", counts, bullets, now)
+                if logged is not None and logged.relinked:  # e.g. a person's [[log]] resolves now
+                    catalog.merge(self.write_generated())
             result = IndexResult(report, catalog, log, bumped)
             result.written = catalog.touched + log.written
             if report.changed_anything:
@@ -352,9 +379,12 @@ class Companion:
                 self.embed_pending(result, embed_progress)  # Ctrl-C keeps every finished batch
             return result
 
-    def reconcile(self, *, initial: bool = False, recovered: str | None = None) -> SyncReport:
+    def reconcile(
+        self, *, initial: bool = False, recovered: str | None = None
+    ) -> tuple[SyncReport, WriteReport]:
         """The daemon's full rescan: pick up everything that changed while nobody watched, with a
-        log entry when something did. At start-up (`initial`) those changes are already quiet."""
+        log entry when something did. At start-up (`initial`) those changes are already quiet.
+        Returns the sync's report and what the catalog write did (refusals included)."""
         from companion.render.log_md import counts_line
         from companion.sync.reconcile import record_run
 
@@ -369,9 +399,9 @@ class Companion:
             if report.changed_anything or recovered:
                 files = f"{len(self.store.pages.paths())} files in {report.seconds:.2f}s"
                 self.log("start" if initial else "reconcile", files, bullets)
-            self.write_generated()
+            catalog = self.write_generated()
             record_run(self.store, report)
-            return report
+            return report, catalog
 
     def log_changes(self, report: SyncReport) -> WriteReport:
         """The daemon's log entry for a watcher batch that added or removed files."""
@@ -397,7 +427,7 @@ class Companion:
         with self.writing("companion index"):
             for _ in range(3):
                 pages, links = self.store.pages, self.store.links
-                titles = {n.path: n.title for n in pages.nodes()}
+                titles = pages.titles()
                 notes = render_index(
                     pages.catalog(),
                     links.orphans(),
@@ -407,10 +437,8 @@ class Companion:
                 )
                 state = self.settings.state_dir
                 report = write_notes(self.settings.vault, state, notes, SUBINDEX_FOLDER, "catalog")
-                total.written += [p for p in report.written if p not in total.written]
-                total.removed += [p for p in report.removed if p not in total.removed]
-                total.refused += report.refused
-                if not report.touched or not self.wrote(report.touched).relinked:
+                total.merge(report)
+                if not report.touched or not self.wrote(report.touched, report.hashes).relinked:
                     break
         return total
 
@@ -418,15 +446,19 @@ class Companion:
         self, op: str, headline: str, bullets: list[str], now: datetime | None = None
     ) -> WriteReport:
         """Append one entry to log.md (created when absent) and index it."""
+        return self._log(op, headline, bullets, now)[0]
+
+    def _log(
+        self, op: str, headline: str, bullets: list[str], now: datetime | None
+    ) -> tuple[WriteReport, SyncReport | None]:
         from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
         from companion.write.generated import append_entry
 
         with self.writing("companion log"):
             entry = log_entry(op, headline, bullets, now or datetime.now())
             result = append_entry(self.settings.vault, LOG_PATH, LOG_HEADER, entry)
-            if result.written:
-                self.wrote(result.written)
-            return result
+            synced = self.wrote(result.written, result.hashes) if result.written else None
+            return result, synced
 
     # -- writing pages --------------------------------------------------------------------------
 
@@ -467,7 +499,7 @@ class Companion:
             )
             self.wrote([result.path], {result.path: result.hash})
             change = f"`{result.path}` version {result.old_version} → {result.new_version}"
-            self.log("update", change, [])
+            self.log("update", change, [], now)
             if not self.live:
                 self.write_generated()
                 self.embed_pending()
@@ -536,6 +568,7 @@ class Companion:
             embedder = self.embedder
             embedder.load()  # the chunks/s a user sees is embedding, not the model's start-up
             started = time.perf_counter()
+            done = 0
             if progress is not None:
                 progress(0, len(pending))
             for start in range(0, len(pending), EMBED_BATCH):
@@ -543,11 +576,12 @@ class Companion:
                 store_batch(self.store, info.fingerprint, outcome)
                 if outcome.vectors is None:
                     continue
-                result.embedded += outcome.done
+                done += outcome.done
+                result.embedded = done
                 result.embed_seconds = time.perf_counter() - started
                 if progress is not None:
-                    progress(result.embedded, len(pending))
-            return result.embedded
+                    progress(done, len(pending))
+            return done
 
     def prepare_vectors(self, *, retry_failed: bool = False) -> None:
         """Make the vector table match the model (the daemon, at start); `retry_failed` forgets
@@ -580,8 +614,13 @@ class Companion:
                     f"{self.settings.state_dir}); run `companion index {self.settings.vault}` first"
                 )
 
-    def search(self, query: str, *, mode: Mode = "hybrid", limit: int = 10) -> list[Hit]:
-        self.require_index()
+    def search(
+        self, query: str, *, mode: Mode = "hybrid", limit: int = 10, require: bool = True
+    ) -> list[Hit]:
+        """Rank pages for `query`. `require=False` answers an index never built with no hits
+        instead of `NotIndexed` (the daemon, whose first scan may still be running)."""
+        if require:
+            self.require_index()
         with self._reading() as store:
             return search(
                 store,

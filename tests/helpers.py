@@ -4,6 +4,7 @@ helpers. Import it as `from tests.helpers import …` (fixtures live in conftest
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,3 +31,15 @@ def copy_example_vault(dest: Path) -> Path:
     """The example vault without the notes companion generates (index.md, log.md, index/)."""
     ignore = shutil.ignore_patterns("index.md", "log.md", "index")
     return Path(shutil.copytree(EXAMPLE_VAULT, dest, ignore=ignore))
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    """Poll `condition` until it holds (AssertionError naming `what` after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -277,3 +277,35 @@ def test_parsing_in_worker_processes_gives_the_same_index(
     parallel.index(embed=False)
     assert pools, "the worker pool was not used"
     assert _content(parallel) == _content(serial)
+
+
+def test_a_link_to_log_md_is_not_listed_unresolved_after_the_first_index(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """log.md is written after the catalog; when it captures a person's `[[log]]`, the catalog
+    is rendered again in the same run."""
+    vault = make_vault({"Home.md": "See the [[log]] and [[Nowhere]].\n"})
+    open_app(vault).index(embed=False)
+    index_md = (vault / "index.md").read_text(encoding="utf-8")
+    assert "`Nowhere`" in index_md
+    assert "`log`" not in index_md
+
+
+def test_a_rebuilt_index_is_what_a_long_lived_process_searches(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """`serve` keeps pooled readers and vectors in memory; a rebuild must not leave them reading
+    the database it removed."""
+    vault = make_vault({"Tide.md": "The harbour floods at the alpha tide.\n"})
+    app = open_app(vault)
+    app.serve()
+    app.index()
+    assert [h.path for h in app.search("alpha", mode="bm25")] == ["Tide.md"]
+    assert [h.path for h in app.search("alpha", mode="vector")] == ["Tide.md"]
+    (vault / "Tide.md").write_text("The harbour floods at the omega tide.\n", encoding="utf-8")
+    app.index(rebuild=True)
+    assert [h.path for h in app.search("omega", mode="bm25")] == ["Tide.md"]
+    assert app.search("alpha", mode="bm25") == []
+    assert [h.path for h in app.search("omega", mode="vector")] == ["Tide.md"]
+    memory = app.memory
+    assert memory is not None and memory.size == app.embedding_progress().embedded

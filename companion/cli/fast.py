@@ -106,12 +106,12 @@ def parse_status(args: list[str]) -> dict[str, Any] | None:
         else:
             positional = arg
             i += 1
-    if positional is not None:
+    if positional:
         opts["vault"] = positional  # the argument wins over --vault, as in the click command
     return opts
 
 
-def _status(opts: dict[str, Any]) -> None:
+def _status(opts: dict[str, Any]) -> bool:
     import json
 
     from companion.cli.output import echo, render_status
@@ -123,7 +123,10 @@ def _status(opts: dict[str, Any]) -> None:
     except CompanionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception:
+        return False  # a damaged database, a bug: the full CLI answers and says so, as always
     echo(json.dumps(info, indent=2, ensure_ascii=False) if opts["as_json"] else render_status(info))
+    return True
 
 
 def _locate(opts: dict[str, Any]) -> Any | None:
@@ -186,7 +189,8 @@ def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["status"] and (status := parse_status(args[1:])) is not None:
         try:
-            return _status(status)
+            if _status(status):
+                return
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             sys.exit(130)

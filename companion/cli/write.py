@@ -96,10 +96,11 @@ def index(
                 "it embeds in the background (see `companion status`)"
             )
         return
-    with open_app(vault or vault_opt, state_dir, model) as app:
+    with open_app(vault or vault_opt, state_dir, model) as app, app.writing("companion index"):
         if app.recovered:
             echo(app.recovered, err=True)
         interactive = sys.stderr.isatty() and not as_json
+        # Text first, then embedding, under one hold of the writer lock: two bars, one writer.
         with progress_bar("indexing", "file", interactive) as text_bar:
             result = app.index(embed=False, rebuild=rebuild, progress=text_bar)
         if not no_embed:

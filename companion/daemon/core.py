@@ -9,8 +9,8 @@ which runs the model and never touches SQLite). So there is never a second write
 whole life.
 
 Start-up: take the writer lock (a second daemon waits a few seconds, then is refused and told who
-holds it); finish any interrupted multi-file write; open the index, moving a corrupt database
-aside; reconcile the vault against the index (changes made while down are found by stat and hash);
+holds it); open the index, moving a corrupt database aside; finish any interrupted multi-file
+write; reconcile the vault against the index (changes made while down are found by stat and hash);
 then watch. The timers — settle, bump, retry, catalog, embedding — are `schedule.Schedule`, pure
 state fed with the clock; files the companion writes are recorded by `Companion.wrote`, and the
 events they cause are recognised and ignored, so an idle daemon over an idle vault does no work.
@@ -123,7 +123,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.started_at = time.time()
         self.embedding = False  # a batch is with the embedding thread
-        self._counts = Counter({"batches": 0, "bumps": 0, "updates": 0})
+        self._counts = Counter({"batches": 0, "bumps": 0, "updates": 0})  # what the writer handled
         self.app: Companion | None = None
         self.watcher: Watcher | None = None
         self.server: ApiServer | None = None
@@ -134,8 +134,10 @@ class Daemon:
         """Batches, bumps and updates handled; writes made and their echoes ignored."""
         own = self.app.own if self.app is not None else None
         return {
-            **self._counts,
+            "batches": self._counts["batches"],
             "own_events_ignored": own.echoes if own else 0,
+            "bumps": self._counts["bumps"],
+            "updates": self._counts["updates"],
             "writes": own.recorded if own else 0,
         }
 
@@ -151,13 +153,10 @@ class Daemon:
     def start(self) -> None:
         ensure_state_dir(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
-        app = Companion(self.settings, thorough=True)
-        app.lock_wait = self.options.lock_wait
-        try:
-            app.hold_writer("daemon")
-        except BaseException:
-            app.close()
-            raise
+        # The lock first: a second daemon must not open (let alone repair) the live database.
+        app = Companion(
+            self.settings, thorough=True, writer="daemon", lock_wait=self.options.lock_wait
+        )
         self.app = app
         try:
             self._start_locked(app)
@@ -309,7 +308,9 @@ class Daemon:
         """Full scan: pick up everything that changed while nobody watched."""
         from companion.render.log_md import counts_line
 
-        report = self._app().reconcile(initial=initial, recovered=recovered)
+        report, catalog = self._app().reconcile(initial=initial, recovered=recovered)
+        for path, why in catalog.refused:
+            self.log_line(f"did not write {path}: {why}")
         counts = counts_line(
             len(report.added), len(report.changed), len(report.removed), report.seconds
         )
@@ -340,6 +341,8 @@ class Daemon:
             self._bump(path)
         if due.retries:
             self.process_batch(Batch(paths=set(due.retries)))
+        if due.catalog and self.schedule.catalog_due is not None:
+            due.catalog = False  # the bumps or retries just changed more: render once, later
         if due.catalog:
             written = app.write_generated()
             for path, why in written.refused:
@@ -392,7 +395,10 @@ class Daemon:
         if mode not in ("hybrid", "bm25", "vector"):
             return []
         hits = self._app().search(
-            str(request.get("query", "")), mode=mode, limit=int(request.get("limit", 10))
+            str(request.get("query", "")),
+            mode=mode,
+            limit=int(request.get("limit", 10)),
+            require=False,  # the first scan may still be running: no hits yet, not an error
         )
         return [h.as_dict() for h in hits]
 
@@ -432,11 +438,7 @@ class Daemon:
                 "retries": len(s.retry),
             },
             **progress.as_json(),
-            "counters": {
-                **self.counters,
-                "own_events_ignored": app.own.echoes,
-                "writes": app.own.recorded,
-            },
+            "counters": self.counters,
             "last_events": [{"at": at, "path": p, "what": w} for at, p, w in reversed(s.events)],
             "failed": [{"path": p, "reason": r} for p, r in app.embed_failures()],
         }

@@ -190,7 +190,7 @@ def name_key(path: str) -> str:
     """The normalised last name of a link path or file path, one `.md` dropped.
 
     A link can only change what it resolves to when a file with the same key appears or goes, so
-    the index stores this key with every link and re-resolves just those links (see sync.py).
+    the index stores this key with every link and re-resolves just those links (see sync/reconcile.py).
     """
     name = _norm(path.strip().rstrip("/").rpartition("/")[2])
     return name[:-3] if name.endswith(".md") else name

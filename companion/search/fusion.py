@@ -16,7 +16,7 @@ RRF_K = 2
 # GRAPH_NUDGE / (k + rank) of that hit. Two measurements pull against each other: on a
 # link-suggestion evaluation over 13th-age-srd's own links (bench/link_nudge.py) hybrid nDCG@10
 # goes 0.140 -> 0.153 at 0.25 and 0.175 at 0.5; on the example vault's 13 natural queries
-# (tests/test_search.py) the right page is first for 12 without the nudge, 13 at 0.05-0.25, and
+# (tests/search/test_rank.py) the right page is first for 12 without the nudge, 13 at 0.05-0.25, and
 # 12 again at 0.5, where navigation notes linked with every top hit (Home, Overview) climb above
 # the answer. 0.25 helps both; SciFact has no links.
 GRAPH_NUDGE = 0.25

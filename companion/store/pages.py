@@ -195,6 +195,10 @@ class Pages(Gateway):
     def paths(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT path FROM pages ORDER BY path")]
 
+    def titles(self) -> dict[str, str]:
+        """path -> title of every file in the index (the catalog links by title)."""
+        return dict(self.db.execute("SELECT path, title FROM pages"))
+
     def nodes(self) -> list[NodeRow]:
         """(path, kind, title, excluded, generated) for every file in the index."""
         return [

@@ -257,7 +257,7 @@ def _apply(
 def _examined(
     settings: Settings, plan: _Plan, max_chars: int, resolver: Resolver, paths: list[str]
 ) -> Iterator[tuple[VaultFile, FileOutcome]]:
-    """`_plan_file` for every file to check, in order; in worker processes for big batches.
+    """`page.examine` for every file to check, in order; in worker processes for big batches.
 
     Workers are spawned (not forked: the daemon has threads); each builds its own resolver from
     the vault's paths once, then reads, parses, chunks and resolves. They never touch SQLite, so

@@ -68,7 +68,7 @@ class WalkResult:
     problems: list[WalkProblem]  # sorted by path; app.json problems included
 
 
-def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> WalkResult:
+def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> WalkResult:  # noqa: C901 - one scandir pass classifying each entry: splitting it costs a call per file
     """Every file of the vault, plus what could not be walked and why. Never raises for content.
 
     `skip` prunes a folder (the companion's state folder, when the user put it inside the vault).

@@ -5,7 +5,8 @@
   write, so its watcher echo is ignored).
 - `journal`: several files as one transaction, rolled forward or back after a crash.
 - `fmedit`: one frontmatter value changed, every other byte kept; `regions`: companion-owned
-  `%% companion:begin NAME %%` regions (SYSTEM.md §7), the only body text companion rewrites.
+  `%% companion:begin NAME %%` regions (SYSTEM.md §7), the body text ingest and conflict callouts
+  will rewrite (built and tested ahead of them; `update --body` replaces a body on request).
 - `pages`: compare-and-swap updates and version bumps of managed pages (what may be edited).
 - `generated`: index.md, log.md and other generated notes, from rendered texts.
 - `scaffold`: `companion init`; `state`: the state folder; `lock`: one writer per vault.

@@ -28,11 +28,19 @@ class WriteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> hash of the bytes written
 
     @property
     def touched(self) -> list[str]:
         """Every path written or removed."""
         return self.written + self.removed
+
+    def merge(self, later: WriteReport) -> None:
+        """Add what a later write did (a catalog re-rendered until stable)."""
+        self.written += [p for p in later.written if p not in self.written]
+        self.removed += [p for p in later.removed if p not in self.removed]
+        self.refused += later.refused
+        self.hashes.update(later.hashes)
 
 
 def is_generated(data: bytes) -> bool:
@@ -104,6 +112,9 @@ def write_notes(
             )
             return report
         report.written = sorted(p.relative_to(vault).as_posix() for p in changes)
+        report.hashes = {
+            p.relative_to(vault).as_posix(): content_hash(data) for p, (data, _) in changes.items()
+        }
     folder = vault / stale_folder if stale_folder else None
     if folder is not None and folder.is_dir():
         for stale in sorted(folder.glob("*.md")):
@@ -125,7 +136,7 @@ def append_entry(vault: Path, path: str, header: str, entry: str) -> WriteReport
     if not base.endswith(b"\n"):
         base += b"\n"
     try:
-        atomic_write(vault / path, base + entry.encode("utf-8"), current.expected_hash)
+        written = atomic_write(vault / path, base + entry.encode("utf-8"), current.expected_hash)
     except ChangedOnDisk as exc:
         report.refused.append((path, f"changed while being written ({exc})"))
         return report
@@ -133,4 +144,5 @@ def append_entry(vault: Path, path: str, header: str, entry: str) -> WriteReport
         report.refused.append((path, f"cannot write it: {exc.strerror or exc}"))
         return report
     report.written.append(path)
+    report.hashes[path] = written
     return report

@@ -32,7 +32,6 @@ _POLL = 0.05
 class WriterLock:
     path: Path
     fd: int | None = None
-    role: str = ""
 
     @property
     def held(self) -> bool:
@@ -59,7 +58,7 @@ class WriterLock:
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
-        self.fd, self.role = fd, role
+        self.fd = fd
 
     def release(self) -> None:
         if self.fd is not None:

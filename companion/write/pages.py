@@ -45,7 +45,9 @@ _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*")
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateResult:
+class VersionWrite:
+    """A page written with its version moved from `old_version` to `new_version`."""
+
     path: str
     old_version: int
     new_version: int
@@ -55,12 +57,8 @@ class UpdateResult:
         return {"path": self.path, "old_version": self.old_version, "new_version": self.new_version}
 
 
-@dataclass(frozen=True, slots=True)
-class Bumped:
-    path: str
-    old_version: int
-    new_version: int
-    hash: str  # of the bytes written
+UpdateResult = VersionWrite  # what `update` wrote
+Bumped = VersionWrite  # what a version bump wrote
 
 
 def vault_path(settings: Settings, page: str) -> str:
@@ -115,8 +113,9 @@ class _Page:
         return self.note.version or 0
 
 
-def _read_page(settings: Settings, rel: str) -> _Page:
-    """Read and parse a page for an edit (its path already checked by `vault_path`)."""
+def _read_page(settings: Settings, rel: str, expected_hash: str | None = None) -> _Page | None:
+    """Read and parse a page for an edit (its path already checked by `vault_path`); None when
+    `expected_hash` is given and the file no longer holds those bytes (nothing parsed)."""
     target = landing(settings.vault, rel)
     try:
         data = target.read_bytes()
@@ -124,6 +123,8 @@ def _read_page(settings: Settings, rel: str) -> _Page:
         raise NoteNotFound(f"{rel} does not exist in {settings.vault}") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read {rel}: {exc.strerror or exc}; nothing written") from exc
+    if expected_hash is not None and content_hash(data) != expected_hash:
+        return None
     note = parse_note(data, rel)
     if any(p.code == "yaml" for p in note.problems):
         raise MalformedFrontmatter(
@@ -156,6 +157,7 @@ def apply_update(
     rel = vault_path(settings, page)
     check_writable(settings, rel)
     current = _read_page(settings, rel)
+    assert current is not None  # no expected hash: always read
     if current.version != expect_version:
         raise VersionConflict(
             f"{rel} is at version {current.version}, not {expect_version} as expected"
@@ -197,13 +199,15 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
     the next sync); `CompanionError` when it cannot be bumped at all."""
     what = f"not bumping {rel}"
     try:
-        current = _read_page(settings, rel)
+        current = _read_page(settings, rel, indexed_hash)
+    except OutsideVault:
+        raise OutsideVault(f"{what}: it links to a file outside the vault") from None
     except (NoteNotFound, UnreadableFile):
         return None  # gone or unreadable meanwhile: the next sync looks again
     except MalformedFrontmatter:
         raise MalformedFrontmatter(f"{what}: its frontmatter is malformed") from None
-    if content_hash(current.data) != indexed_hash:
-        return None
+    if current is None:
+        return None  # changed again since it was indexed: still being edited
     try:
         text = set_value(current.note.text, "version", current.version + 1)
     except FrontmatterEditError as exc:

@@ -1,6 +1,6 @@
 """The state folder: where the index, the writer lock, the journal and the socket live.
 
-It is companion's own (outside the vault by default), created private (0700) on first use. The
+It is companion's own (outside the vault by default); the daemon makes it private (0700). The
 files in it are written by their owners — SQLite (`companion.store`), the lock, the journal, the
 socket — this module only makes sure the folder exists and is writable, and removes the index
 files when a rebuild is asked for.

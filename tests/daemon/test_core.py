@@ -25,7 +25,7 @@ from companion.daemon.core import Daemon, DaemonOptions
 from companion.embed import Embedder
 from companion.errors import WriterBusy as LockHeld
 from companion.store.db import Store
-from tests.helpers import REAL_VAULTS
+from tests.helpers import REAL_VAULTS, wait_until
 
 FAST = DaemonOptions(
     debounce=0.1, max_delay=0.5, settle=0.6, catalog_delay=0.2, retry_delay=0.3, lock_wait=0.5
@@ -36,17 +36,6 @@ NOTES: dict[str, str | bytes] = {
     "Lighthouse.md": "# Lighthouse\n\nThe lighthouse keeper logs every ship.\n",
     "wiki/entities/Beacon.md": "---\ntype: entity\nversion: 3\ntags: [signal]\n---\n# Beacon\n\nA beacon warns ships.\n",
 }
-
-
-def wait_until(
-    condition: Callable[[], object], timeout: float = 30.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def digest(path: Path) -> tuple[str, int]:
@@ -277,6 +266,25 @@ def test_a_second_daemon_is_refused_and_told_who_holds_the_lock(
     with pytest.raises(LockHeld, match=f"pid {os.getpid()}"):
         second.start()
     assert run.search("keeper") == ["Lighthouse.md"]  # the first one is unaffected
+
+
+def test_a_refused_second_daemon_never_opens_or_repairs_the_index(
+    make_vault: Callable[..., Path], tmp_path: Path, embedder: Embedder
+) -> None:
+    """The lock comes first: a daemon that cannot become the writer must not migrate, check or
+    move aside the live writer's database (here: bytes that are not a database at all)."""
+    from companion.write.lock import WriterLock
+
+    settings = load_settings(make_vault(NOTES), state_dir=tmp_path / "state", embed_backend="fake")
+    settings.state_dir.mkdir(parents=True)
+    settings.db_path.write_bytes(b"not a database, but not ours to move")
+    with WriterLock(settings.state_dir / "writer.lock") as held:
+        held.acquire("the other writer")
+        second = Daemon(settings, FAST, embedder=embedder, query_embedder=embedder)
+        with pytest.raises(LockHeld, match="the other writer"):
+            second.start()
+    assert settings.db_path.read_bytes() == b"not a database, but not ours to move"
+    assert list(settings.state_dir.glob("index.sqlite.corrupt-*")) == []
 
 
 def test_update_through_the_daemon_is_compare_and_swap(

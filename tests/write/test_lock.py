@@ -18,7 +18,7 @@ import pytest
 from companion.app import Companion
 from companion.errors import EXIT_BUSY, WriterBusy
 from companion.write.lock import LOCK_NAME, WAIT, WriterLock, holder
-from tests.helpers import OpenApp
+from tests.helpers import OpenApp, wait_until
 
 PAGE = "wiki/concepts/Tide.md"
 TIDE = "---\ntype: concept\nversion: 1\n---\n# Tide\n\nTides rise and fall twice a day.\n"
@@ -44,15 +44,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
     env.update(extra)
     return env
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str = "it") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def spawn_holder(lock: Path, mode: str, seconds: float) -> subprocess.Popen[str]:
