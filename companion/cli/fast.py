@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from companion.search.rank import MODES  # light: NumPy and SQLite load only when searching
+from companion.search.modes import MODES
 
 _VALUE_OPTIONS = {
     "--vault": "vault",

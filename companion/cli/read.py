@@ -24,7 +24,7 @@ from companion.cli.output import (
     search_footer,
 )
 from companion.cli.status import status_info
-from companion.search.rank import MODES
+from companion.search.modes import MODES
 
 
 @click.command()

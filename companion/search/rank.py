@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from companion.search.fusion import (
     GRAPH_MAX_LINKS,
@@ -25,6 +25,7 @@ from companion.search.fusion import (
     link_nudge,
     nudges,
 )
+from companion.search.modes import MODES, Mode
 from companion.search.query import fts_query
 
 if TYPE_CHECKING:  # NumPy and the model load only for vector search: BM25 needs neither
@@ -34,8 +35,7 @@ if TYPE_CHECKING:  # NumPy and the model load only for vector search: BM25 needs
     from companion.search.memory import VectorIndex
     from companion.store.db import Store
 
-Mode = Literal["hybrid", "bm25", "vector"]
-MODES: tuple[Mode, ...] = ("hybrid", "bm25", "vector")
+__all__ = ["MODES", "Hit", "Mode", "search"]
 
 
 @dataclass(slots=True)
