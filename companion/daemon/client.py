@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
-from companion.errors import EXIT_INTERNAL, DaemonError
+from companion.errors import EXIT_BUSY, EXIT_INTERNAL, DaemonError
 
 SOCKET_NAME = "daemon.sock"
+CONNECT_WAIT = 30.0  # seconds a client keeps trying while the daemon's accept queue is full
 
 __all__ = ["SOCKET_NAME", "DaemonError", "request", "socket_path"]
 
@@ -32,11 +34,24 @@ def request(state_dir: Path, op: str, timeout: float = 600.0, **params: Any) -> 
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
-    try:
-        sock.connect(str(path))
-    except (ConnectionRefusedError, FileNotFoundError):
-        sock.close()
-        return None  # a stale socket from a daemon that died: nobody is listening
+    deadline = time.monotonic() + min(timeout, CONNECT_WAIT)
+    while True:
+        try:
+            sock.connect(str(path))
+            break
+        except (ConnectionRefusedError, FileNotFoundError):
+            sock.close()
+            return None  # a stale socket from a daemon that died: nobody is listening
+        except BlockingIOError:
+            # The daemon's accept queue is full (a burst of clients): it is there, just busy.
+            if time.monotonic() >= deadline:
+                sock.close()
+                raise DaemonError(
+                    f"the daemon did not accept the connection within {CONNECT_WAIT:g}s "
+                    "(too many clients at once); try again",
+                    EXIT_BUSY,
+                ) from None
+            time.sleep(0.01)
     try:
         sock.sendall(json.dumps({"op": op, **params}).encode() + b"\n")
         reply = _read_line(sock)

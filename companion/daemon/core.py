@@ -39,6 +39,7 @@ from companion.daemon.server import ApiServer
 from companion.daemon.watcher import Batch, VaultFilter, Watcher
 from companion.embed import Embedder, embedder_for, model_info
 from companion.errors import CompanionError, VersionConflict
+from companion.search.modes import MODES
 from companion.sync.embedding import BatchOutcome, Chunk, embed_batch
 from companion.sync.reconcile import SyncReport
 from companion.vault.obsidian import IgnoreRules
@@ -392,8 +393,8 @@ class Daemon:
         """Searches run on the socket's thread with a pooled read connection (WAL: readers never
         wait for the writer), so a long write never delays a search."""
         mode = request.get("mode", "hybrid")
-        if mode not in ("hybrid", "bm25", "vector"):
-            return []
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         hits = self._app().search(
             str(request.get("query", "")),
             mode=mode,

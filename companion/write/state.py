@@ -1,7 +1,6 @@
 """The state folder: where the index, the writer lock, the journal and the socket live.
 
-It is companion's own (outside the vault by default); the daemon makes it private (0700). The
-files in it are written by their owners — SQLite (`companion.store`), the lock, the journal, the
+It is companion's own (outside the vault by default), created private (0700). The files in it are written by their owners — SQLite (`companion.store`), the lock, the journal, the
 socket — this module only makes sure the folder exists and is writable, and removes the index
 files when a rebuild is asked for.
 """
@@ -9,6 +8,7 @@ files when a rebuild is asked for.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from companion.errors import StateDirError
@@ -17,13 +17,15 @@ DATABASE_SUFFIXES = ("", "-wal", "-shm")
 
 
 def ensure_state_dir(path: Path) -> Path:
-    """Create the state folder if needed and check it is writable (a probe file per process, so
-    concurrent starts never race on one name)."""
+    """Create the state folder if needed and check it is writable (with a probe file of a name of
+    its own, so concurrent starts never race on one name)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # Private from the start: the index holds the vault's text (the daemon also tightens
+        # a folder made before this). The mode applies to the folder only when it is created.
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise StateDirError(
             f"cannot use state folder {path}: {exc.strerror or exc}. "

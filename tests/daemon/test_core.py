@@ -287,6 +287,15 @@ def test_a_refused_second_daemon_never_opens_or_repairs_the_index(
     assert list(settings.state_dir.glob("index.sqlite.corrupt-*")) == []
 
 
+def test_an_unknown_search_mode_over_the_socket_is_a_usage_error(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    run = start_daemon(make_vault(NOTES))
+    with pytest.raises(client.DaemonError, match="unknown search mode 'fuzzy'") as refused:
+        client.request(run.state, "search", query="keeper", mode="fuzzy", limit=3)
+    assert refused.value.exit_code == 2
+
+
 def test_update_through_the_daemon_is_compare_and_swap(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:

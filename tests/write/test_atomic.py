@@ -88,3 +88,36 @@ def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     atomic_write(tmp_path / "link.md", b"v2", None)
     assert (tmp_path / "link.md").is_symlink()
     assert target.read_bytes() == b"v2"
+
+
+def test_the_state_folder_is_private_from_the_start(tmp_path: Path) -> None:
+    """It holds the index of the vault's text: no other local user may read it, daemon or not."""
+    from companion.write.state import ensure_state_dir
+
+    state = ensure_state_dir(tmp_path / "deep" / "state")
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_concurrent_starts_on_one_state_folder_all_find_it_writable(tmp_path: Path) -> None:
+    """Every process used to write and unlink the same probe file: one start's unlink made
+    another's fail with "No such file or directory"."""
+    import threading
+
+    from companion.write.state import ensure_state_dir
+
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            for _ in range(50):
+                ensure_state_dir(tmp_path / "state")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert list((tmp_path / "state").iterdir()) == []  # no probe left behind
