@@ -481,8 +481,9 @@ class Companion:
         `VersionConflict` (nothing written) unless the page is still at `expect_version`; one
         log entry. A one-shot writer first indexes the vault (so a person's unversioned edit is
         bumped, and an update expecting the old version is refused), and embeds after."""
-        from companion.write.pages import apply_update
+        from companion.write.pages import apply_update, check_request
 
+        check_request(self.settings, page, body, properties or {})  # a refusal changes nothing
         with self.writing("companion update"):
             if not self.live:
                 self.index(embed=False)  # pick up (and version) edits made since the last index

@@ -202,7 +202,14 @@ def update(
     if body is not None and body_file is not None:
         raise click.UsageError("give --body or --body-file, not both")
     if body_file is not None:
-        body = body_file.read()
+        try:
+            body = body_file.read()
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(
+                f"{body_file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                "a page's body is text. Nothing written",
+                param_hint="--body-file",
+            ) from None
     properties: dict[str, Any] = {}
     for item in sets:
         key, sep, value = item.partition("=")

@@ -92,6 +92,31 @@ def check_writable(settings: Settings, rel: str) -> None:
         )
 
 
+def check_request(
+    settings: Settings, page: str, body: str | None, properties: dict[str, Any]
+) -> str:
+    """Everything about an update that can be refused before the vault is looked at: the path
+    (inside the vault, a managed page), the property names, and a body that could never be indexed
+    (a NUL byte: binary; over the note size limit). Returns the page's vault path."""
+    check_properties(properties)
+    rel = vault_path(settings, page)
+    check_writable(settings, rel)
+    if body is not None:
+        if "\0" in body:
+            raise InvalidProperty(
+                f"the new body of {rel} holds a NUL byte (binary content): a note is text, and "
+                "the page would stop being indexed. Nothing written"
+            )
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size > settings.max_note_bytes:
+            raise InvalidProperty(
+                f"the new body of {rel} is {size:,} bytes, over the {settings.max_note_bytes:,}-byte "
+                "limit for notes (COMPANION_MAX_NOTE_BYTES): the page would stop being indexed. "
+                "Nothing written"
+            )
+    return rel
+
+
 def check_properties(properties: dict[str, Any]) -> None:
     for key in properties:
         if not _KEY.fullmatch(key) or key == "version":
@@ -153,9 +178,7 @@ def apply_update(
     `expect_version`; raise VersionConflict (nothing written) otherwise. A page without a
     `version` is at version 0. With `indexed_hash` (what the index last saw), a page edited since
     — a person's edit still waiting for its version bump — is a conflict too."""
-    check_properties(properties or {})
-    rel = vault_path(settings, page)
-    check_writable(settings, rel)
+    rel = check_request(settings, page, body, properties or {})
     current = _read_page(settings, rel)
     assert current is not None  # no expected hash: always read
     if current.version != expect_version:

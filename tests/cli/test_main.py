@@ -218,3 +218,27 @@ def test_update_without_a_daemon_is_compare_and_swap(
     text = page.read_text()
     assert "version: 3" in text and "status: draft" in text and text.endswith("---\nTides rise.\n")
     assert "update | `wiki/concepts/Tide.md` version 2 → 3" in (vault / "log.md").read_text()
+
+
+def test_a_binary_body_file_is_a_usage_error_with_nothing_written(tmp_path: Path) -> None:
+    page = "wiki/concepts/Tide.md"
+    vault = tmp_path / "vault"
+    (vault / "wiki" / "concepts").mkdir(parents=True)
+    (vault / page).write_text("---\nversion: 1\n---\nTides rise.\n", encoding="utf-8")
+    blob = tmp_path / "body.bin"
+    blob.write_bytes(b"\xff\xfe\x00\x01 not text")
+    env = {"COMPANION_STATE_DIR": str(tmp_path / "state"), "COMPANION_EMBED_BACKEND": "fake"}
+    done = run(
+        "update",
+        page,
+        "--expect-version",
+        "1",
+        "--body-file",
+        str(blob),
+        "--vault",
+        str(vault),
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "not UTF-8 text" in done.stderr and "Traceback" not in done.stderr
+    assert (vault / page).read_text(encoding="utf-8") == "---\nversion: 1\n---\nTides rise.\n"

@@ -139,3 +139,40 @@ def test_a_damaged_database_is_rebuilt_by_index(
     again.index(embed=False)
     assert [h.path for h in again.search("keeper", mode="bm25")] == ["a.md"]
     assert again.recovered and "rebuilt" in again.recovered
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [("binary\0body\n", "NUL byte"), ("x" * 2048 + "\n", "over the 1,024-byte limit")],
+    ids=["nul", "too-large"],
+)
+def test_a_body_that_could_never_be_indexed_is_refused_and_nothing_written(
+    make_vault: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, body: str, why: str
+) -> None:
+    """Accepted, it would make the page "binary" or "too large, not indexed", and every later
+    update would be refused for good."""
+    page = "wiki/concepts/Tide.md"
+    vault = make_vault({page: "---\nversion: 1\n---\nTides rise.\n"})
+    monkeypatch.setenv("COMPANION_MAX_NOTE_BYTES", "1024")
+    before = (vault / page).read_bytes()
+    with pytest.raises(CompanionError, match=why):
+        apply_update(load_settings(vault), page, 1, body=body)
+    assert (vault / page).read_bytes() == before
+
+
+def test_a_refused_update_changes_nothing_in_the_vault(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """Refused on its path, an update must not first index the vault — which would bump a
+    person's unversioned edit and append to log.md."""
+    page = "wiki/concepts/Tide.md"
+    vault = make_vault({page: "---\nversion: 1\n---\nTides rise.\n"})
+    app = open_app(vault)
+    app.index(embed=False)
+    (vault / page).write_text("---\nversion: 1\n---\nTides rise and fall.\n", encoding="utf-8")
+    files = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
+    with pytest.raises(OutsideVault):
+        app.update("../outside.md", 1, body="x")
+    with pytest.raises(CompanionError, match="not a managed page"):
+        app.update("Notes.md", 0, body="x")
+    assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == files
