@@ -43,3 +43,14 @@ def wait_until(
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def write(root: Path, rel: str, data: str | bytes = "x") -> Path:
+    """Write text or bytes at `root/rel` (folders made as needed); returns the path."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return path

@@ -8,7 +8,7 @@ values are applied as surgical edits (the frontmatter block keeps every byte it 
 values set), `version` goes up by one, `updated` is stamped, and the file is replaced atomically
 after re-checking that its bytes are still the ones that were compared.
 
-Both writes share one read -> check -> edit -> write path (`_read_page`, `_write_page`). Only
+Both writes share one read -> check -> edit -> write path (`_read_bytes`, `_parse_page`, `_write_page`). Only
 managed pages (under SYSTEM.md's managed folders) can be updated (`check_writable`: what may be
 edited); a path that leaves the vault is refused before anything is read (`vault_path`, and
 `atomic.landing` for symlinks: where a write may land).
@@ -138,18 +138,18 @@ class _Page:
         return self.note.version or 0
 
 
-def _read_page(settings: Settings, rel: str, expected_hash: str | None = None) -> _Page | None:
-    """Read and parse a page for an edit (its path already checked by `vault_path`); None when
-    `expected_hash` is given and the file no longer holds those bytes (nothing parsed)."""
+def _read_bytes(settings: Settings, rel: str) -> tuple[Path, bytes]:
+    """Where a page's write lands and its current bytes (its path already checked)."""
     target = landing(settings.vault, rel)
     try:
-        data = target.read_bytes()
+        return target, target.read_bytes()
     except FileNotFoundError:
         raise NoteNotFound(f"{rel} does not exist in {settings.vault}") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read {rel}: {exc.strerror or exc}; nothing written") from exc
-    if expected_hash is not None and content_hash(data) != expected_hash:
-        return None
+
+
+def _parse_page(rel: str, target: Path, data: bytes) -> _Page:
     note = parse_note(data, rel)
     if any(p.code == "yaml" for p in note.problems):
         raise MalformedFrontmatter(
@@ -179,8 +179,7 @@ def apply_update(
     `version` is at version 0. With `indexed_hash` (what the index last saw), a page edited since
     — a person's edit still waiting for its version bump — is a conflict too."""
     rel = check_request(settings, page, body, properties or {})
-    current = _read_page(settings, rel)
-    assert current is not None  # no expected hash: always read
+    current = _parse_page(rel, *_read_bytes(settings, rel))
     if current.version != expect_version:
         raise VersionConflict(
             f"{rel} is at version {current.version}, not {expect_version} as expected"
@@ -222,15 +221,17 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
     the next sync); `CompanionError` when it cannot be bumped at all."""
     what = f"not bumping {rel}"
     try:
-        current = _read_page(settings, rel, indexed_hash)
+        target, data = _read_bytes(settings, rel)
     except OutsideVault:
         raise OutsideVault(f"{what}: it links to a file outside the vault") from None
     except (NoteNotFound, UnreadableFile):
         return None  # gone or unreadable meanwhile: the next sync looks again
+    if content_hash(data) != indexed_hash:
+        return None  # changed again since it was indexed: still being edited
+    try:
+        current = _parse_page(rel, target, data)
     except MalformedFrontmatter:
         raise MalformedFrontmatter(f"{what}: its frontmatter is malformed") from None
-    if current is None:
-        return None  # changed again since it was indexed: still being edited
     try:
         text = set_value(current.note.text, "version", current.version + 1)
     except FrontmatterEditError as exc:

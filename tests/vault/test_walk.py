@@ -19,18 +19,9 @@ from companion.errors import (
 from companion.vault.locate import find_vault
 from companion.vault.obsidian import IgnoreRules
 from companion.vault.walk import VaultFile, WalkResult, content_hash, read_note_bytes, walk
+from tests.helpers import write
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def write(root: Path, rel: str, data: str | bytes = "x") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def app_json(root: Path, settings: object) -> None:

@@ -14,19 +14,7 @@ from companion.errors import (
 )
 from companion.vault.walk import content_hash
 from companion.write.atomic import atomic_write
-
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def write(root: Path, rel: str, data: str | bytes = "x") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
-
+from tests.helpers import write
 
 # -- atomic_write ----------------------------------------------------------------------------------
 
