@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from companion.config import Settings, load_settings
 from companion.embed import Embedder, ModelInfo, chunk_chars_for, embedder_for, model_info
-from companion.errors import NoteNotFound, NotIndexed
+from companion.errors import NoteNotFound, NotIndexed, VaultLeased
 from companion.search.rank import Hit, Mode, search
 from companion.store.db import CORRUPTION, Store
 from companion.vault.locate import find_vault
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from companion.store.rows import EdgeRow, PendingChunk
     from companion.sync.embedding import BatchOutcome
     from companion.sync.reconcile import SyncReport
-    from companion.write.pages import Bumped, UpdateResult
+    from companion.write.pages import Bumped, PageChange, Unchanged, UpdateResult
 
 EMBED_BATCH = 256
 Progress = Callable[[int, int], None]
@@ -123,17 +123,22 @@ class Companion:
         thorough: bool = False,
         writer: str | None = None,
         lock_wait: float = WAIT,
+        lease: bool = True,
     ) -> None:
         """Open the vault's index (moving a damaged database aside; `thorough` checks every page
         of it first, as the daemon does at start). With `writer` (a role, e.g. "daemon"), take the
         writer lock first and hold it until `close`: nothing is opened, checked or repaired
-        before this process is the vault's writer."""
+        before this process is the vault's writer. `lease=False` takes only the state folder's
+        lock: a read-only daemon keeps its own index current but never writes to the vault
+        (another companion holds the vault's lease, write/lease.py)."""
         self.settings = settings
         ensure_state_dir(settings.state_dir)
         self.lock_wait = lock_wait
-        self._lock = WriterLock(settings.state_dir / LOCK_NAME)
+        self._lock = WriterLock(
+            settings.state_dir / LOCK_NAME, vault=settings.vault, ttl=settings.lease_ttl
+        )
         if writer is not None:
-            self._lock.acquire(writer, wait=lock_wait)
+            self._lock.acquire(writer, wait=lock_wait, lease=lease)
         try:
             self.store, self.recovered = Store.open_or_recover(settings.db_path, thorough)
         except BaseException:
@@ -191,16 +196,50 @@ class Companion:
     # -- the writer lock ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def writing(self, role: str) -> Iterator[None]:
-        """Hold the vault's writer lock for one operation (already held: nothing to do)."""
-        if self._lock.held:
+    def writing(self, role: str, *, vault: bool = True) -> Iterator[None]:
+        """Hold the writer lock for one operation: the state folder's lock and — for an
+        operation that writes to the vault (`vault`) — the vault's lease. Already held: nothing
+        to take (the lease is checked, so a writer that lost it stops). A process holding only
+        the state folder's lock (a read-only daemon) is refused vault writes, naming the owner."""
+        lock = self._lock
+        if lock.state_held:
+            if vault:
+                if lock.lease is not None and not lock.lease.held and not lock.lost:
+                    raise self.read_only_error()
+                lock.ensure()
             yield
             return
-        self._lock.acquire(role, wait=self.lock_wait)
+        lock.acquire(role, wait=self.lock_wait, lease=vault)
         try:
             yield
         finally:
-            self._lock.release()
+            lock.release()
+
+    def read_only_error(self) -> VaultLeased:
+        """Why this companion may not write to the vault: another one holds its lease."""
+        owner = self._lock.owner()
+        who = owner.describe() if owner is not None else "another companion"
+        return VaultLeased(
+            f"this companion is read-only: the vault {self.settings.vault} is written by {who}; "
+            "it takes over when that lease expires. Nothing written",
+            owner,
+        )
+
+    def take_lease(self, role: str) -> bool:
+        """Try once, without waiting, to take the vault's lease (a read-only daemon whose
+        owner may have gone); True when this companion may write to the vault now."""
+        from companion.errors import WriterBusy
+
+        try:
+            self._lock.acquire(role, wait=0.0)
+        except WriterBusy:
+            return False
+        return self._lock.held
+
+    @property
+    def vault_writer(self) -> bool:
+        """Whether this companion holds the vault's lease (may write to the vault)."""
+        return self._lock.held
 
     def hold_writer(self, role: str) -> None:
         """Take the writer lock until `close` (a long-lived writer; the daemon passes `writer=`
@@ -284,7 +323,7 @@ class Companion:
         """Forget the index entirely; the next `index` rebuilds it from the markdown."""
         from companion.write.state import remove_database
 
-        with self.writing("companion index --rebuild"):
+        with self.writing("companion index --rebuild", vault=False):
             self.store.close()
             self._close_readers()  # they still read the file being removed
             remove_database(self.settings.db_path)
@@ -300,7 +339,7 @@ class Companion:
         rebuilt from the markdown (it is only a cache)."""
         from companion.sync.reconcile import sync_vault
 
-        with self.writing("companion index"):
+        with self.writing("companion index", vault=False):
             try:
                 report = sync_vault(self.settings, self.store, self._max_chars, progress)
             except CORRUPTION as exc:
@@ -311,19 +350,22 @@ class Companion:
                 report = sync_vault(self.settings, self.store, self._max_chars, progress)
             return self._told(report, settled)
 
-    def sync_paths(self, paths: list[str]) -> SyncReport:
-        """Bring the index in line with the disk for just these vault paths (a watcher batch)."""
+    def sync_paths(self, paths: list[str], credits: dict[str, str] | None = None) -> SyncReport:
+        """Bring the index in line with the disk for just these vault paths (a watcher batch).
+        `credits`: path -> hash of the bytes companion just wrote there (sync/reconcile.py)."""
         from companion.sync.reconcile import sync_paths
 
-        with self.writing("companion sync"):
-            return self._told(sync_paths(self.settings, self.store, paths, self._max_chars))
+        with self.writing("companion sync", vault=False):
+            report = sync_paths(self.settings, self.store, paths, self._max_chars, credits)
+            return self._told(report)
 
     def wrote(self, paths: list[str], hashes: dict[str, str] | None = None) -> SyncReport:
         """Record files companion just wrote as its own (their watcher events are ignored) and
-        index them right away."""
+        index them right away. Each is credited with exactly the bytes written (`hashes`): if a
+        person saved in between, the sync sees other bytes, and that edit gets its own bump."""
         for path in paths:
             self.own.record(path, (hashes or {}).get(path))
-        return self.sync_paths(paths)
+        return self.sync_paths(paths, hashes)
 
     def index(
         self,
@@ -338,23 +380,32 @@ class Companion:
         bump -> write index.md when the catalog changed -> append a log.md entry when anything
         changed -> embed what has no vector yet. Text search works as soon as the sync commits;
         embedding commits batch by batch, so Ctrl-C loses nothing."""
-        from companion.render.index_md import INDEX_PATH
-        from companion.render.log_md import counts_line, index_bullets
+        from companion.render.log_md import counts_line, index_bullets, rebuild_line
         from companion.sync.reconcile import record_run
         from companion.write.journal import recover
 
         with self.writing("companion index"):
             if rebuild:
                 self.rebuild()
-            vault = self.settings.vault
-            self.recovered_write = recover(self.settings.state_dir, vault)
+            self.recovered_write = recover(self.settings.state_dir, self.settings.vault)
+            try:
+                fresh = self.store.pages.empty()
+            except CORRUPTION:
+                fresh = True  # the sync rebuilds the damaged index from the markdown
             report = self.sync(progress)
-            bumped = self._bump_edited(report)
-            catalog = WriteReport()
-            if report.changed_anything or not (vault / INDEX_PATH).exists():
-                catalog = self.write_generated()
+            bumped = [] if fresh else self._bump_settled()
+            # Every run: a crash between the sync's commit and the catalog write must not leave
+            # index.md stale for good (rendering compares, and writes only what differs).
+            catalog = self.write_generated()
             log = WriteReport()
-            if report.changed_anything or catalog.touched:
+            refused = catalog.refused
+            if fresh:
+                notes = self.store.pages.vault_notes()
+                bullets = index_bullets(
+                    [], [], [], [], 0, catalog.written, refused, report.problems
+                )
+                log, logged = self._log("rebuild", rebuild_line(notes), bullets, now)
+            elif report.changed_anything or catalog.touched or bumped:
                 counts = counts_line(
                     len(report.added), len(report.changed), len(report.removed), report.seconds
                 )
@@ -365,12 +416,14 @@ class Companion:
                     bumped,
                     report.relinked,
                     catalog.written,
-                    catalog.refused,
+                    refused,
                     report.problems,
                 )
                 log, logged = self._log("index", counts, bullets, now)
-                if logged is not None and logged.relinked:  # e.g. a person's [[log]] resolves now
-                    catalog.merge(self.write_generated())
+            else:
+                logged = None
+            if logged is not None and logged.relinked:  # e.g. a person's [[log]] resolves now
+                catalog.merge(self.write_generated())
             result = IndexResult(report, catalog, log, bumped)
             result.written = catalog.touched + log.written
             if report.changed_anything:
@@ -385,18 +438,22 @@ class Companion:
         """The daemon's full rescan: pick up everything that changed while nobody watched, with a
         log entry when something did. At start-up (`initial`) those changes are already quiet.
         Returns the sync's report and what the catalog write did (refusals included)."""
-        from companion.render.log_md import counts_line
+        from companion.render.log_md import counts_line, rebuild_line
         from companion.sync.reconcile import record_run
 
         with self.writing("companion daemon"):
+            fresh = self.store.pages.empty()
             report = self.sync(settled=initial)
             with self.store.transaction():
                 self.store.vectors.drop_unused()
-            bullets = [counts_line(len(report.added), len(report.changed), len(report.removed))]
-            bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
-            if recovered:
-                bullets.append(recovered)
-            if report.changed_anything or recovered:
+            if fresh:
+                notes = self.store.pages.vault_notes()
+                self.log("rebuild", rebuild_line(notes), [recovered] if recovered else [])
+            elif report.changed_anything or recovered:
+                bullets = [counts_line(len(report.added), len(report.changed), len(report.removed))]
+                bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
+                if recovered:
+                    bullets.append(recovered)
                 files = f"{len(self.store.pages.paths())} files in {report.seconds:.2f}s"
                 self.log("start" if initial else "reconcile", files, bullets)
             catalog = self.write_generated()
@@ -471,54 +528,108 @@ class Companion:
     def update(
         self,
         page: str,
-        expect_version: int,
+        expect_version: int | None,
+        change: PageChange | None = None,
         *,
-        body: str | None = None,
-        properties: dict[str, Any] | None = None,
+        create: bool = False,
         now: datetime | None = None,
-    ) -> UpdateResult:
+    ) -> UpdateResult | Unchanged:
         """Compare-and-swap write of a managed page (see write/pages.py): refused with
         `VersionConflict` (nothing written) unless the page is still at `expect_version`; one
-        log entry. A one-shot writer first indexes the vault (so a person's unversioned edit is
-        bumped, and an update expecting the old version is refused), and embeds after."""
-        from companion.write.pages import apply_update, check_request
+        log entry; an update that changes nothing writes nothing (`Unchanged`). `create` makes a
+        new page at version 1 from its type's template instead.
 
-        check_request(self.settings, page, body, properties or {})  # a refusal changes nothing
+        The page's bytes must be ones companion has accounted for: the index is brought up to
+        date first (a one-shot run indexes the vault; the daemon syncs the page, whose last save
+        the watcher may not have delivered yet), and a person's edit still waiting for its
+        version bump is bumped now, N -> N+1 — so a writer that read N gets a conflict, re-reads
+        the person's text and retries, instead of overwriting it."""
+        from companion.write.pages import (
+            PageChange,
+            Unchanged,
+            apply_update,
+            check_request,
+            create_page,
+        )
+
+        change = change or PageChange()
+        check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
         with self.writing("companion update"):
-            if not self.live:
-                self.index(embed=False)  # pick up (and version) edits made since the last index
             rel = self.page_path(page)
-            known = self.store.pages.file_states([rel]).get(rel)
-            result = apply_update(
-                self.settings,
-                page,
-                expect_version,
-                body=body,
-                properties=properties or {},
-                now=now,
-                indexed_hash=known.hash if known else None,
-            )
+            if self.live:
+                self.sync_paths([rel])
+            else:
+                self.index(embed=False)  # pick up (and version) edits made since the last index
+            if create:
+                result: UpdateResult | Unchanged = create_page(
+                    self.settings, rel, self._template_for(rel), change, now
+                )
+            else:
+                if expect_version is None:
+                    raise ValueError("expect_version is required unless creating the page")
+                known = self.store.pages.file_states([rel]).get(rel)
+                if known is not None and known.unversioned:
+                    self.bump(rel)  # the person's edit gets its own version first
+                    known = self.store.pages.file_states([rel]).get(rel)
+                result = apply_update(
+                    self.settings,
+                    rel,
+                    expect_version,
+                    change,
+                    now=now,
+                    indexed_hash=known.hash if known else None,
+                )
+            if isinstance(result, Unchanged):
+                return result
             self.wrote([result.path], {result.path: result.hash})
-            change = f"`{result.path}` version {result.old_version} → {result.new_version}"
-            self.log("update", change, [], now)
+            change_line = (
+                f"`{result.path}` created at version 1"
+                if create
+                else f"`{result.path}` version {result.old_version} → {result.new_version}"
+            )
+            self.log("update", change_line, [], now)
             if not self.live:
                 self.write_generated()
                 self.embed_pending()
             return result
 
+    def _template_for(self, rel: str) -> str:
+        """The template a new page at `rel` is shaped by: its type (from its folder, SYSTEM.md §2)
+        in the vault's templates folder, else the one companion ships."""
+        from importlib import resources
+
+        from companion.errors import NotManaged
+        from companion.vault.obsidian import IgnoreRules
+
+        folder = rel.rpartition("/")[0]
+        types = [t for t in self.settings.schema.page_types if t.folder == folder]
+        if not types:
+            folders = ", ".join(f"{t.folder}/ ({t.name})" for t in self.settings.schema.page_types)
+            raise NotManaged(
+                f"cannot create {rel}: new pages go in a page type's folder ({folders}), "
+                "SYSTEM.md §2. Nothing written"
+            )
+        name = f"{types[0].name}.md"
+        for tfolder in IgnoreRules.load(self.settings.vault).templates:
+            candidate = self.settings.vault / tfolder / name
+            if candidate.is_file() and not candidate.is_symlink():
+                return candidate.read_text(encoding="utf-8", errors="replace")
+        shipped = resources.files("companion") / "defaults" / "templates" / name
+        return shipped.read_text(encoding="utf-8")
+
     def _bump_one(self, path: str) -> Bumped | Literal["deferred", "gone"]:
         from companion.write.pages import bump_in_place
 
         known = self.store.pages.file_states([path]).get(path)
-        if known is None:
-            return "gone"
+        if known is None or not known.unversioned:
+            return "gone"  # not indexed, or versioned meanwhile: nothing to bump
         bumped = bump_in_place(self.settings, path, known.hash)
         return "deferred" if bumped is None else bumped
 
     def bump(self, path: str) -> Bumped | Literal["deferred", "gone"]:
-        """Bump `version` of a managed page a person edited without bumping it (one value),
-        with its log entry. "deferred": it changed again since it was indexed (still being
-        edited); "gone": not in the index. `CompanionError` when it cannot be bumped at all."""
+        """Bump `version` of a managed page a person edited (one value), with its log entry.
+        "deferred": it changed again since it was indexed (still being edited); "gone": not in
+        the index, or nothing to bump. `CompanionError` when it cannot be bumped at all."""
         with self.writing("companion bump"):
             outcome = self._bump_one(path)
             if isinstance(outcome, str):
@@ -527,14 +638,21 @@ class Companion:
             self.log("bump", f"`{path}` version {outcome.old_version} → {outcome.new_version}", [])
             return outcome
 
-    def _bump_edited(self, report: SyncReport) -> list[tuple[str, int, int]]:
-        """`index`'s bumps: every managed page this sync saw changed without its version going
-        up; pages that cannot be bumped are left as they are (their problem is reported)."""
+    def unversioned(self) -> list[tuple[str, float]]:
+        """(path, seconds since its last save) of every page waiting for its version bump."""
+        now = time.time_ns()
+        return [(p, max(0, now - m) / 1e9) for p, m in self.store.pages.unversioned()]
+
+    def _bump_settled(self) -> list[tuple[str, int, int]]:
+        """`index`'s bumps: every page a person edited whose last save is at least
+        `bump_settle` old (younger edits are still being made: a later run, the daemon, or the
+        next writer that needs the page bumps them). Pages that cannot be bumped are left as
+        they are (their problem is reported)."""
         from companion.errors import CompanionError
 
         bumped: dict[str, Bumped] = {}
-        for path in report.changed:
-            if report.version_went_up(path) or not self.settings.schema.is_managed(path):
+        for path, age in self.unversioned():
+            if age < self.settings.bump_settle:
                 continue
             try:
                 outcome = self._bump_one(path)
@@ -555,7 +673,7 @@ class Companion:
         from companion.sync.embedding import embed_batch, store_batch
         from companion.sync.reconcile import SyncReport
 
-        with self.writing("companion index"):
+        with self.writing("companion index", vault=False):
             info = self.model
             result = result or IndexResult(SyncReport(), WriteReport(), WriteReport())
             result.reembedded_all = self.store.vectors.ensure(info.fingerprint, info.dim)
@@ -587,7 +705,7 @@ class Companion:
     def prepare_vectors(self, *, retry_failed: bool = False) -> None:
         """Make the vector table match the model (the daemon, at start); `retry_failed` forgets
         chunks the model failed on before, so they are tried again."""
-        with self.writing("companion daemon"):
+        with self.writing("companion daemon", vault=False):
             if retry_failed:
                 self.store.vectors.clear_failures()
             self.store.vectors.ensure(self.model.fingerprint, self.model.dim)
@@ -601,7 +719,7 @@ class Companion:
         """Record a batch computed elsewhere (the daemon's embedding thread)."""
         from companion.sync.embedding import store_batch
 
-        with self.writing("companion daemon"):
+        with self.writing("companion daemon", vault=False):
             store_batch(self.store, self.model.fingerprint, outcome)
 
     # -- reading --------------------------------------------------------------------------------

@@ -18,6 +18,12 @@ from companion.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MAX_NOTE_BYTES = 10 * 1024 * 1024
+# A person's editing session costs one version bump (SYSTEM.md §8): Obsidian saves every ~2 s, so
+# the bump waits for this much quiet (every further save restarts the wait) — or happens at once
+# when a writer needs the page.
+DEFAULT_BUMP_SETTLE = 300.0
+# The vault's lease (write/lease.py): a writer that stops renewing it is taken over after this long.
+DEFAULT_LEASE_TTL = 60.0
 # How vectors are computed (the registry is `companion.embed.BACKENDS`). "int8": ONNX Runtime on a
 # locally exported, int8-quantized copy of the model, ~1.9x the fp32 throughput on 2 cores for a
 # SciFact dev nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
@@ -55,6 +61,8 @@ class Settings:
     max_note_bytes: int = DEFAULT_MAX_NOTE_BYTES
     batch_size: int = 32
     embed_backend: str = DEFAULT_EMBED_BACKEND
+    bump_settle: float = DEFAULT_BUMP_SETTLE  # seconds of quiet before a person's edit is bumped
+    lease_ttl: float = DEFAULT_LEASE_TTL  # seconds before a silent writer's vault lease expires
 
     @property
     def db_path(self) -> Path:
@@ -151,6 +159,12 @@ def load_settings(
         raise ConfigError(
             f"COMPANION_MAX_NOTE_BYTES must be a number of bytes, not {max_bytes!r}"
         ) from exc
+    bump_settle = _seconds("COMPANION_BUMP_SETTLE", DEFAULT_BUMP_SETTLE)
+    lease_ttl = _seconds("COMPANION_LEASE_TTL", DEFAULT_LEASE_TTL)
+    if not 0.5 <= lease_ttl <= 86400:
+        raise ConfigError(
+            f"COMPANION_LEASE_TTL must be a number of seconds from 0.5 to 86400, not {lease_ttl:g}"
+        )
     # The backend name is checked by the embedding registry (`companion.embed.BACKENDS`) when a
     # model is described: one list of backends, one message.
     backend = embed_backend or os.environ.get("COMPANION_EMBED_BACKEND") or DEFAULT_EMBED_BACKEND
@@ -161,4 +175,19 @@ def load_settings(
         model=model or os.environ.get("COMPANION_MODEL") or DEFAULT_MODEL,
         max_note_bytes=limit,
         embed_backend=backend,
+        bump_settle=bump_settle,
+        lease_ttl=lease_ttl,
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value

@@ -112,3 +112,32 @@ class DaemonError(CompanionError):
     def __init__(self, message: str, exit_code: int = EXIT_USER) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class NotRegularFile(UnreadableFile):
+    """A file companion must read or replace is a FIFO, socket, device or folder: it is never
+    opened for reading (a FIFO would block forever) nor replaced; nothing written."""
+
+
+class FileTooLarge(UnreadableFile):
+    """A file companion must read before rewriting it is over the size limit (or keeps growing):
+    it is read no further and nothing is written."""
+
+
+class VaultLeased(WriterBusy):
+    """Another companion (any state folder, this machine or one syncing the vault) holds the
+    vault's lease, `.companion/lease.json`; `owner` is what the lease says (None: not a lease)."""
+
+    def __init__(self, message: str, owner: object = None) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+class LeaseLost(WriterBusy):
+    """This process held the vault's lease, but another took it over (it was suspended or could
+    not renew within the TTL): it must stop writing."""
+
+
+class LeaseUnusable(CompanionError):
+    """The vault's lease cannot be kept: `.companion` is a file or a symlink, a folder sits where
+    the lease file goes, or the vault cannot be written."""

@@ -9,6 +9,7 @@ search finds) — `make test-fast` leaves those out; CI runs everything.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -57,16 +58,23 @@ def make_vault(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
 def open_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OpenApp]:
     """Open a Companion on a vault with its state in tmp_path. It embeds with the fake model
     unless `real=True` (the default model, shared by the session); with a `model` folder, that
-    model's fingerprint (fake vectors unless `real`)."""
+    model's fingerprint (fake vectors unless `real`). `bump_settle`: seconds before a person's
+    edit of a managed page is bumped (settings' default: 5 minutes)."""
     apps: list[Companion] = []
 
     def open_(
-        vault: Path, state: str = "state", model: str | None = None, real: bool = False
+        vault: Path,
+        state: str = "state",
+        model: str | None = None,
+        real: bool = False,
+        bump_settle: float | None = None,
     ) -> Companion:
         backend = None if real else FAKE
         settings = load_settings(
             vault, state_dir=tmp_path / state, model=model, embed_backend=backend
         )
+        if bump_settle is not None:
+            settings = dataclasses.replace(settings, bump_settle=bump_settle)
         app = Companion(settings)
         if model is None:
             name = "real_embedder" if real else "embedder"

@@ -66,7 +66,8 @@ def test_log_gets_one_entry_per_index_run_that_changed_something(
         "## [2026-11-21 09:06] index | 1 added, 0 changed, 0 removed"
         + entries[1].split("removed", 1)[1],
     ]
-    assert entries[0].startswith("## [2026-11-21 09:05] index | 4 added, 0 changed, 0 removed")
+    # The first run starts from an empty store: nothing changed in the vault, it was only read.
+    assert entries[0] == "## [2026-11-21 09:05] rebuild | 4 notes, nothing changed in the vault"
     assert "- added: `New.md`" in log
 
 

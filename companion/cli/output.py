@@ -93,6 +93,8 @@ def render_status(info: dict[str, Any]) -> str:
     else:
         d, q = daemon["daemon"], daemon["queue"]
         lines.append(f"daemon:     pid {d['pid']}, up {duration(d['uptime'])}")
+        if d.get("read_only"):
+            lines.append(f"            read-only: {d['read_only']}")
         lines.append(
             f"queue:      {q['embedding']} chunks to embed ({q['waiting_to_settle']} pages settling), "
             f"{q['events']} event batches, {q['bumps']} version bumps due, {q['retries']} retries"
@@ -111,4 +113,11 @@ def render_status(info: dict[str, Any]) -> str:
 def render_update(result: dict[str, Any], as_json: bool) -> str:
     if as_json:
         return json.dumps(result)
+    if result.get("changed") is False:
+        return (
+            f"nothing to change: {result['path']} already says that (version "
+            f"{result['new_version']}); nothing written"
+        )
+    if result["old_version"] == 0 and result.get("created"):
+        return f"created {result['path']}: version {result['new_version']}"
     return f"updated {result['path']}: version {result['old_version']} -> {result['new_version']}"

@@ -20,7 +20,14 @@ from companion.cli.output import echo
     type=float,
     default=3.0,
     show_default=True,
-    help="Seconds a page must be quiet before it is embedded or its version bumped.",
+    help="Seconds a page must be quiet before its new text is embedded.",
+)
+@click.option(
+    "--bump-settle",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds a wiki page you edit must be quiet before its version is bumped "
+    "[default: 300, or COMPANION_BUMP_SETTLE].",
 )
 def watch(
     vault: str | None,
@@ -28,23 +35,26 @@ def watch(
     state_dir: str | None,
     model: str | None,
     settle: float,
+    bump_settle: float | None,
 ) -> None:
     """Watch VAULT and keep everything in step with every edit (the daemon; Ctrl-C stops it).
 
     \b
     Examples:
       companion watch ~/notes
-      companion watch --settle 10        (wait longer before embedding or bumping an edit)
+      companion watch --settle 10        (wait longer before embedding an edit)
+      companion watch --bump-settle 60   (bump an edited wiki page's version after 1 minute)
 
     It reconciles what changed while it was down, then follows every save: text search within
-    a second, embeddings once a page settles, version bumps for edited wiki pages, index.md and
+    a second, embeddings once a page settles, one version bump per editing session of a wiki
+    page (after 5 minutes of quiet, or at once when a writer needs the page), index.md and
     log.md kept current. `companion search`, `status`, `index` and `update` talk to it over a
     private socket in the state folder. A second watcher of the same vault is refused (exit 75).
     """
     from companion.daemon.core import Daemon, DaemonOptions
 
     settings = settings_for(vault or vault_opt, state_dir, model)
-    daemon = Daemon(settings, DaemonOptions(settle=settle))
+    daemon = Daemon(settings, DaemonOptions(settle=settle, bump_settle=bump_settle))
 
     def started() -> None:
         echo(f"watching {settings.vault} (pid {os.getpid()}); state in {settings.state_dir}")

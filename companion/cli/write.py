@@ -26,24 +26,62 @@ from companion.errors import DaemonRunning
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), default=Path("vault"))
-def init(path: Path) -> None:
-    """Scaffold a vault at PATH: wiki/ folders, sources/, SYSTEM.md, templates. Never overwrites.
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--dry-run", is_flag=True, help="Print what init would create and leave alone; write nothing."
+)
+def init(path: Path | None, dry_run: bool) -> None:
+    """Scaffold a vault at PATH, or add what an existing vault is missing. Never overwrites.
 
     \b
     Examples:
       companion init ~/notes
-      companion init            (creates ./vault)
-    """
-    from companion.app import Companion
+      companion init            (inside a vault: adds what it lacks; elsewhere: creates ./vault)
+      companion init --dry-run ~/notes
 
-    created = Companion.init(path)
-    for item in created:
-        echo(f"created {path / item}")
-    if created:
-        echo(f"vault ready at {path}; next: companion index {path}  (or open it in Obsidian)")
+    A vault gets sources/, the wiki/ folders, SYSTEM.md and page templates. In an existing vault
+    (a folder with .obsidian/) only what is missing is added, and templates go to the vault's
+    own template folder (Settings → Templates, or the Templater plugin's). A PATH inside a vault
+    is refused: companion never creates a vault inside a vault. Every file is listed: created,
+    kept (already there) or skipped.
+    """
+    from companion.write.scaffold import Step, apply_init, init_target, plan_init
+
+    # The scaffold is the whole operation (no index, no lock): planned and applied here, not
+    # through `Companion.init`, which has no plan to show for --dry-run.
+    root = init_target(path, Path.cwd())
+    plan = plan_init(root)
+    what = "the existing vault" if plan.existing else "a vault at"
+    if plan.templates is None:
+        where = plan.templates_from
+    elif not plan.templates_from:
+        where = f"templates go to {plan.templates}/"
     else:
-        echo(f"{path} already has everything; nothing changed")
+        where = f"templates go to {plan.templates}/ (from {plan.templates_from})"
+    done: list[Step] = []
+    try:
+        # Every write first, then the report: a closed stdout must not stop the scaffold halfway.
+        # If a write fails, what was done is still listed before the error.
+        done.extend(plan.steps if dry_run else apply_init(plan))
+    finally:
+        echo(f"{'dry run: ' if dry_run else ''}{what} {root}; {where}")
+        for step in done:
+            target = root / step.rel
+            shown = f"{target}/" if step.rel.endswith("/") else str(target)
+            if step.action == "create":
+                echo(f"{'would create' if dry_run else 'created'} {shown}")
+            elif step.action == "keep":
+                why = step.why or "already there"
+                echo(f"{'would keep' if dry_run else 'kept'} {shown} ({why})")
+            else:
+                echo(f"{'would skip' if dry_run else 'skipped'} {shown} ({step.why})")
+    created = sum(step.action == "create" for step in done)
+    if dry_run:
+        echo(f"dry run: nothing written ({created} to create); run without --dry-run to create")
+    elif created:
+        echo(f"vault ready at {root}; next: companion index {root}  (or open it in Obsidian)")
+    else:
+        echo(f"{root} already has everything; nothing changed")
 
 
 @click.command()
@@ -152,13 +190,30 @@ def index(
             sys.exit(130)
 
 
+def _pairs(option: str, items: tuple[str, ...]) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{option} takes KEY=VALUE, not {item!r}")
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+def _lists(option: str, items: tuple[str, ...]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in _pairs(option, items):
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
 @click.command()
 @click.argument("page")
 @click.option(
     "--expect-version",
     type=int,
-    required=True,
-    help="The version you read; the write is refused (exit 3) if the page moved on.",
+    help="The version you read; the write is refused (exit 3) if the page moved on. "
+    "Required unless --create.",
 )
 @click.option("--body", help="New body text (everything after the frontmatter).")
 @click.option(
@@ -171,17 +226,39 @@ def index(
     "sets",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Set a frontmatter property (repeatable).",
+    help="Set a frontmatter property to the text VALUE (repeatable).",
+)
+@click.option(
+    "--add",
+    "adds",
+    multiple=True,
+    metavar="KEY=ITEM",
+    help="Add ITEM to a list property: tags, aliases, sources, related (repeatable).",
+)
+@click.option(
+    "--remove",
+    "removes",
+    multiple=True,
+    metavar="KEY=ITEM",
+    help="Remove ITEM from a list property (repeatable).",
+)
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create PAGE (version 1) from its type's template; refused if it exists.",
 )
 @vault_option
 @state_option
 @json_option
 def update(
     page: str,
-    expect_version: int,
+    expect_version: int | None,
     body: str | None,
     body_file: Any,
     sets: tuple[str, ...],
+    adds: tuple[str, ...],
+    removes: tuple[str, ...],
+    create: bool,
     vault_opt: str | None,
     state_dir: str | None,
     as_json: bool,
@@ -192,15 +269,27 @@ def update(
     Examples:
       companion update wiki/concepts/Idempotency --expect-version 2 --set status=reviewed
       companion update wiki/entities/Ledger\\ Service.md --expect-version 3 --body-file new.md
+      companion update wiki/concepts/Retries --expect-version 4 --add tags=payments
+      companion update wiki/concepts/Backoff --create --body "Waiting longer after each failure."
 
-    The version goes up by one (a page without one is at version 0) and the page is re-embedded.
-    Exit code 3 means the page changed since you read it (or a person's edit is still settling):
-    nothing was written. Exit code 75 means another process is writing the vault: try again.
-    The current version is the page's `version` property. --set values that are digits become
-    numbers; `version` is companion's to set.
+    The version goes up by one (a page without one is at version 0) and `updated` is stamped;
+    an update that would change nothing writes nothing and says so. --set always writes text
+    (`--set code=012` stays "012"); list properties change with --add/--remove, never --set.
+    --create makes a new page at version 1, shaped by its type's template (the type comes
+    from the folder: wiki/concepts/ is a concept).
+
+    Exit code 3 means the page changed since you read it (a person's edit is versioned first,
+    so re-read it): nothing was written, read it again and retry. Exit code 75 means another
+    process is writing the vault: try again. `version` is companion's to set.
     """
     if body is not None and body_file is not None:
         raise click.UsageError("give --body or --body-file, not both")
+    if create and expect_version not in (None, 0):
+        raise click.UsageError("--create makes a new page: leave out --expect-version (or give 0)")
+    if not create and expect_version is None:
+        raise click.UsageError(
+            "--expect-version is required: the version you read (the page's `version` property)"
+        )
     if body_file is not None:
         try:
             body = body_file.read()
@@ -210,22 +299,24 @@ def update(
                 "a page's body is text. Nothing written",
                 param_hint="--body-file",
             ) from None
-    properties: dict[str, Any] = {}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.UsageError(f"--set takes KEY=VALUE, not {item!r}")
-        properties[key.strip()] = int(value) if value.strip().isdigit() else value
+    properties: dict[str, Any] = dict(_pairs("--set", sets))
+    add, remove = _lists("--add", adds), _lists("--remove", removes)
     settings = settings_for(vault_opt, state_dir)
     request = {
         "page": page,
         "expect_version": expect_version,
         "body": body,
         "properties": properties,
+        "add": add,
+        "remove": remove,
+        "create": create,
     }
     result = ask_daemon(settings, "update", **request)
     if result is None:
+        from companion.write.pages import PageChange
+
+        change = PageChange(body, properties, add, remove)
         with open_app(vault_opt, state_dir) as app:
-            done = app.update(page, expect_version, body=body, properties=properties)
+            done = app.update(page, expect_version, change, create=create)
             result = done.as_json()
     echo(render_update(result, as_json))

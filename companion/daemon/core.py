@@ -38,7 +38,7 @@ from companion.daemon.schedule import Schedule, Timing
 from companion.daemon.server import ApiServer
 from companion.daemon.watcher import Batch, VaultFilter, Watcher
 from companion.embed import Embedder, embedder_for, model_info
-from companion.errors import CompanionError, VersionConflict
+from companion.errors import CompanionError, VaultLeased
 from companion.search.modes import MODES
 from companion.sync.embedding import BatchOutcome, Chunk, embed_batch
 from companion.sync.reconcile import SyncReport
@@ -58,7 +58,8 @@ SLICE = 500  # paths per transaction when a burst arrives
 class DaemonOptions:
     debounce: float = 0.25  # quiet time that closes a batch of events
     max_delay: float = 1.0  # a batch is processed at most this long after its first event
-    settle: float = 3.0  # quiet time before embedding an edit, or bumping a managed page
+    settle: float = 3.0  # quiet time before embedding an edit
+    bump_settle: float | None = None  # quiet time before bumping a person's edit (settings')
     catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
     embed_batch: int = 16  # small, so a save never waits long behind background embedding
     retry_delay: float = 1.0  # an unreadable file is looked at again after this long
@@ -115,8 +116,14 @@ class Daemon:
         self.embedder: Embedder = embedder
         self.query_embedder: Embedder = query_embedder
         o = self.options
+        self.bump_settle = settings.bump_settle if o.bump_settle is None else o.bump_settle
         self.schedule = Schedule(
-            Timing(settle=o.settle, catalog_delay=o.catalog_delay, retry_delay=o.retry_delay),
+            Timing(
+                settle=o.settle,
+                bump_settle=self.bump_settle,
+                catalog_delay=o.catalog_delay,
+                retry_delay=o.retry_delay,
+            ),
             settings.schema.is_managed,
         )
         self.inbox: queue.Queue[WriteTask] = queue.Queue()
@@ -129,6 +136,8 @@ class Daemon:
         self.watcher: Watcher | None = None
         self.server: ApiServer | None = None
         self._threads: list[threading.Thread] = []
+        self.read_only: str | None = None  # why this daemon may not write the vault (its owner)
+        self._next_takeover = 0.0
 
     @property
     def counters(self) -> dict[str, int]:
@@ -155,9 +164,22 @@ class Daemon:
         ensure_state_dir(self.settings.state_dir)
         os.chmod(self.settings.state_dir, 0o700)
         # The lock first: a second daemon must not open (let alone repair) the live database.
-        app = Companion(
-            self.settings, thorough=True, writer="daemon", lock_wait=self.options.lock_wait
-        )
+        try:
+            app = Companion(
+                self.settings, thorough=True, writer="daemon", lock_wait=self.options.lock_wait
+            )
+        except VaultLeased as busy:
+            # Another companion (another state folder, or a machine syncing this vault) writes
+            # it: serve search from our own index, never write the vault, take over on expiry.
+            app = Companion(
+                self.settings,
+                thorough=True,
+                writer="daemon (read-only)",
+                lock_wait=self.options.lock_wait,
+                lease=False,
+            )
+            self.read_only = str(busy)
+            self.log_line(f"read-only: {busy}. Serving search; taking over when that lease expires")
         self.app = app
         try:
             self._start_locked(app)
@@ -173,16 +195,22 @@ class Daemon:
         app.use_embedder(self.query_embedder)
         app.serve()
         app.on_sync = self._observe
-        finished = recover(self.settings.state_dir, self.settings.vault)
-        if finished:
-            self.log_line(finished)
+        if self.read_only is None:
+            finished = recover(self.settings.state_dir, self.settings.vault)
+            if finished:
+                self.log_line(finished)
         if app.recovered:
             self.log_line(app.recovered)
         app.prepare_vectors(retry_failed=True)  # a restart retries what failed before
         self.query_embedder.embed(["warm up"])  # load the model now, not on the first search
         self.server = ApiServer(self.settings.state_dir, self._handlers())
         self.server.start()
-        self.reconcile(initial=True, recovered=app.recovered)
+        if self.read_only is None:
+            self.reconcile(initial=True, recovered=app.recovered)
+            self.schedule.seed(app.unversioned(), time.monotonic())  # bumps still waiting
+        else:
+            app.sync(settled=True)  # our own index only: nothing is written to the vault
+            self._next_takeover = time.monotonic() + self.settings.lease_ttl / 4
         vault, state = self.settings.vault, self.settings.state_dir
         state_rel = state.relative_to(vault).as_posix() if state.is_relative_to(vault) else None
         accept = VaultFilter(IgnoreRules.load(vault).is_excluded, state_rel)
@@ -249,7 +277,9 @@ class Daemon:
         return future.result(timeout=timeout)
 
     def tick(self, timeout: float = 0.1) -> None:
-        """One step of the writer: run one queued task (or wait a little), then what is due."""
+        """One step of the writer: run one queued task (or wait a little), then what is due.
+        Nothing a task or a file does stops the writer: an error is logged and the loop goes on
+        (the failing file keeps its problem in the index and is retried by the schedule)."""
         try:
             task = self.inbox.get(timeout=timeout)
         except queue.Empty:
@@ -257,7 +287,10 @@ class Daemon:
         else:
             if task is not _SHUTDOWN:
                 self._run(task)
-        self._due_work()
+        try:
+            self._due_work()
+        except Exception as exc:
+            self.log_line(f"error in scheduled work: {type(exc).__name__}: {exc}")
 
     def _run(self, task: WriteTask) -> None:
         try:
@@ -309,6 +342,9 @@ class Daemon:
         """Full scan: pick up everything that changed while nobody watched."""
         from companion.render.log_md import counts_line
 
+        if self.read_only is not None:
+            report = self._app().sync()
+            return {"added": report.added, "changed": report.changed, "removed": report.removed}
         report, catalog = self._app().reconcile(initial=initial, recovered=recovered)
         for path, why in catalog.refused:
             self.log_line(f"did not write {path}: {why}")
@@ -329,15 +365,64 @@ class Daemon:
             return None
         total = SyncReport()
         for start in range(0, len(paths), SLICE):
-            total.merge(app.sync_paths(paths[start : start + SLICE]))
+            total.merge(self._sync_slice(paths[start : start + SLICE]))
             if len(paths) > SLICE:
                 self.log_line(f"synced {min(start + SLICE, len(paths))}/{len(paths)} changed files")
-        app.log_changes(total)
+        if self.read_only is None:
+            app.log_changes(total)
         return total
+
+    def _sync_slice(self, paths: list[str]) -> SyncReport:
+        """Sync a slice in one transaction; if it fails, path by path, so one bad path costs only
+        itself (it is logged and retried later), never the other edits in its batch."""
+        app = self._app()
+        try:
+            return app.sync_paths(paths)
+        except Exception as exc:
+            if len(paths) == 1:
+                self.log_line(f"could not sync {paths[0]}: {type(exc).__name__}: {exc}")
+                self.schedule.retry_later(paths[0], time.monotonic())
+                return SyncReport()
+        total = SyncReport()
+        for path in paths:
+            total.merge(self._sync_slice([path]))
+        return total
+
+    def _check_lease(self) -> bool:
+        """Whether this daemon writes the vault now. A read-only daemon tries to take the lease
+        every quarter TTL; a writer that lost it (suspended past the TTL, taken over) becomes
+        read-only and says who owns the vault now."""
+        app = self._app()
+        if self.read_only is None:
+            if app.vault_writer:
+                return True
+            self.read_only = str(app.read_only_error())
+            self.log_line(f"lost the vault's lease; read-only now: {self.read_only}")
+            self._next_takeover = time.monotonic() + self.settings.lease_ttl / 4
+            return False
+        now = time.monotonic()
+        if now < self._next_takeover:
+            return False
+        self._next_takeover = now + self.settings.lease_ttl / 4
+        if not app.take_lease("daemon"):
+            return False
+        self.read_only = None
+        self.log_line("took over the vault's lease: writing the vault from now on")
+        from companion.write.journal import recover
+
+        finished = recover(self.settings.state_dir, self.settings.vault)
+        if finished:
+            self.log_line(finished)
+        self.reconcile()
+        self.schedule.seed(app.unversioned(), time.monotonic())
+        return True
 
     def _due_work(self) -> None:
         app = self._app()
+        writer = self._check_lease()
         due = self.schedule.due(time.monotonic())
+        if not writer:  # read-only: the vault's owner bumps and catalogs; we only index
+            due.bumps, due.catalog = [], False
         for path in due.bumps:
             self._bump(path)
         if due.retries:
@@ -405,18 +490,23 @@ class Daemon:
 
     def update(self, request: dict[str, Any]) -> dict[str, Any]:
         """A compare-and-swap write through the single writer (see write/pages.py)."""
+        from companion.write.pages import PageChange
+
         app = self._app()
-        page = app.page_path(str(request["page"]))
-        if self.schedule.bump_pending(page):
-            raise VersionConflict(
-                f"{page} was just edited and its version will be bumped once the edit settles "
-                f"({self.options.settle:g}s of quiet). Nothing was written; read it again then."
-            )
-        result = app.update(
-            page,
-            int(request["expect_version"]),
+        if self.read_only is not None:
+            raise app.read_only_error()
+        expect = request.get("expect_version")
+        change = PageChange(
             body=request.get("body"),
-            properties=request.get("properties") or {},
+            properties=dict(request.get("properties") or {}),
+            add={k: list(v) for k, v in (request.get("add") or {}).items()},
+            remove={k: list(v) for k, v in (request.get("remove") or {}).items()},
+        )
+        result = app.update(
+            str(request["page"]),
+            None if expect is None else int(expect),
+            change,
+            create=bool(request.get("create")),
         )
         self._counts["updates"] += 1
         return result.as_json()
@@ -430,6 +520,7 @@ class Daemon:
                 "pid": os.getpid(),
                 "started": self.started_at,
                 "uptime": time.time() - self.started_at,
+                "read_only": self.read_only,
             },
             "queue": {
                 "events": self.inbox.qsize() + int(bool(self.watcher and self.watcher.pending())),

@@ -7,10 +7,14 @@ through `Companion`.
 
 The rules:
 
-- a changed page is embedded once it has been quiet for `settle` seconds — at once when its
-  `version` went up (a writer bumped it with its change);
-- a managed page edited without a version bump gets one once it has been quiet for `settle`
-  (every further save restarts the wait); a bump that finds the page changed again is deferred;
+- a changed page is embedded once it has been quiet for `settle` seconds — at once when the
+  change is companion's own write (a writer bumped the version with its change);
+- a person's editing session on a managed page costs one version bump (SYSTEM.md §8): the bump
+  comes once the page has been quiet for `bump_settle` (default 5 minutes; every further save
+  restarts the wait), not after each pause — Obsidian saves every ~2 s, and a pause to think is not
+  a finished edit. A writer that needs the page sooner bumps it itself (`Companion.update`); a bump
+  that finds the page changed again is deferred. Text search and embedding follow every save
+  (`settle`), not the bump;
 - a file that could not be read is looked at again after 1 s, 2 s, 4 s … at most a minute: it must
   not keep the writer busy, and it is never dropped from the index meanwhile;
 - index.md is re-rendered `catalog_delay` after the last change;
@@ -31,7 +35,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    settle: float = 3.0  # quiet time before embedding an edit, or bumping a managed page
+    settle: float = 3.0  # quiet time before embedding an edit
+    bump_settle: float = 300.0  # quiet time before a person's edit of a managed page is bumped
     catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
     retry_delay: float = 1.0  # an unreadable file is looked at again after this long (doubling)
     max_retry_delay: float = 60.0
@@ -64,7 +69,6 @@ class Schedule:
     def observe(self, report: SyncReport, now: float, wall: float, settled: bool = False) -> None:
         """Take in what a sync changed. `settled`: the changes were made while nobody watched
         (the start-up scan), so they are quiet already."""
-        settle = self.timing.settle
         if report.added or report.changed:
             self.embed_check = True
         for path in report.added + report.changed + report.removed:
@@ -73,20 +77,18 @@ class Schedule:
             if not settled:
                 self.unsettled[path] = now
             self.events.append((wall, path, "added" if path in report.added else "changed"))
-        for path in report.changed:
-            if report.version_went_up(path):
-                self.unsettled.pop(path, None)  # a writer bumped it: embed at once
-                self.bumps.pop(path, None)
-            elif self.is_managed(path):
-                self.bumps[path] = now - (settle if settled else 0.0)
+        for path in report.credited:
+            self.unsettled.pop(path, None)  # companion's own write: embed at once
+            self.bumps.pop(path, None)  # versioned with the change
+        if not settled:  # at start-up the daemon asks which pages wait, and since when (`seed`)
+            for path in report.unversioned:
+                self.bumps[path] = now  # every save restarts the wait
         for path in report.removed:
             self.unsettled.pop(path, None)
             self.bumps.pop(path, None)
             self.events.append((wall, path, "removed"))
         for path in report.unreadable:
-            tries = self.attempts[path] = self.attempts.get(path, 0) + 1
-            delay = min(self.timing.max_retry_delay, self.timing.retry_delay * 2 ** (tries - 1))
-            self.retry[path] = now + delay
+            self.retry_later(path, now)
         if report.changed_anything:
             self.catalog_due = now + self.timing.catalog_delay
 
@@ -99,7 +101,7 @@ class Schedule:
                 del self.unsettled[path]
                 self.embed_check = True  # settled: its chunks may be embedded now
         for path, at in list(self.bumps.items()):
-            if now - at >= settle:
+            if now - at >= self.timing.bump_settle:
                 del self.bumps[path]
                 due.bumps.append(path)
         for path, at in list(self.retry.items()):
@@ -110,6 +112,18 @@ class Schedule:
             self.catalog_due = None
             due.catalog = True
         return due
+
+    def retry_later(self, path: str, now: float) -> None:
+        """Look at `path` again after a back-off that doubles with each failure in a row."""
+        tries = self.attempts[path] = self.attempts.get(path, 0) + 1
+        delay = min(self.timing.max_retry_delay, self.timing.retry_delay * 2 ** (tries - 1))
+        self.retry[path] = now + delay
+
+    def seed(self, waiting: list[tuple[str, float]], now: float) -> None:
+        """Pages already waiting for their bump at start-up, with the seconds since their last
+        save (the index keeps the flag; the file's mtime says when): the wait continues."""
+        for path, age in waiting:
+            self.bumps[path] = now - age
 
     def defer_bump(self, path: str, now: float) -> None:
         """The bump found the page changed again: wait for it to settle once more."""

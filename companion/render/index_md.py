@@ -8,6 +8,19 @@ names with each other and with the user's notes.
 
 Every generated note carries `generated_by: companion` in its frontmatter: that is how the
 companion recognises its own files and refuses to overwrite a human's `index.md`.
+
+Names are data, not markup. A file name may hold a newline, a `|`, `]]`, a backtick (Obsidian
+refuses to create some of these, other tools do not), and every title, path, folder name and link
+target is written so that it stays on its line and inside its link:
+
+- `one_line`: control characters (newline, tab, ...) and Unicode line separators become visible
+  pictures (`␊`, `␉`, U+2400 block) or U+FFFD, in every piece of text a line is built from.
+- `link_to`: a wikilink only when neither path nor title holds anything that can end or split it
+  (`|`, `#`, `^`, brackets, a backslash or backtick, `<`, `>`, `$`, `%%`, control characters);
+  otherwise a markdown link whose label is backslash-escaped and whose target is percent-encoded
+  (`%0A`, `%5D`, ...: Obsidian and `markdown/scan` decode it), so the link still opens the file.
+- `code`: an unresolved target as a code span fenced longer than any backtick run inside it.
+- folder names become headings and sub-index file names only through `one_line`/`_UNSAFE_NAME`.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from companion.config import Schema
 from companion.store.rows import CatalogRow
@@ -24,8 +38,15 @@ GENERATED_HEADER = f"---\n{GENERATED_KEY}: companion\n---\n"
 INDEX_PATH = "index.md"
 SUBINDEX_FOLDER = "index"
 INLINE_LIMIT = 50
-_LINK_BREAKERS = re.compile(r"[|#^\[\]]")
-_UNSAFE_NAME = re.compile(r'[*"\\/<>:|?#^\[\]]+')
+# What ends or splits a wikilink, or opens markup around it (a code span, HTML, math, a comment).
+_LINK_BREAKERS = re.compile(r"[|#^\[\]`<>$\\\x00-\x1f\x7f-\x9f\u2028\u2029]|%%")
+# What could end a line: C0/C1 controls (CR, LF, VT, FF, NEL, ...) and the Unicode separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Escaped in a markdown link's label: ASCII punctuation that could close it or start markup.
+_LABEL_ESCAPE = re.compile(r"[\\\[\]`<>*_$%|~=#^]")
+# Percent-encoded in a markdown link's target (with every control character).
+_TARGET_ENCODE = frozenset(" %()<>[]#^$|\\`\u2028\u2029")
+_UNSAFE_NAME = re.compile(r'[*"\\/<>:|?#^\[\]\x00-\x1f\x7f-\x9f\u2028\u2029]+')
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +55,45 @@ class Section:
     lines: list[str]
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that could end a line made visible (a line feed is `␊`)."""
+    return _CONTROL.sub(_picture, text) if _CONTROL.search(text) else text
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟: the Control Pictures block
+    return "\u2421" if code == 0x7F else "\ufffd"  # ␡ for DEL; C1 controls and separators: �
+
+
+def _encode_target(path: str) -> str:
+    return "".join(
+        quote(ch, safe="") if ch in _TARGET_ENCODE or _CONTROL.match(ch) else ch for ch in path
+    )
+
+
 def link_to(path: str, title: str) -> str:
-    """A link by full vault path; a markdown link when the name would break a wikilink."""
+    """A link by full vault path that stays on its line: a wikilink when nothing in the path or
+    title can break one, else a markdown link with an escaped label and a percent-encoded target."""
     target = path[:-3] if path.endswith(".md") else path
     if _LINK_BREAKERS.search(path) or _LINK_BREAKERS.search(title):
-        encoded = (
-            path.replace("%", "%25").replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-        )
-        label = title.replace("[", "\\[").replace("]", "\\]")
-        return f"[{label}]({encoded})"
+        label = _LABEL_ESCAPE.sub(lambda m: "\\" + m.group(), one_line(title))
+        return f"[{label}]({_encode_target(path)})"
     return (
         f"[[{target}|{title}]]"
         if target.rsplit("/", 1)[-1] != title or "/" in target
         else f"[[{target}]]"
     )
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span, on one line, whatever backticks it holds."""
+    text = one_line(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip(" ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def section_title(type_name: str) -> str:
@@ -63,13 +109,14 @@ def _section_of(row: CatalogRow, schema: Schema) -> str:
         folder = page_type.folder
         if row.type == page_type.name or row.path.startswith(folder + "/"):
             return section_title(page_type.name)
-    return row.path.split("/", 1)[0] if "/" in row.path else "Notes"
+    return one_line(row.path.split("/", 1)[0]) if "/" in row.path else "Notes"
 
 
 def sections(rows: Sequence[CatalogRow], schema: Schema) -> list[Section]:
     grouped: dict[str, list[str]] = {}
     for row in rows:
-        line = f"- {link_to(row.path, row.title)}" + (f" — {row.summary}" if row.summary else "")
+        summary = f" — {one_line(row.summary)}" if row.summary else ""
+        line = f"- {link_to(row.path, row.title)}{summary}"
         grouped.setdefault(_section_of(row, schema), []).append(line)
     type_order = [section_title(p.name) for p in schema.page_types]
     names = sorted(
@@ -102,7 +149,7 @@ def render_index(
     parts = sections(rows, schema)
     orphan_lines = [f"- {link_to(p, titles.get(p, p))}" for p in orphans]
     unresolved_lines = [
-        f"- `{target}` ← {link_to(src, titles.get(src, src))}" for src, target in unresolved
+        f"- {code(target)} ← {link_to(src, titles.get(src, src))}" for src, target in unresolved
     ]
     parts.append(Section("Orphans", orphan_lines))
     parts.append(Section("Unresolved links", unresolved_lines))

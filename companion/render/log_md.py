@@ -34,6 +34,12 @@ def counts_line(added: int, changed: int | None, removed: int, seconds: float | 
     return line if seconds is None else f"{line} in {seconds:.2f}s"
 
 
+def rebuild_line(notes: int) -> str:
+    """The one entry an index built from nothing gets (a rebuild, a new state folder, a second
+    machine): the log records what changed in the vault, never what the cache forgot."""
+    return f"{notes} notes, nothing changed in the vault"
+
+
 def _listed(label: str, paths: Sequence[str], limit: int) -> str:
     shown = ", ".join(f"`{p}`" for p in paths[:limit])
     more = f" and {len(paths) - limit} more" if len(paths) > limit else ""

@@ -160,6 +160,14 @@ def _m0005_page_fts(db: apsw.Connection) -> None:
     )
 
 
+def _m0006_unversioned(db: apsw.Connection) -> None:
+    """A managed page a person edited stays flagged until companion bumps its `version`
+    (SYSTEM.md §8). The flag lives in the index, not in a process's memory, so a bump that waits
+    for `bump_settle` of quiet survives a daemon restart and a one-shot `index` that is too early
+    to bump it."""
+    db.execute("ALTER TABLE pages ADD COLUMN unversioned INTEGER NOT NULL DEFAULT 0")
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
@@ -167,6 +175,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0003_embed_failures", _m0003_embed_failures),
     ("0004_porter_stemming", _m0004_porter_stemming),
     ("0005_page_fts", _m0005_page_fts),
+    ("0006_unversioned", _m0006_unversioned),
 )
 
 

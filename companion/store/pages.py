@@ -60,15 +60,36 @@ def _page_values(page: PageRow) -> tuple[Any, ...]:
 class Pages(Gateway):
     def file_states(self, paths: Iterable[str] | None = None) -> dict[str, FileState]:
         """Stat, hash and version of every indexed file (or of the given paths only)."""
-        sql = "SELECT path, size, mtime_ns, hash, version FROM pages"
+        sql = "SELECT path, size, mtime_ns, hash, version, unversioned FROM pages"
         if paths is None:
             rows = list(self.db.execute(sql))
         else:
             rows = [r for p in paths for r in self.db.execute(sql + " WHERE path = ?", (p,))]
         return {
-            path: FileState(size, mtime, digest, version)
-            for path, size, mtime, digest, version in rows
+            path: FileState(size, mtime, digest, version, bool(flag))
+            for path, size, mtime, digest, version, flag in rows
         }
+
+    def empty(self) -> bool:
+        """Nothing indexed yet (a new state folder, a rebuild)."""
+        return self.db.execute("SELECT 1 FROM pages LIMIT 1").fetchone() is None
+
+    def vault_notes(self) -> int:
+        """Notes and canvases, companion's generated notes not counted."""
+        sql = "SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas') AND generated = 0"
+        return int(self._scalar(sql))
+
+    def flag_unversioned(self, flags: Iterable[tuple[str, bool]]) -> None:
+        """Mark managed pages as edited by a person and waiting for their version bump (True),
+        or as versioned (False: companion wrote these bytes, or a writer raised the version)."""
+        self.db.cursor().executemany(
+            "UPDATE pages SET unversioned = ? WHERE path = ?", [(int(f), p) for p, f in flags]
+        )
+
+    def unversioned(self) -> list[tuple[str, int]]:
+        """(path, mtime_ns) of every page waiting for its version bump."""
+        sql = "SELECT path, mtime_ns FROM pages WHERE unversioned = 1 ORDER BY path"
+        return [(p, m) for p, m in self.db.execute(sql)]
 
     def put(self, pages: Sequence[PageRow], new: Iterable[str] = ()) -> None:
         """Insert or replace pages with their chunks, FTS rows, links and tags (caller's

@@ -63,6 +63,7 @@ class FileState:
     mtime_ns: int
     hash: str
     version: int | None = None
+    unversioned: bool = False  # a person's edit of a managed page, waiting for its version bump
 
 
 @dataclass(frozen=True, slots=True)

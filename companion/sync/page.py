@@ -2,6 +2,11 @@
 
 `examine` is the per-file step of a sync. It runs in worker processes for big batches (it never
 touches SQLite: the writer stays single), so everything it returns pickles.
+
+A template (a file under the vault's template folder, `VaultFile.template`) is indexed like an
+attachment: a bare row, so links to it resolve, but it is never read or parsed. It is a pattern for
+notes, not knowledge: its `{{date}}` placeholders are not YAML (so no problem to report), its
+example links are not links (no backlinks, no unresolved targets), and it has no chunks to search.
 """
 
 from __future__ import annotations
@@ -114,6 +119,10 @@ def examine(
     resolver: Resolver,
 ) -> FileOutcome:
     """(row to write or None, problems, content unchanged) for one file that may have changed."""
+    if file.template:
+        # Link targets only, like attachments. A stamp of their own: when a note that became a
+        # template (or a template that stopped being one) is examined, its row is rewritten.
+        return _bare_or_same(file, f"template:{file.size}:{file.mtime_ns}", known, [])
     if file_kind(file.path) == "attachment":
         # Attachments are link targets only: their stat is their identity, nothing is read.
         return _bare_or_same(file, f"stat:{file.size}:{file.mtime_ns}", known, [])

@@ -6,6 +6,14 @@ hashes and parses them; a file whose bytes hash the same as before only gets its
 `apply` writes the rows in one transaction and, when files appeared or went, re-resolves
 the links that could point at them (found by the name key each link is stored with).
 
+Who changed a managed page decides whether it needs a version bump (SYSTEM.md §8). A write credits
+itself only the exact bytes it wrote: `credits` maps each path companion just wrote to the hash of
+those bytes. A changed managed page whose bytes are not the credited ones is a person's edit and is
+flagged `unversioned` in the index (persisted, so the bump can wait for `bump_settle` across runs) —
+even when its `version` went up, because a person may have saved on top of companion's write before
+this sync read it. Only a page companion did not just write and whose version rose (a writer outside
+this process: another machine's companion, a `git pull`) is taken as versioned by that writer.
+
 Principles kept here: an unreadable file is unknown, not deleted (its rows stay, a problem is
 recorded and it is retried next time); a binary, huge or undecodable file is reported with its path
 and reason and still exists as a link target; nothing in the vault is ever written by this module.
@@ -18,7 +26,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +60,10 @@ class SyncReport:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new): same content hash
     # (old, new) `version` of changed pages whose version changed
     versions: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    unversioned: list[str] = field(default_factory=list)  # managed pages a person edited
+    credited: list[str] = field(
+        default_factory=list
+    )  # changed to exactly the bytes companion wrote
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message) found this run
     unreadable: list[str] = field(default_factory=list)  # unknown for now: retry later
     seconds: float = 0.0
@@ -81,6 +93,10 @@ class SyncReport:
         self.relinked += part.relinked
         self.renamed += part.renamed
         self.versions.update(part.versions)
+        self.unversioned = [p for p in self.unversioned if p not in part.credited]
+        self.unversioned += part.unversioned
+        self.credited = [p for p in self.credited if p not in part.unversioned]
+        self.credited += part.credited
         self.problems += part.problems
         self.unreadable += part.unreadable
         self.seconds += part.seconds
@@ -109,10 +125,15 @@ class _Plan:
     path_problems: dict[str, list[Found]]  # from walking / stat-ing, by path
     recheck: set[str]  # paths whose problems must be recomputed
     paths: set[str] | None = None  # every current path; None: ask the store (targeted sync)
+    credits: Mapping[str, str] = field(default_factory=dict)  # path -> hash companion wrote
 
 
 def sync_vault(
-    settings: Settings, store: Store, max_chars: int, progress: Progress | None = None
+    settings: Settings,
+    store: Store,
+    max_chars: int,
+    progress: Progress | None = None,
+    credits: Mapping[str, str] | None = None,
 ) -> SyncReport:
     """Bring the whole index in line with the vault on disk; returns what changed."""
     started = time.perf_counter()
@@ -121,6 +142,11 @@ def sync_vault(
     scanned = walk(vault, rules, skip=_state_inside(settings))
     current = {f.path: f for f in scanned.files}
     known = store.pages.file_states()
+    # A folder that could not be listed is unknown, not empty: what the index knew under it stays.
+    for folder in scanned.unknown_dirs:
+        for path in known:
+            if (folder == "" or path.startswith(folder + "/")) and path not in current:
+                current[path] = VaultFile(path, known[path].size, known[path].mtime_ns, False)
     path_problems: dict[str, list[Found]] = {}
     for path, reason in scanned.problems:
         path_problems.setdefault(path, []).append((WALK_CODE, reason, None))
@@ -132,9 +158,17 @@ def sync_vault(
         if f.path not in known
         or f.path in recheck
         or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
+        or known[f.path].hash.startswith("template:") != f.template  # a folder became one
     ]
     plan = _Plan(
-        rules, check, sorted(set(known) - set(current)), known, path_problems, recheck, set(current)
+        rules,
+        check,
+        sorted(set(known) - set(current)),
+        known,
+        path_problems,
+        recheck,
+        set(current),
+        credits or {},
     )
     report = _apply(settings, store, plan, max_chars, progress)
     report.unchanged = len(current) - len(check)
@@ -143,7 +177,11 @@ def sync_vault(
 
 
 def sync_paths(
-    settings: Settings, store: Store, paths: Iterable[str], max_chars: int
+    settings: Settings,
+    store: Store,
+    paths: Iterable[str],
+    max_chars: int,
+    credits: Mapping[str, str] | None = None,
 ) -> SyncReport:
     """Bring the index in line with the disk for just these vault-relative paths (a watcher batch).
 
@@ -154,29 +192,36 @@ def sync_paths(
     started = time.perf_counter()
     vault = settings.vault
     rules = IgnoreRules.load(vault)
-    wanted = sorted(set(paths))
+    credited = set(credits or ())
+    looked = [(rel, *check_path(vault, rel, rules)) for rel in sorted(set(paths))]
+    path_problems: dict[str, list[Found]] = {}
+    for _, _, _, found in looked:
+        for problem in found:  # keyed by the problem's own (printable) path
+            path_problems.setdefault(problem.path, []).append((WALK_CODE, problem.reason, None))
+    # A name the store cannot hold (not valid UTF-8) is "ignored" with its problem: only the
+    # others are looked up, so one bad path never costs the rest of its batch.
+    wanted = [rel for rel, state, _, _ in looked if state != "ignored"]
     known = store.pages.file_states(wanted)
     had_problems = store.pages.problem_paths()
     check: list[VaultFile] = []
     removed: list[str] = []
-    path_problems: dict[str, list[Found]] = {}
-    for rel in wanted:
-        state, file, found = check_path(vault, rel, rules)
-        if found:
-            path_problems[rel] = [(WALK_CODE, p.reason, None) for p in found]
+    for rel, state, file, found in looked:
+        if state == "ignored":
+            continue
         if state == "file" and file is not None:
             k = known.get(rel)
             if (
                 k is None
                 or rel in had_problems
                 or found
+                or rel in credited  # a same-size write in the same clock tick keeps its stat
                 or (k.size, k.mtime_ns) != (file.size, file.mtime_ns)
             ):
                 check.append(file)
         elif state == "missing" and rel in known:
             removed.append(rel)
     recheck = (had_problems & set(wanted)) | set(path_problems)
-    plan = _Plan(rules, check, removed, known, path_problems, recheck)
+    plan = _Plan(rules, check, removed, known, path_problems, recheck, None, credits or {})
     report = _apply(settings, store, plan, max_chars, None)
     report.unchanged = len(wanted) - len(check) - len(removed)
     report.seconds = time.perf_counter() - started
@@ -212,9 +257,6 @@ def _apply(
         planned = _examined(settings, plan, max_chars, resolver, sorted(paths))
         for done, (file, (row, found, same)) in enumerate(planned, 1):
             known = plan.known.get(file.path)
-            if found and plan.rules.is_template(file.path):
-                # `{{date}}` placeholders are not valid YAML; in a template that is expected.
-                found = [p for p in found if p[0] != "yaml"]
             problems[file.path] = plan.path_problems.get(file.path, []) + found
             if any(code == "unreadable" for code, _, _ in found):
                 report.unreadable.append(file.path)
@@ -223,18 +265,16 @@ def _apply(
             elif row is not None:
                 batch.append(row)
                 written.append((row.path, row.hash))
-                if known is None:
-                    report.added.append(file.path)
-                else:
-                    report.changed.append(file.path)
-                    if known.version != row.version:
-                        report.versions[file.path] = (known.version, row.version)
+                _record(report, settings, plan, row, known)
                 if len(batch) >= BATCH:
                     store.pages.put(batch, new=[r.path for r in batch if r.path not in plan.known])
                     batch = []
             if progress is not None and (done % 200 == 0 or done == len(plan.check)):
                 progress(done, len(plan.check))
         store.pages.put(batch, new=[r.path for r in batch if r.path not in plan.known])
+        store.pages.flag_unversioned(
+            [(p, True) for p in report.unversioned] + [(p, False) for p in report.credited]
+        )
         store.pages.touch(touched)
         report.touched = len(touched)
         # Problems of paths that are not files (unreadable folders, symlink loops) or gone.
@@ -252,6 +292,27 @@ def _apply(
     report.renamed = _renames(plan, written)
     report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
     return report
+
+
+def _record(
+    report: SyncReport, settings: Settings, plan: _Plan, row: PageRow, known: FileState | None
+) -> None:
+    """Report a new or changed file; for a changed managed page, who made the change: companion
+    (these exact bytes were its write, or a writer elsewhere raised the version) or a person
+    (everything else: it needs a version bump)."""
+    if known is None:
+        report.added.append(row.path)
+        return
+    report.changed.append(row.path)
+    if known.version != row.version:
+        report.versions[row.path] = (known.version, row.version)
+    if not settings.schema.is_managed(row.path):
+        return
+    if row.path in plan.credits:
+        person = plan.credits[row.path] != row.hash
+    else:
+        person = not report.version_went_up(row.path)
+    (report.unversioned if person else report.credited).append(row.path)
 
 
 def _examined(

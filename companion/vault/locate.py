@@ -1,5 +1,8 @@
 """Where the vault is: an explicit path, `COMPANION_VAULT`, the nearest enclosing vault, `./vault`.
 
+`enclosing_vault` is the stricter question `init` asks: which folder holding `.obsidian/` (what
+makes a folder an Obsidian vault) a path is in, if any.
+
 Standard library only: the CLI's fast path finds the daemon's socket through this module without
 loading anything else.
 """
@@ -39,6 +42,16 @@ def find_vault(explicit: str | None, cwd: Path) -> Path:
         f"and {fallback} does not exist. Pass --vault PATH, set COMPANION_VAULT, or run the "
         "command inside the vault."
     )
+
+
+def enclosing_vault(path: Path) -> Path | None:
+    """The nearest folder at or above `path` (made absolute, symlinks resolved; it need not exist
+    yet) that holds `.obsidian/`, or None: the Obsidian vault `path` is in."""
+    start = path.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".obsidian").is_dir():
+            return folder
+    return None
 
 
 def _existing_folder(path: Path, origin: str) -> Path:

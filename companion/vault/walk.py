@@ -7,6 +7,12 @@ No SQL, no parsing and no writing here (writes are `companion.write`); everythin
   `.git`, our temp files). Trouble never stops the walk: it becomes a `(path, reason)` problem.
   Symlinked folders are followed only when they lead outside the vault and are not one of its
   ancestors (§6); a folder reached twice (a loop) is walked once.
+- A folder that cannot be listed (permission denied, I/O error) is *unknown*, not empty: besides its
+  problem it is named in `WalkResult.unknown_dirs`, so a sync keeps what it knew of the notes under
+  it instead of taking them for deleted. A folder that vanished mid-walk is simply gone.
+- A name that is not valid UTF-8 (its undecodable bytes arrive surrogate-escaped) cannot be stored
+  or linked to: it is a problem, never a file. `check_path` (one path of a watcher batch) gives the
+  same verdicts as `walk`, this one included, and never raises for a path.
 - `read_note_bytes` reads a note without ever modifying it, refusing huge and binary files with a
   message.
 
@@ -20,7 +26,7 @@ import errno
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +51,8 @@ class VaultFile:
     size: int
     mtime_ns: int
     excluded: bool  # covered by userIgnoreFilters: still a link target, left out of search/index.md
+    # Under the vault's template folder (`IgnoreRules.is_template`): a link target only, never parsed.
+    template: bool = False
 
     @property
     def kind(self) -> FileKind:
@@ -66,6 +74,9 @@ def file_kind(path: str) -> FileKind:
 class WalkResult:
     files: list[VaultFile]  # sorted by path
     problems: list[WalkProblem]  # sorted by path; app.json problems included
+    # Folders that could not be listed (vault-relative, "" for the vault itself), sorted: what was
+    # under them is unknown, not deleted.
+    unknown_dirs: list[str] = field(default_factory=list)
 
 
 def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> WalkResult:  # noqa: C901 - one scandir pass classifying each entry: splitting it costs a call per file
@@ -77,7 +88,9 @@ def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> Walk
     skip_real = os.path.realpath(skip) if skip is not None else None
     files: list[VaultFile] = []
     problems: list[WalkProblem] = list(rules.problems)
+    unknown_dirs: list[str] = []
     excluded = rules.is_excluded
+    template = rules.is_template
     # Real paths of folders already walked: a symlink leading to one of them again is a loop.
     seen: set[str] = {root}
     stack: list[tuple[str, str]] = [(root, "")]  # (absolute real folder, vault-relative prefix)
@@ -89,21 +102,17 @@ def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> Walk
         except OSError as exc:
             reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
             problems.append(WalkProblem(prefix.rstrip("/"), f"cannot read folder: {reason}"))
+            if not isinstance(exc, FileNotFoundError | NotADirectoryError):
+                unknown_dirs.append(prefix.rstrip("/"))  # still there: unknown, not empty
             continue
         for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
             rel = prefix + name
-            if not name.isascii():
-                try:
-                    name.encode("utf-8")
-                except UnicodeEncodeError:  # undecodable bytes arrive as surrogates
-                    shown = rel.encode("utf-8", "replace").decode("utf-8")
-                    problems.append(
-                        WalkProblem(shown, "name is not valid UTF-8, skipped; rename it")
-                    )
-                    continue
+            if not name.isascii() and not _is_utf8(name):
+                problems.append(_not_utf8(rel))
+                continue
             if not _REFUSED_CHARS.isdisjoint(name):
                 # Still listed and indexed: the file is real, only links to it are fragile.
                 bad = " ".join(sorted(_REFUSED_CHARS.intersection(name)))
@@ -134,10 +143,31 @@ def walk(vault_root: Path, rules: IgnoreRules, skip: Path | None = None) -> Walk
                     WalkProblem(rel, "not a regular file (fifo, socket or device), skipped")
                 )
                 continue
-            files.append(VaultFile(rel, st.st_size, st.st_mtime_ns, excluded(rel)))
+            files.append(VaultFile(rel, st.st_size, st.st_mtime_ns, excluded(rel), template(rel)))
+    if rules.filter_problems():
+        # A filter that timed out matches nothing for the whole walk, not just after the path it
+        # timed out on: files it excluded earlier in the walk are judged again without it.
+        files = [replace(f, excluded=excluded(f.path)) if f.excluded else f for f in files]
+        problems += rules.filter_problems()  # judging again may have timed out another filter
     files.sort(key=lambda f: f.path)
     problems.sort(key=lambda p: p.path)
-    return WalkResult(files, problems)
+    unknown_dirs.sort()
+    return WalkResult(files, problems, unknown_dirs)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as surrogates
+        return False
+    return True
+
+
+def _not_utf8(rel: str) -> WalkProblem:
+    """The problem for a name with undecodable bytes, under the path shown with `?` for each such
+    byte: a path that can be stored and printed."""
+    shown = rel.encode("utf-8", "replace").decode("utf-8")
+    return WalkProblem(shown, "name is not valid UTF-8, skipped; rename it")
 
 
 def _symlink_target(
@@ -228,10 +258,17 @@ def check_path(
     """What one vault-relative path is now, for a watcher batch: the same verdicts `walk` gives.
 
     "missing" only when the OS says the file does not exist; any other error is "unreadable"
-    (unknown, never treated as deleted).
+    (unknown, never treated as deleted). A path with a name that is not valid UTF-8 (in any part:
+    `walk` would not go into such a folder either) is "ignored" with the problem `walk` reports,
+    under the same shown path. Never raises for a path.
     """
-    if not rel or any(part.startswith(".") for part in rel.split("/")):
+    parts = rel.split("/")
+    if not rel or any(part.startswith(".") for part in parts):
         return "ignored", None, []
+    if not rel.isascii():
+        for i, part in enumerate(parts):
+            if not _is_utf8(part):
+                return "ignored", None, [_not_utf8("/".join(parts[: i + 1]))]
     problems: list[WalkProblem] = []
     name = rel.rpartition("/")[2]
     if not _REFUSED_CHARS.isdisjoint(name):
@@ -256,4 +293,9 @@ def check_path(
             None,
             [WalkProblem(rel, "not a regular file (fifo, socket or device), skipped")],
         )
-    return "file", VaultFile(rel, st.st_size, st.st_mtime_ns, rules.is_excluded(rel)), problems
+    before = set(rules.filter_problems())
+    excluded = rules.is_excluded(rel)
+    # A filter that timed out on this very path: reported here, once (it matches nothing now).
+    problems += [p for p in rules.filter_problems() if p not in before]
+    file = VaultFile(rel, st.st_size, st.st_mtime_ns, excluded, rules.is_template(rel))
+    return "file", file, problems

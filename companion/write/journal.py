@@ -12,85 +12,233 @@ no target was touched). A crash after it leaves the journal, which `recover` rep
 forward: the remaining renames are done). Either way the next start sees all of the change or
 none of it. A target that changed since it was read is never overwritten: the whole change is
 refused before anything is renamed.
+
+Every target is placed by `atomic.resolve` (the same walk as a single write): its folders are
+opened one by one without following symlinks, a symlink inside the vault is written through (its
+target replaced, the link kept), one leading out of the vault refuses the whole change
+(`OutsideVault`) before any temp is staged, and a target that is not a regular file
+(`NotRegularFile`) likewise. Temps are staged, checked and renamed through the folder descriptors
+opened then (one per distinct folder, so a big catalog does not run out of descriptors), and
+carry short fixed-length names (`atomic.stage_temp`). The journal, a state file, is created 0600;
+vault files get the modes `atomic` gives them. `recover` walks the same way: replays only renames
+inside the vault, and deletes only regular stray temps, never following a symlinked folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.errors import ChangedOnDisk
-from companion.vault.walk import content_hash
-from companion.write.atomic import TEMP_SUFFIX, fsync_folder
+from companion.errors import ChangedOnDisk, OutsideVault
+from companion.write.atomic import (
+    TEMP_SUFFIX,
+    Landed,
+    fsync_fd,
+    fsync_folder,
+    hash_at,
+    open_folder,
+    resolve,
+    stage_temp,
+    unlink_at,
+    vault_relative,
+)
 
 JOURNAL = "journal.json"
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True, slots=True)
 class Staged:
-    target: Path
+    target: Path  # where it lands: the real path, symlinks inside the vault followed
     temp: Path
     expected_hash: str | None  # of the target when it was read; "" = must not exist; None = any
+    folder: int  # key of the open folder in `_Folders`
+    name: str  # the target's name in that folder
+    temp_name: str
 
 
-def _stage(target: Path, data: bytes, expected_hash: str | None) -> Staged:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return Staged(target, Path(tmp), expected_hash)
+class _Folders:
+    """The folders one change writes into, opened once each: (base, real folder) -> descriptor."""
+
+    def __init__(self) -> None:
+        self.fds: list[int] = []
+        self._keys: dict[tuple[str, str], int] = {}
+
+    def adopt(self, base: Path, landed: Landed) -> int:
+        """The key of `landed`'s folder; its descriptor is kept (or closed as a duplicate, after
+        checking it is the very folder opened before: a folder swapped meanwhile is a change)."""
+        key = (str(base), landed.folder)
+        known = self._keys.get(key)
+        if known is None:
+            self.fds.append(landed.dir_fd)
+            landed.dir_fd = -1  # ours now
+            self._keys[key] = len(self.fds) - 1
+            return len(self.fds) - 1
+        a, b = os.fstat(self.fds[known]), os.fstat(landed.dir_fd)
+        landed.close()
+        if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+            raise ChangedOnDisk(f"{base / landed.folder} was replaced while being written to")
+        return known
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
 
 
-def _current_hash(path: Path) -> str:
-    try:
-        return content_hash(path.read_bytes())
-    except FileNotFoundError:
-        return ""
+def write_files(
+    state_dir: Path,
+    changes: Mapping[Path, tuple[bytes, str | None]],
+    *,
+    vault: Path | None = None,
+) -> list[Path]:
+    """Write every (target -> (bytes, expected hash)) change, all or nothing. Returns where each
+    landed (the real paths: a symlink inside the vault is written through).
 
-
-def write_files(state_dir: Path, changes: dict[Path, tuple[bytes, str | None]]) -> list[Path]:
-    """Write every (target -> (bytes, expected hash)) change, all or nothing. Returns targets."""
+    `vault`: the folder every target must stay inside (all of its components checked; missing
+    folders created). Without it each target's own folder is the boundary (created if missing).
+    `OutsideVault`, `NotRegularFile`, `ChangedOnDisk` or an OSError leave every target untouched
+    and no temp behind."""
+    folders = _Folders()
     staged: list[Staged] = []
     try:
-        for target, (data, expected) in changes.items():
-            staged.append(_stage(target, data, expected))
+        try:
+            for target, (data, expected) in changes.items():
+                staged.append(_stage(folders, vault, target, data, expected))
+            for item in staged:
+                _check(folders.fds[item.folder], item)
+        except BaseException:
+            for item in staged:
+                unlink_at(folders.fds[item.folder], item.temp_name)
+            raise
+        try:
+            _commit(state_dir, staged)
+        except Exception:  # the state folder refused the journal: nothing renamed yet, undo
+            for item in staged:
+                unlink_at(folders.fds[item.folder], item.temp_name)
+            raise
+        done: set[int] = set()
         for item in staged:
-            if item.expected_hash is not None and _current_hash(item.target) != item.expected_hash:
-                raise ChangedOnDisk(f"{item.target} changed since it was read; nothing was written")
+            fd = folders.fds[item.folder]
+            os.replace(item.temp_name, item.name, src_dir_fd=fd, dst_dir_fd=fd)
+            done.add(fd)
+        for fd in done:
+            fsync_fd(fd)
+    finally:
+        folders.close()
+    (state_dir / JOURNAL).unlink()
+    return [s.target for s in staged]
+
+
+def _stage(
+    folders: _Folders, vault: Path | None, target: Path, data: bytes, expected: str | None
+) -> Staged:
+    if vault is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    base = vault if vault is not None else target.parent
+    landed = resolve(base, vault_relative(base, target), make_folders=True)
+    try:
+        key = folders.adopt(base, landed)
     except BaseException:
-        for item in staged:
-            item.temp.unlink(missing_ok=True)
+        landed.close()
         raise
+    fd = folders.fds[key]
+    real = base / landed.rel
+    current = hash_at(fd, landed.name, str(real))  # NotRegularFile: refused before any staging
+    _check_hash(real, expected, current)
+    temp = stage_temp(fd, data, current[1] if current is not None else None)
+    return Staged(real, base / landed.folder / temp, expected, key, landed.name, temp)
+
+
+def _check(fd: int, item: Staged) -> None:
+    current = hash_at(fd, item.name, str(item.target))
+    _check_hash(item.target, item.expected_hash, current)
+
+
+def _check_hash(target: Path, expected: str | None, current: tuple[str, int] | None) -> None:
+    if expected is not None and (current[0] if current is not None else "") != expected:
+        raise ChangedOnDisk(f"{target} changed since it was read; nothing was written")
+
+
+def _commit(state_dir: Path, staged: list[Staged]) -> None:
+    """Write the journal (0600: a state file) and make it durable: the commit point."""
     journal = state_dir / JOURNAL
     entries = [{"temp": str(s.temp), "target": str(s.target)} for s in staged]
     tmp_journal = journal.with_suffix(".tmp")
-    with open(tmp_journal, "w", encoding="utf-8") as fh:
+    fd = os.open(
+        tmp_journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_NOFOLLOW | _O_CLOEXEC, 0o600
+    )
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fd, 0o600)  # a leftover .tmp keeps its mode through O_TRUNC
         json.dump(entries, fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp_journal, journal)  # the commit point
     fsync_folder(state_dir)
-    _roll_forward(entries)
-    journal.unlink()
-    return [s.target for s in staged]
 
 
-def _roll_forward(entries: list[dict[str, str]]) -> None:
-    folders = set()
+def _roll_forward(vault: Path, entries: list[dict[str, str]]) -> int:
+    """Redo the renames a crash interrupted, each only inside the vault; returns how many."""
+    redone = 0
     for entry in entries:
         temp, target = Path(entry["temp"]), Path(entry["target"])
-        if temp.exists():
-            if target.exists():
-                os.chmod(temp, os.stat(target).st_mode & 0o7777)
-            os.replace(temp, target)
-            folders.add(target.parent)
-    for folder in folders:
-        fsync_folder(folder)
+        if temp.parent != target.parent:
+            continue  # not a journal this module wrote
+        try:
+            landed = open_folder(vault, _folder_rel(vault, target.parent))
+        except (OSError, OutsideVault):
+            continue  # its folder is gone or now leads out of the vault: leave it alone
+        with landed:
+            if _redo(landed.dir_fd, temp.name, target.name):
+                redone += 1
+    return redone
+
+
+def _redo(fd: int, temp: str, name: str) -> bool:
+    """Rename staged `temp` over `name` in folder `fd` if both are still what was journaled."""
+    staged, current = _lstat(fd, temp), _lstat(fd, name)
+    if staged is None or not stat.S_ISREG(staged.st_mode):
+        return False  # renamed before the crash (or not ours any more)
+    if current is not None and not stat.S_ISREG(current.st_mode):
+        return False  # a FIFO, folder or link took the target's place: not ours to replace
+    if current is not None and stat.S_IMODE(current.st_mode) != stat.S_IMODE(staged.st_mode):
+        _chmod_at(
+            fd, temp, stat.S_IMODE(current.st_mode)
+        )  # a journal from before modes were staged
+    os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    fsync_fd(fd)
+    return True
+
+
+def _folder_rel(vault: Path, folder: Path) -> str:
+    if os.path.realpath(folder) == os.path.realpath(vault):
+        return ""
+    return vault_relative(vault, folder)
+
+
+def _lstat(fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _is_regular(fd: int, name: str) -> bool:
+    st = _lstat(fd, name)
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
+def _chmod_at(fd: int, name: str, mode: int) -> None:
+    file_fd = os.open(name, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=fd)
+    try:
+        os.fchmod(file_fd, mode)
+    finally:
+        os.close(file_fd)
 
 
 def recover(state_dir: Path, vault: Path) -> str | None:
@@ -103,14 +251,17 @@ def recover(state_dir: Path, vault: Path) -> str | None:
         except (OSError, ValueError):
             entries = None
         if isinstance(entries, list):
-            _roll_forward(entries)
+            _roll_forward(vault, entries)
             journal.unlink()
             return f"finished an interrupted write of {len(entries)} files"
         journal.unlink()
-    strays = []
-    for folder, dirs, files in os.walk(vault):
+    strays = 0
+    # fwalk: folders are walked through descriptors and never through a symlink (the vault's own
+    # path may be one: its real path is walked); only regular files are deleted (a person's symlink or FIFO with such a name is not ours).
+    for _, dirs, files, dir_fd in os.fwalk(os.path.realpath(vault)):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .obsidian: not ours
-        strays += [Path(folder, f) for f in files if f.startswith(".") and f.endswith(TEMP_SUFFIX)]
-    for stray in strays:
-        stray.unlink()
-    return f"removed {len(strays)} files staged by an interrupted write" if strays else None
+        for name in files:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX) and _is_regular(dir_fd, name):
+                unlink_at(dir_fd, name)
+                strays += 1
+    return f"removed {strays} files staged by an interrupted write" if strays else None

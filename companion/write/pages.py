@@ -16,9 +16,10 @@ edited); a path that leaves the vault is refused before anything is read (`vault
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,12 @@ from companion.errors import (
 from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.vault.walk import content_hash
-from companion.write.atomic import atomic_write, landing
-from companion.write.fmedit import FrontmatterEditError, set_value
+from companion.write.atomic import atomic_write, landing, read_regular
+from companion.write.fmedit import FrontmatterEditError, add_items, remove_items, set_value
 
 _BOM = b"\xef\xbb\xbf"
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*")
+_PLACEHOLDER = re.compile(r"\{\{\s*(title|date|time)(?::[^}]*)?\s*\}\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +54,16 @@ class VersionWrite:
     old_version: int
     new_version: int
     hash: str  # of the bytes written
+    created: bool = False  # a new page (`update --create`)
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "old_version": self.old_version, "new_version": self.new_version}
+        return {
+            "path": self.path,
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "changed": True,
+            "created": self.old_version == 0 and self.created,
+        }
 
 
 UpdateResult = VersionWrite  # what `update` wrote
@@ -139,14 +148,16 @@ class _Page:
 
 
 def _read_bytes(settings: Settings, rel: str) -> tuple[Path, bytes]:
-    """Where a page's write lands and its current bytes (its path already checked)."""
-    target = landing(settings.vault, rel)
+    """Where a page's write lands and its current bytes (its path already checked): a regular
+    file inside the vault, at most the note size limit — never a FIFO (which would block the
+    writer for good), a device or a link out of the vault (`read_regular`)."""
     try:
-        return target, target.read_bytes()
-    except FileNotFoundError:
-        raise NoteNotFound(f"{rel} does not exist in {settings.vault}") from None
+        data = read_regular(settings.vault, rel, settings.max_note_bytes)
     except OSError as exc:
         raise UnreadableFile(f"cannot read {rel}: {exc.strerror or exc}; nothing written") from exc
+    if data is None:
+        raise NoteNotFound(f"{rel} does not exist in {settings.vault}")
+    return settings.vault / rel, data  # unresolved: atomic_write resolves it again, safely
 
 
 def _parse_page(rel: str, target: Path, data: bytes) -> _Page:
@@ -158,27 +169,115 @@ def _parse_page(rel: str, target: Path, data: bytes) -> _Page:
     return _Page(rel, target, data, note)
 
 
-def _write_page(page: _Page, text: str) -> str:
+def _write_page(page: _Page, text: str, vault: Path) -> str:
     """Replace the page with `text` (its BOM kept) if it still holds the bytes read; the hash
     written. `ChangedOnDisk` when it changed meanwhile."""
     bom = _BOM if page.data.startswith(_BOM) else b""
-    return atomic_write(page.target, bom + text.encode("utf-8"), content_hash(page.data))
+    data = bom + text.encode("utf-8")
+    return atomic_write(page.target, data, content_hash(page.data), vault=vault)
+
+
+LIST_KEYS = ("tags", "aliases", "sources", "related")  # SYSTEM.md §3: always YAML lists
+
+
+@dataclass(frozen=True, slots=True)
+class PageChange:
+    """What an update asks for: a new body, property values (always strings, from `--set`),
+    items added to or removed from list properties (`--add` / `--remove`)."""
+
+    body: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    add: dict[str, list[str]] = field(default_factory=dict)
+    remove: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.properties, *self.add, *self.remove]
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """An update that would change nothing: nothing was written, the version stays."""
+
+    path: str
+    version: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "old_version": self.version,
+            "new_version": self.version,
+            "changed": False,
+        }
+
+
+def check_change(rel: str, note: Note, change: PageChange) -> None:
+    """Refuse `--set` on a list property (it would replace the list with a string) and `--add`
+    / `--remove` on a property that holds something other than a list."""
+    for key in change.properties:
+        if key in LIST_KEYS or isinstance(note.properties.get(key), list):
+            raise InvalidProperty(
+                f"{rel}: `{key}` is a list; change it with --add {key}=ITEM or --remove "
+                f"{key}=ITEM (repeatable), not --set. Nothing written"
+            )
+    for key in [*change.add, *change.remove]:
+        value = note.properties.get(key)
+        if value is not None and not isinstance(value, list):
+            raise InvalidProperty(
+                f"{rel}: `{key}` is not a list (it is {value!r}); --add/--remove change list "
+                "properties only. Nothing written"
+            )
+
+
+def _edited(rel: str, note: Note, change: PageChange) -> str:
+    """The page's text with the change applied (version and `updated` not yet touched); values
+    already as asked are left alone, so an update that changes nothing is seen as such."""
+    text = note.text
+    if change.body is not None:
+        body = change.body if change.body.endswith("\n") or not change.body else change.body + "\n"
+        text = text[: note.body_start] + body
+    props = note.properties
+    try:
+        for key, value in change.properties.items():
+            if props.get(key) != value:
+                text = set_value(text, key, value)
+        for key, items in change.add.items():
+            have = props.get(key) or []
+            new = [i for i in dict.fromkeys(items) if i not in have]
+            if new:
+                text = add_items(text, key, new)
+        for key, items in change.remove.items():
+            have = props.get(key) or []
+            gone = [i for i in dict.fromkeys(items) if i in have]
+            if gone:
+                text = remove_items(text, key, gone)
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
+    return text
+
+
+def _stamped(rel: str, text: str, version: int, now: datetime | None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return set_value(set_value(text, "version", version), "updated", stamp)
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
 
 
 def apply_update(
     settings: Settings,
     page: str,
     expect_version: int,
-    body: str | None = None,
-    properties: dict[str, Any] | None = None,
+    change: PageChange,
     now: datetime | None = None,
     indexed_hash: str | None = None,
-) -> UpdateResult:
-    """Write a new body and/or property values to a managed page if its version is still
-    `expect_version`; raise VersionConflict (nothing written) otherwise. A page without a
-    `version` is at version 0. With `indexed_hash` (what the index last saw), a page edited since
-    — a person's edit still waiting for its version bump — is a conflict too."""
-    rel = check_request(settings, page, body, properties or {})
+) -> UpdateResult | Unchanged:
+    """Apply `change` to a managed page if its version is still `expect_version`; raise
+    VersionConflict (nothing written) otherwise. A page without a `version` is at version 0.
+    With `indexed_hash` (what the index last saw), a page whose bytes differ — saved since it was
+    indexed — is a conflict too: a write is only ever based on bytes companion has accounted
+    for. An update that would change nothing writes nothing (`Unchanged`)."""
+    rel = check_request(settings, page, change.body, dict.fromkeys(change.keys))
     current = _parse_page(rel, *_read_bytes(settings, rel))
     if current.version != expect_version:
         raise VersionConflict(
@@ -188,29 +287,61 @@ def apply_update(
         )
     if indexed_hash is not None and content_hash(current.data) != indexed_hash:
         raise VersionConflict(
-            f"{rel} was edited and its version ({current.version}) will be bumped once the edit "
-            "settles (a few seconds). Nothing was written; read it again then and retry."
+            f"{rel} was saved again just now (its version ({current.version}) is bumped for "
+            "that edit first). Nothing was written; read it again and retry."
         )
-    text = current.note.text
-    if body is not None:
-        head = text[: current.note.body_start]
-        text = head + (body if body.endswith("\n") or not body else body + "\n")
+    check_change(rel, current.note, change)
+    text = _edited(rel, current.note, change)
+    if text == current.note.text:
+        return Unchanged(rel, current.version)
     new_version = current.version + 1
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = _stamped(rel, text, new_version, now)
     try:
-        for key, value in (properties or {}).items():
-            text = set_value(text, key, value)
-        text = set_value(text, "version", new_version)
-        text = set_value(text, "updated", stamp)
-    except FrontmatterEditError as exc:
-        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
-    try:
-        written = _write_page(current, text)
+        written = _write_page(current, text, settings.vault)
     except ChangedOnDisk as exc:
         raise VersionConflict(
             f"{rel} changed while being updated; nothing written ({exc})"
         ) from exc
     return UpdateResult(rel, current.version, new_version, written)
+
+
+def create_page(
+    settings: Settings,
+    page: str,
+    template: str,
+    change: PageChange,
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Create a new managed page at version 1 from its type's `template` (placeholders
+    `{{title}}` and `{{date…}}` filled in), with `change` applied. `VersionConflict` when the
+    page exists already (nothing written): update it with --expect-version instead."""
+    rel = check_request(settings, page, change.body, dict.fromkeys(change.keys))
+    target = landing(settings.vault, rel)
+    if os.path.lexists(target):
+        raise VersionConflict(
+            f"{rel} already exists; update it with --expect-version (its `version`) instead of "
+            "--create. Nothing was written."
+        )
+    moment = now or datetime.now(UTC)
+    title = posixpath.basename(rel)[:-3]
+    text = _PLACEHOLDER.sub(
+        lambda m: title if m.group(1) == "title" else moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        template,
+    )
+    note = parse_note(text.encode("utf-8"), rel)
+    if any(p.code == "yaml" for p in note.problems):
+        raise MalformedFrontmatter(
+            f"the template for {rel} has malformed frontmatter once filled in; nothing written"
+        )
+    check_change(rel, note, change)
+    text = _stamped(rel, _edited(rel, note, change), 1, moment)
+    try:
+        written = atomic_write(
+            settings.vault / rel, text.encode("utf-8"), "", vault=settings.vault, make_folders=True
+        )
+    except ChangedOnDisk as exc:
+        raise VersionConflict(f"{rel} appeared while being created; nothing written") from exc
+    return UpdateResult(rel, 0, 1, written, created=True)
 
 
 def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | None:
@@ -224,8 +355,8 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
         target, data = _read_bytes(settings, rel)
     except OutsideVault:
         raise OutsideVault(f"{what}: it links to a file outside the vault") from None
-    except (NoteNotFound, UnreadableFile):
-        return None  # gone or unreadable meanwhile: the next sync looks again
+    except (NoteNotFound, UnreadableFile, ChangedOnDisk):
+        return None  # gone, unreadable or swapped meanwhile: the next sync looks again
     if content_hash(data) != indexed_hash:
         return None  # changed again since it was indexed: still being edited
     try:
@@ -237,7 +368,7 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
     except FrontmatterEditError as exc:
         raise MalformedFrontmatter(f"{what}: {exc}") from exc
     try:
-        written = _write_page(current, text)
+        written = _write_page(current, text, settings.vault)
     except ChangedOnDisk:
         return None
     return Bumped(rel, current.version, current.version + 1, written)

@@ -242,3 +242,72 @@ def test_a_binary_body_file_is_a_usage_error_with_nothing_written(tmp_path: Path
     assert done.returncode == 2, done.stderr
     assert "not UTF-8 text" in done.stderr and "Traceback" not in done.stderr
     assert (vault / page).read_text(encoding="utf-8") == "---\nversion: 1\n---\nTides rise.\n"
+
+
+# -- init in and around existing vaults ------------------------------------------------------------
+
+
+def obsidian_vault(root: Path) -> Path:
+    """A vault as Obsidian leaves it: templates in `Templates/`, one note, one template of its own."""
+    (root / ".obsidian").mkdir(parents=True)
+    (root / ".obsidian" / "templates.json").write_text('{"folder": "Templates"}')
+    (root / "Templates").mkdir()
+    (root / "Templates" / "Daily.md").write_text("---\ncreated: {{date}}\n---\n# {{title}}\n")
+    (root / "notes").mkdir()
+    (root / "notes" / "Lighthouse.md").write_text("A note about lighthouses.\n")
+    return root
+
+
+def test_init_without_a_path_inside_a_vault_fills_that_vault(tmp_path: Path) -> None:
+    vault = obsidian_vault(tmp_path / "v")
+    done = run("init", cwd=vault / "notes")
+    assert done.returncode == 0, done.stderr
+    assert not (vault / "notes" / "vault").exists()  # no vault inside the vault
+    assert (vault / "Templates" / "entity.md").is_file() and not (vault / "templates").exists()
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"the existing vault {vault.resolve()}; templates go to Templates/")
+    assert f"created {vault.resolve() / 'Templates' / 'entity.md'}" in lines
+    assert f"kept {vault.resolve() / '.obsidian'}/ (already there)" in lines
+
+
+def test_init_of_a_folder_inside_a_vault_is_refused_naming_the_vault(tmp_path: Path) -> None:
+    vault = obsidian_vault(tmp_path / "v")
+    done = run("init", "v/notes/new", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"inside the vault {vault.resolve()}" in done.stderr
+    assert not (vault / "notes" / "new").exists() and not (vault / "SYSTEM.md").exists()
+
+
+def test_init_dry_run_lists_every_file_and_writes_nothing(tmp_path: Path) -> None:
+    vault = obsidian_vault(tmp_path / "v")
+    before = sorted(p.relative_to(vault) for p in vault.rglob("*"))
+    done = run("init", "--dry-run", str(vault))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(vault) for p in vault.rglob("*")) == before
+    lines = done.stdout.splitlines()
+    assert f"would create {vault / 'SYSTEM.md'}" in lines
+    assert f"would keep {vault / 'Templates'}/ (already there)" in lines
+    assert sum(line.startswith("would create ") for line in lines) == 10
+    assert lines[-1].startswith("dry run: nothing written (10 to create)")
+
+
+def test_templates_init_adds_to_an_existing_vault_are_never_indexed_as_notes(
+    tmp_path: Path,
+) -> None:
+    vault = obsidian_vault(tmp_path / "v")
+    env = {"COMPANION_STATE_DIR": str(tmp_path / "state"), "COMPANION_EMBED_BACKEND": "fake"}
+    assert run("init", str(vault)).returncode == 0
+    concept = vault / "wiki" / "concepts" / "Example Concept.md"
+    concept.write_text("---\ntype: concept\n---\nAn example concept.\n", encoding="utf-8")
+    done = run("index", str(vault), "--no-embed", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["problems"] == []  # `{{date}}` in a template is no problem
+    catalog = (vault / "index.md").read_text(encoding="utf-8")
+    assert "Templates/" not in catalog and "Lighthouse" in catalog
+    # The shipped templates link to example pages: as templates, those links do not count.
+    back = run(
+        "backlinks", "wiki/concepts/Example Concept", "--json", "--vault", str(vault), env=env
+    )
+    assert back.returncode == 0 and json.loads(back.stdout) == [], back.stderr
+    found = run("search", "sentences", "--mode", "bm25", "--json", "--vault", str(vault), env=env)
+    assert found.returncode == 0 and json.loads(found.stdout) == []

@@ -3,6 +3,7 @@ registered as a backend) the real embedding pipeline. Its timers are tested in t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,13 @@ from companion.store.db import Store
 from tests.helpers import REAL_VAULTS, wait_until
 
 FAST = DaemonOptions(
-    debounce=0.1, max_delay=0.5, settle=0.6, catalog_delay=0.2, retry_delay=0.3, lock_wait=0.5
+    debounce=0.1,
+    max_delay=0.5,
+    settle=0.6,
+    bump_settle=0.6,
+    catalog_delay=0.2,
+    retry_delay=0.3,
+    lock_wait=0.5,
 )
 
 NOTES: dict[str, str | bytes] = {
@@ -70,8 +78,11 @@ class Running:
 def start_daemon(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
 
-    def start(vault: Path, options: DaemonOptions = FAST) -> Running:
-        settings = load_settings(vault, state_dir=tmp_path / "state", embed_backend="fake")
+    def start(
+        vault: Path, options: DaemonOptions = FAST, state: str = "state", lease_ttl: float = 60.0
+    ) -> Running:
+        settings = load_settings(vault, state_dir=tmp_path / state, embed_backend="fake")
+        settings = dataclasses.replace(settings, lease_ttl=lease_ttl)
         daemon = Daemon(
             settings, options, embedder=embedder, query_embedder=embedder, out=io.StringIO()
         )
@@ -185,6 +196,34 @@ def test_a_human_edit_of_a_managed_page_gets_exactly_one_bump_and_nothing_else(
     assert page.read_bytes() == edited.replace(b"version: 3", b"version: 4")
     assert run.daemon.counters["bumps"] == 1
     assert run.search("planes") == ["wiki/entities/Beacon.md"]
+
+
+def _finds(run: Running, word: str, path: str) -> bool:
+    return run.search(word) == [path]
+
+
+def test_an_editing_session_with_pauses_costs_one_bump_and_one_log_entry(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    """Saves with pauses longer than `settle` (each pause is searched and embedded) but shorter
+    than `bump_settle`: one bump once the session is over, not one per pause."""
+    session = DaemonOptions(
+        debounce=0.1, max_delay=0.5, settle=0.3, bump_settle=2.5, catalog_delay=0.2
+    )
+    run = start_daemon(make_vault(NOTES), session)
+    page = run.vault / "wiki" / "entities" / "Beacon.md"
+    log_before = (run.vault / "log.md").read_text()
+    for n in range(3):
+        with page.open("a", encoding="utf-8") as fh:
+            fh.write(f"\nparagraph{n} typed by a person\n")
+        wait_until(partial(_finds, run, f"paragraph{n}", "wiki/entities/Beacon.md"))
+        time.sleep(1.0)  # a pause to think: past `settle`, well inside `bump_settle`
+        assert b"version: 3" in page.read_bytes(), f"bumped during the session (pause {n})"
+    wait_until(lambda: b"version: 4" in page.read_bytes(), what="the one bump")
+    time.sleep(3.0)  # past another bump window: a second bump would show now
+    assert run.daemon.counters["bumps"] == 1 and b"version: 4" in page.read_bytes()
+    new_entries = (run.vault / "log.md").read_text()[len(log_before) :]
+    assert new_entries.count("| `wiki/entities/Beacon.md` version 3 → 4") == 1, new_entries
 
 
 def test_bumps_keep_every_other_byte_of_obsidian_written_yaml_and_crlf(
@@ -316,7 +355,13 @@ def test_update_through_the_daemon_is_compare_and_swap(
         body="Beacons now use LEDs.\n",
         properties={"status": "current"},
     )
-    assert done == {"path": "wiki/entities/Beacon.md", "old_version": 3, "new_version": 4}
+    assert done == {
+        "path": "wiki/entities/Beacon.md",
+        "old_version": 3,
+        "new_version": 4,
+        "changed": True,
+        "created": False,
+    }
     text = page.read_text()
     assert (
         "version: 4" in text
@@ -600,7 +645,7 @@ def test_the_fast_path_prints_what_the_full_cli_prints(
             assert a[-1] == b[-1]
 
 
-def test_an_update_racing_a_persons_unsettled_edit_is_refused(
+def test_an_update_racing_a_persons_unsettled_edit_bumps_it_and_is_refused(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
     slow = DaemonOptions(debounce=0.1, max_delay=0.5, settle=30.0, catalog_delay=0.2)
@@ -613,8 +658,10 @@ def test_an_update_racing_a_persons_unsettled_edit_is_refused(
         client.request(
             run.state, "update", page="wiki/entities/Beacon", expect_version=3, body="agent text\n"
         )
-    assert refused.value.exit_code == 3 and "settles" in str(refused.value)
-    assert "A paragraph a person just typed." in page.read_text()
+    # The person's edit is versioned first (3 -> 4): the writer that read 3 re-reads and retries.
+    assert refused.value.exit_code == 3 and "version 4, not 3" in str(refused.value)
+    text = page.read_text()
+    assert "A paragraph a person just typed." in text and "version: 4" in text
 
 
 def test_an_idle_daemon_stops_looking_for_work(
@@ -630,3 +677,87 @@ def test_an_idle_daemon_stops_looking_for_work(
         lambda: run.daemon.status()["embedded_pct"] == 100.0 and run.search("gulls") == ["New.md"],
         what="the new note embedded",
     )
+
+
+# -- one writer per vault, whatever the state folder: the vault's lease ------------------------
+
+
+def test_a_second_daemon_on_another_state_folder_is_read_only_and_still_serves_search(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    vault = make_vault(NOTES)
+    owner = start_daemon(vault, state="state-a")
+    second = start_daemon(vault, state="state-b")
+    d = second.daemon.status()["daemon"]
+    assert d["read_only"] and f"pid {os.getpid()}" in d["read_only"] and "state-a" in d["read_only"]
+    assert second.search("keeper") == ["Lighthouse.md"]  # its own index, kept current
+    with pytest.raises(client.DaemonError) as refused:
+        client.request(
+            second.state, "update", page="wiki/entities/Beacon", expect_version=3, body="x\n"
+        )
+    assert refused.value.exit_code == 75 and "read-only" in str(refused.value)
+    # A person's edit of a managed page: only the owner writes (one bump, one log entry).
+    page = vault / "wiki" / "entities" / "Beacon.md"
+    page.write_text(page.read_text().replace("warns ships", "warns ships and planes"))
+    wait_until(lambda: b"version: 4" in page.read_bytes(), what="the owner's bump")
+    wait_until(lambda: second.search("planes") == ["wiki/entities/Beacon.md"], what="b's index")
+    time.sleep(1.0)
+    assert second.daemon.counters["bumps"] == 0 and owner.daemon.counters["bumps"] == 1
+    assert (vault / "log.md").read_text().count("version 3 → 4") == 1
+
+
+def test_a_read_only_daemon_takes_over_when_the_owner_stops(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    vault = make_vault(NOTES)
+    owner = start_daemon(vault, state="state-a", lease_ttl=1.0)
+    second = start_daemon(vault, state="state-b", lease_ttl=1.0)
+    assert second.daemon.read_only
+    owner.daemon.stop()
+    owner.thread.join(timeout=20)
+    wait_until(lambda: second.daemon.read_only is None, timeout=10, what="the take-over")
+    (vault / "New.md").write_text("a new note\n", encoding="utf-8")
+    wait_until(lambda: "`New.md`" in (vault / "log.md").read_text(), what="b writing the log")
+
+
+def test_kill_9_of_the_owner_frees_the_vault_within_the_lease_time(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running], tmp_path: Path
+) -> None:
+    vault = make_vault(NOTES)
+    env = {**CLEAN_ENV, "COMPANION_EMBED_BACKEND": "fake", "COMPANION_LEASE_TTL": "2"}
+    owner_state = tmp_path / "state-owner"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion", "watch", str(vault), "--state-dir", str(owner_state)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(
+            lambda: client.request(owner_state, "ping", timeout=1) is not None,
+            timeout=120,
+            what="the owner",
+        )
+        # A one-shot writer on a third state folder is refused after its bounded wait (exit 75),
+        # told who owns the vault.
+        one_shot = subprocess.run(
+            [sys.executable, "-m", "companion", "index", str(vault), "--no-embed"],
+            env={**env, "COMPANION_STATE_DIR": str(tmp_path / "state-one-shot")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert one_shot.returncode == 75, one_shot.stderr
+        assert f"pid {proc.pid}" in one_shot.stderr
+        second = start_daemon(vault, state="state-b", lease_ttl=2.0)
+        assert second.daemon.read_only and f"pid {proc.pid}" in second.daemon.read_only
+        proc.kill()  # kill -9: no clean release, the lease file stays behind
+        proc.wait()
+        killed = time.monotonic()
+        assert (vault / ".companion" / "lease.json").exists()
+        wait_until(lambda: second.daemon.read_only is None, timeout=10, what="the take-over")
+        assert time.monotonic() - killed <= 2.0 + 1.0  # within the lease time (and a tick)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

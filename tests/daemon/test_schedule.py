@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 
+from companion.config import DEFAULT_BUMP_SETTLE
 from companion.daemon.schedule import Due, Schedule, Timing
 from companion.sync.reconcile import SyncReport
 
 PAGE = "wiki/concepts/Tide.md"
 NOTE = "notes/Diary.md"
 SETTLE = 5.0
+BUMP = Timing().bump_settle  # the default window: five minutes
 
 
 def managed(path: str) -> bool:
@@ -23,7 +25,18 @@ def schedule(**timing: float) -> Schedule:
 def changed(
     *paths: str, versions: dict[str, tuple[int | None, int | None]] | None = None
 ) -> SyncReport:
-    return SyncReport(changed=list(paths), versions=versions or {})
+    """A sync's report as reconcile makes it: a changed managed page is companion's (credited)
+    when its version went up, a person's edit (unversioned) otherwise."""
+    report = SyncReport(changed=list(paths), versions=versions or {})
+    for path in paths:
+        if managed(path):
+            up = report.version_went_up(path)
+            (report.credited if up else report.unversioned).append(path)
+    return report
+
+
+def test_the_default_bump_window_is_the_settings_default() -> None:
+    assert BUMP == DEFAULT_BUMP_SETTLE == 300.0
 
 
 def run_until(
@@ -82,7 +95,7 @@ def test_a_page_whose_version_went_up_is_embedded_at_once_and_not_bumped() -> No
     assert not sched.settling([PAGE])
     assert sched.embed_check
     assert not sched.bump_pending(PAGE)
-    assert run_until(sched, 10.0, 60.0) == [(10.5, Due(catalog=True))]
+    assert run_until(sched, 10.0, 60.0 + BUMP) == [(10.5, Due(catalog=True))]
 
 
 def test_a_version_that_went_up_cancels_a_pending_bump() -> None:
@@ -91,7 +104,7 @@ def test_a_version_that_went_up_cancels_a_pending_bump() -> None:
     assert sched.bump_pending(PAGE)
     sched.observe(changed(PAGE, versions={PAGE: (1, 2)}), now=2.0, wall=2.0)
     assert not sched.bump_pending(PAGE) and not sched.settling([PAGE])
-    assert all(not due.bumps for _, due in run_until(sched, 2.0, 30.0))
+    assert all(not due.bumps for _, due in run_until(sched, 2.0, 2 * BUMP))
 
 
 def test_a_version_that_went_down_or_vanished_is_not_a_writers_bump() -> None:
@@ -141,35 +154,41 @@ def test_an_idle_schedule_has_nothing_due_and_raises_no_flag() -> None:
 # -- bumping a person's edits ---------------------------------------------------------------------
 
 
-def test_a_managed_edit_without_a_bump_is_bumped_once_after_settle() -> None:
+def test_a_managed_edit_without_a_bump_is_bumped_once_after_bump_settle() -> None:
     sched = schedule(catalog_delay=0.5)
     sched.observe(changed(PAGE), now=100.0, wall=100.0)
     assert sched.bump_pending(PAGE)
-    dues = run_until(sched, 100.0, 200.0)
-    assert [(at, due.bumps) for at, due in dues if due.bumps] == [(105.0, [PAGE])]
+    dues = run_until(sched, 100.0, 800.0)
+    assert [(at, due.bumps) for at, due in dues if due.bumps] == [(100.0 + BUMP, [PAGE])]
     assert not sched.bump_pending(PAGE)
 
 
-def test_saves_every_few_seconds_for_ten_minutes_get_exactly_one_bump_after_the_last() -> None:
+def test_ten_minutes_of_obsidian_saves_with_pauses_to_think_get_exactly_one_bump() -> None:
+    """Obsidian saves every 2-4 s while a person types; now and then they stop to think for up
+    to four minutes (each pause is past `settle`: search and embedding catch up). One editing
+    session, one bump: `bump_settle` after the last save, none before."""
     rng = random.Random(7)
     sched = schedule()
-    now, bumps, last_save = 0.0, [], 0.0
+    now, bumps, last_save, embedded_in_pauses = 0.0, [], 0.0, 0
     while now < 600.0:
         sched.observe(changed(PAGE), now=now, wall=now)
         last_save = now
-        next_save = now + rng.uniform(2.0, 4.0)
+        pause = rng.uniform(30.0, 240.0) if rng.random() < 0.05 else rng.uniform(2.0, 4.0)
+        next_save = now + pause
         while now < next_save:
             bumps += [(now, path) for path in sched.due(now).bumps]
-            now = round(now + 0.1, 6)
+            now = round(now + 0.5, 6)
+        embedded_in_pauses += not sched.settling([PAGE])
         now = next_save
-    assert bumps == []  # the person never stopped typing long enough
-    assert sched.settling([PAGE]) and sched.bump_pending(PAGE)
-    quiet = [(at, due.bumps) for at, due in run_until(sched, now, now + 60.0, step=0.01)]
+    assert bumps == []  # the person never stopped for five minutes
+    assert embedded_in_pauses > 0  # but long pauses did settle the text for embedding
+    assert sched.bump_pending(PAGE)
+    quiet = [(at, due.bumps) for at, due in run_until(sched, now, now + 2 * BUMP, step=0.05)]
     bumped = [(at, b) for at, b in quiet if b]
     assert len(bumped) == 1
     at, paths = bumped[0]
     assert paths == [PAGE]
-    assert last_save + SETTLE <= at < last_save + SETTLE + 0.02
+    assert last_save + BUMP <= at < last_save + BUMP + 0.1
 
 
 def test_an_unmanaged_page_is_never_bumped() -> None:
@@ -180,24 +199,32 @@ def test_an_unmanaged_page_is_never_bumped() -> None:
     assert all(not due.bumps for _, due in run_until(sched, 0.0, 600.0))
 
 
-def test_a_start_up_scans_edits_are_quiet_already_so_a_managed_edit_is_due_at_once() -> None:
+def test_a_start_up_scans_edits_are_quiet_already_for_embedding() -> None:
     sched = schedule()
     sched.nothing_to_embed()
     sched.observe(changed(PAGE, NOTE), now=50.0, wall=50.0, settled=True)
     assert not sched.settling([PAGE]) and not sched.settling([NOTE])
     assert sched.embed_check
-    assert sched.due(50.0).bumps == [PAGE]
+    assert not sched.bump_pending(PAGE)  # bumps waiting at start-up come from `seed`
+
+
+def test_bumps_waiting_at_start_up_continue_from_the_last_save() -> None:
+    sched = schedule()
+    sched.seed([(PAGE, BUMP + 10.0), ("wiki/b.md", 100.0)], now=50.0)
+    assert sched.due(50.0).bumps == [PAGE]  # its last save is older than the window
     assert sched.due(50.0).bumps == []  # handed out once
+    assert sched.due(50.0 + BUMP - 100.0 - 0.01).bumps == []
+    assert sched.due(50.0 + BUMP - 100.0).bumps == ["wiki/b.md"]
 
 
 def test_defer_bump_waits_for_the_page_to_settle_again() -> None:
     sched = schedule()
     sched.observe(changed(PAGE), now=0.0, wall=0.0)
-    assert sched.due(SETTLE).bumps == [PAGE]
-    sched.defer_bump(PAGE, now=7.0)  # the bump found it edited again
+    assert sched.due(BUMP).bumps == [PAGE]
+    sched.defer_bump(PAGE, now=BUMP + 2.0)  # the bump found it edited again
     assert sched.bump_pending(PAGE)
-    assert sched.due(7.0 + SETTLE - 0.01).bumps == []
-    assert sched.due(7.0 + SETTLE).bumps == [PAGE]
+    assert sched.due(2 * BUMP + 2.0 - 0.01).bumps == []
+    assert sched.due(2 * BUMP + 2.0).bumps == [PAGE]
     assert not sched.bump_pending(PAGE)
 
 
@@ -205,8 +232,15 @@ def test_several_pages_are_bumped_each_when_it_settles() -> None:
     sched = schedule()
     sched.observe(changed(PAGE), now=0.0, wall=0.0)
     sched.observe(changed("wiki/b.md"), now=2.0, wall=2.0)
-    dues = [(at, due.bumps) for at, due in run_until(sched, 0.0, 20.0) if due.bumps]
-    assert dues == [(5.0, [PAGE]), (7.0, ["wiki/b.md"])]
+    dues = [(at, due.bumps) for at, due in run_until(sched, 0.0, 2 * BUMP) if due.bumps]
+    assert dues == [(BUMP, [PAGE]), (BUMP + 2.0, ["wiki/b.md"])]
+
+
+def test_companions_own_write_cancels_a_pending_bump() -> None:
+    sched = schedule()
+    sched.observe(changed(PAGE), now=0.0, wall=0.0)
+    sched.observe(SyncReport(changed=[PAGE], credited=[PAGE]), now=1.0, wall=1.0)
+    assert not sched.bump_pending(PAGE) and not sched.settling([PAGE])
 
 
 # -- removed pages --------------------------------------------------------------------------------

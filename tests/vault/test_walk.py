@@ -16,7 +16,7 @@ from companion.errors import (
     UnreadableFile,
     VaultNotFound,
 )
-from companion.vault.locate import find_vault
+from companion.vault.locate import enclosing_vault, find_vault
 from companion.vault.obsidian import IgnoreRules
 from companion.vault.walk import VaultFile, WalkResult, content_hash, read_note_bytes, walk
 from tests.helpers import write
@@ -384,3 +384,18 @@ def test_content_hash_is_sha256_hex() -> None:
 def test_vault_file_is_plain_data() -> None:
     f = VaultFile("a.md", 1, 2, False)
     assert (f.path, f.size, f.mtime_ns, f.excluded, f.kind) == ("a.md", 1, 2, False, "note")
+
+
+# -- enclosing_vault (what `init` asks) ------------------------------------------------------------
+
+
+def test_enclosing_vault_is_the_nearest_folder_holding_dot_obsidian(tmp_path: Path) -> None:
+    (tmp_path / "outer" / ".obsidian").mkdir(parents=True)
+    (tmp_path / "outer" / "inner" / ".obsidian").mkdir(parents=True)
+    (tmp_path / "outer" / "notes").mkdir()
+    (tmp_path / "plain" / "SYSTEM.md").parent.mkdir()
+    (tmp_path / "plain" / "SYSTEM.md").write_text("x")
+    assert enclosing_vault(tmp_path / "outer" / "notes" / "not yet") == (tmp_path / "outer")
+    assert enclosing_vault(tmp_path / "outer" / "inner") == (tmp_path / "outer" / "inner")
+    # SYSTEM.md alone does not make an Obsidian vault.
+    assert enclosing_vault(tmp_path / "plain") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from companion.app import Companion
-from companion.errors import EXIT_BUSY, WriterBusy
+from companion.errors import EXIT_BUSY, LeaseLost, LeaseUnusable, VaultLeased, WriterBusy
+from companion.write.lease import LEASE_DIR, LEASE_NAME, Owner
 from companion.write.lock import LOCK_NAME, WAIT, WriterLock, holder
+from companion.write.pages import PageChange, UpdateResult
 from tests.helpers import OpenApp, wait_until
 
 PAGE = "wiki/concepts/Tide.md"
@@ -186,6 +189,151 @@ def test_the_os_releases_the_lock_of_a_process_killed_by_sigkill(tmp_path: Path)
         lock.release()
 
 
+# -- two state folders, one vault: the vault's lease ----------------------------------------------
+
+# A process holding the writer lock of state folder argv[1] and the lease of vault argv[2].
+VAULT_HOLDER = """
+import sys, time
+from pathlib import Path
+from companion.write.lock import WriterLock
+lock = WriterLock(Path(sys.argv[1]), vault=Path(sys.argv[2]), ttl=30)
+lock.acquire("companion daemon", wait=0)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def two_states(tmp_path: Path) -> tuple[Path, Path, Path]:
+    vault, first, second = tmp_path / "vault", tmp_path / "state-a", tmp_path / "state-b"
+    for folder in (vault, first, second):
+        folder.mkdir()
+    return vault, first / LOCK_NAME, second / LOCK_NAME
+
+
+def test_a_second_state_folder_cannot_take_the_writer_lock_of_a_vault_another_process_holds(
+    two_states: tuple[Path, Path, Path],
+) -> None:
+    vault, first, second = two_states
+    proc = subprocess.Popen(
+        [sys.executable, "-c", VAULT_HOLDER, str(first), str(vault)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        lock = WriterLock(second, vault=vault)
+        started = time.monotonic()
+        with pytest.raises(VaultLeased) as busy:
+            lock.acquire("companion watch", wait=0.3)
+        assert time.monotonic() - started >= 0.3
+        owner = lock.owner()  # the read-only probe, for status and a read-only daemon
+    finally:
+        stop(proc)
+    assert isinstance(busy.value, WriterBusy) and busy.value.exit_code == EXIT_BUSY == 75
+    message = str(busy.value)
+    assert f"held by companion daemon pid {proc.pid} on host {socket.gethostname()}" in message
+    assert f"state folder {first.parent}" in message and "since " in message
+    assert "waited 0.3s" in message
+    assert owner is not None and (owner.pid, owner.state_dir) == (proc.pid, str(first.parent))
+    assert not lock.held and not lock.state_held
+    with WriterLock(second) as same_state:  # the state folder's lock was let go with the lease
+        same_state.acquire("after", wait=0)
+        assert same_state.held
+
+
+def test_the_writer_lock_holds_both_and_releases_both_together(
+    two_states: tuple[Path, Path, Path],
+) -> None:
+    vault, first, second = two_states
+    lock = WriterLock(first, vault=vault, ttl=30)
+    lock.acquire("companion index", wait=0)
+    lease = vault / LEASE_DIR / LEASE_NAME
+    try:
+        assert lock.held and lock.state_held and not lock.lost
+        assert (holder(first) or {}).get("pid") == os.getpid()
+        owner = lock.owner()
+        assert isinstance(owner, Owner) and owner.role == "companion index"
+        with pytest.raises(WriterBusy, match="held by companion index"):  # same state folder
+            WriterLock(first, vault=vault).acquire("second", wait=0)
+        with pytest.raises(VaultLeased, match="held by companion index"):  # another one
+            WriterLock(second, vault=vault).acquire("second", wait=0)
+        lock.ensure()
+    finally:
+        lock.release()
+    assert not lock.held and not lease.exists() and holder(first) is None
+    other = WriterLock(second, vault=vault)
+    other.acquire("second", wait=0)  # free for anyone now
+    other.release()
+
+
+def test_held_turns_false_when_the_lease_is_lost_and_acquiring_again_takes_it_back(
+    two_states: tuple[Path, Path, Path],
+) -> None:
+    vault, first, _ = two_states
+    told: list[LeaseLost] = []
+    lock = WriterLock(first, vault=vault, ttl=1.0, on_lost=told.append)
+    lock.acquire("companion daemon", wait=0)
+    lease = vault / LEASE_DIR / LEASE_NAME
+    try:
+        taken = json.loads(lease.read_text())
+        taken.update(owner="someone-else", host="laptop-b", pid=4242, pid_scope="elsewhere")
+        tmp = lease.with_name("taken.tmp")
+        tmp.write_text(json.dumps(taken))
+        os.replace(tmp, lease)  # another machine took it over, as its sync tool delivers it
+        wait_until(lambda: lock.lost, what="the heartbeat to notice")
+        assert not lock.held and lock.state_held  # the state folder's lock is still ours
+        assert len(told) == 1 and "pid 4242 on host laptop-b" in str(told[0])
+        with pytest.raises(LeaseLost, match="stopped writing"):
+            lock.ensure()
+        with pytest.raises(VaultLeased, match="laptop-b"):  # it is theirs, and alive
+            lock.acquire("companion daemon", wait=0)
+        assert lock.state_held  # a failed retry keeps what it did not take
+        lease.unlink()  # they let go
+        lock.acquire("companion daemon", wait=0)
+        assert lock.held and not lock.lost
+    finally:
+        lock.release()
+    assert not lease.exists() and not lock.state_held
+
+
+def test_without_a_vault_the_writer_lock_is_the_state_folder_lock_alone(tmp_path: Path) -> None:
+    lock = WriterLock(tmp_path / LOCK_NAME)
+    with lock:
+        lock.acquire("companion index", wait=0)
+        assert lock.held and lock.owner() is None and lock.probe() is None
+        lock.ensure()
+    assert not (tmp_path / LEASE_DIR).exists()
+
+
+def test_a_vault_whose_lease_cannot_be_kept_is_an_error_and_leaves_no_lock_held(
+    two_states: tuple[Path, Path, Path],
+) -> None:
+    vault, first, _ = two_states
+    (vault / LEASE_DIR).write_text("not a folder\n")
+    lock = WriterLock(first, vault=vault)
+    with pytest.raises(LeaseUnusable, match=r"\.companion is not a folder"):
+        lock.acquire("companion index", wait=0)
+    assert not lock.state_held
+    assert (vault / LEASE_DIR).read_text() == "not a folder\n"
+
+
+def test_lease_false_takes_the_state_folder_lock_alone_and_a_later_acquire_adds_the_lease(
+    two_states: tuple[Path, Path, Path],
+) -> None:
+    vault, first, _ = two_states
+    lock = WriterLock(first, vault=vault, ttl=30)
+    try:
+        lock.acquire("companion watch (read-only)", wait=0, lease=False)
+        assert lock.state_held and not lock.held and lock.owner() is None
+        lock.acquire("companion watch", wait=0)
+        assert lock.held and lock.owner() is not None
+    finally:
+        lock.release()
+
+
 # -- Companion: two writers on one vault ----------------------------------------------------------
 
 
@@ -239,10 +387,11 @@ def test_a_companion_holding_the_writer_blocks_anothers_update_until_it_closes(
     before = page.read_bytes()
     first.hold_writer("companion daemon")
     with pytest.raises(WriterBusy, match="held by companion daemon"):
-        second.update(PAGE, 1, properties={"status": "reviewed"})
+        second.update(PAGE, 1, PageChange(properties={"status": "reviewed"}))
     assert page.read_bytes() == before
     first.close()
-    done = second.update(PAGE, 1, properties={"status": "reviewed"})
+    done = second.update(PAGE, 1, PageChange(properties={"status": "reviewed"}))
+    assert isinstance(done, UpdateResult)
     assert (done.old_version, done.new_version) == (1, 2)
     assert "status: reviewed" in page.read_text()
 

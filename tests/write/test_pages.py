@@ -12,7 +12,7 @@ from companion.config import load_settings, parse_schema
 from companion.errors import CompanionError, OutsideVault, VersionConflict
 from companion.vault.locate import find_vault
 from companion.vault.walk import content_hash
-from companion.write.pages import apply_update, bump_in_place
+from companion.write.pages import PageChange, VersionWrite, apply_update, bump_in_place
 from tests.helpers import OpenApp
 
 
@@ -22,9 +22,9 @@ def test_a_page_without_a_version_is_at_version_zero(make_vault: Callable[..., P
         load_settings(vault, state_dir=vault.parent / "s"),
         "wiki/concepts/Tide",
         0,
-        body="Tides fall.\n",
+        PageChange(body="Tides fall.\n"),
     )
-    assert (done.old_version, done.new_version) == (0, 1)
+    assert isinstance(done, VersionWrite) and (done.old_version, done.new_version) == (0, 1)
     assert "version: 1" in (vault / "wiki/concepts/Tide.md").read_text()
 
 
@@ -34,7 +34,7 @@ def test_property_names_cannot_smuggle_frontmatter_lines(make_vault: Callable[..
     settings = load_settings(vault, state_dir=vault.parent / "s")
     for key in ("a: 1\nversion", "version", "x#y", ""):
         with pytest.raises(CompanionError, match="cannot set property"):
-            apply_update(settings, "wiki/concepts/Tide", 1, properties={key: "99"})
+            apply_update(settings, "wiki/concepts/Tide", 1, PageChange(properties={key: "99"}))
     assert (vault / "wiki/concepts/Tide.md").read_bytes() == before
 
 
@@ -47,7 +47,7 @@ def test_a_symlink_out_of_the_vault_is_never_written(
     os.symlink(outside, vault / "wiki" / "concepts" / "Evil.md")
     settings = load_settings(vault, state_dir=tmp_path / "s")
     with pytest.raises(OutsideVault):
-        apply_update(settings, "wiki/concepts/Evil", 1, properties={"pwned": "yes"})
+        apply_update(settings, "wiki/concepts/Evil", 1, PageChange(properties={"pwned": "yes"}))
     with pytest.raises(OutsideVault):
         bump_in_place(settings, "wiki/concepts/Evil.md", content_hash(outside.read_bytes()))
     assert outside.read_text() == "---\nversion: 1\n---\nprivate\n"
@@ -58,12 +58,12 @@ def test_an_edit_the_index_has_not_seen_is_a_conflict(make_vault: Callable[..., 
     vault = make_vault({page: "---\nversion: 3\n---\nTides rise.\n"})
     seen = content_hash((vault / page).read_bytes())
     (vault / page).write_text("---\nversion: 3\n---\nTides rise.\nA person's new paragraph.\n")
-    with pytest.raises(VersionConflict, match="will be bumped"):
+    with pytest.raises(VersionConflict, match="saved again"):
         apply_update(
             load_settings(vault, state_dir=vault.parent / "s"),
             page,
             3,
-            body="agent text\n",
+            PageChange(body="agent text\n"),
             indexed_hash=seen,
         )
     assert "A person's new paragraph." in (vault / page).read_text()
@@ -74,7 +74,7 @@ def test_a_version_written_as_text_is_bumped_once_upwards(
 ) -> None:
     page = "wiki/concepts/Tide.md"
     vault = make_vault({page: '---\nversion: "5"\n---\nTides rise.\n'})
-    app = open_app(vault)
+    app = open_app(vault, bump_settle=0)
     app.index(embed=False)
     (vault / page).write_text('---\nversion: "5"\n---\nTides rise and fall.\n')
     result = app.index(embed=False)
@@ -89,7 +89,7 @@ def test_index_without_a_daemon_bumps_edited_managed_pages_only(
     vault = make_vault(
         {"wiki/a.md": "---\nversion: 2\n---\nA\n", "notes/b.md": "---\nversion: 2\n---\nB\n"}
     )
-    app = open_app(vault)
+    app = open_app(vault, bump_settle=0)
     app.index(embed=False)
     (vault / "wiki/a.md").write_text("---\nversion: 2\n---\nA edited\n")
     (vault / "notes/b.md").write_text("---\nversion: 2\n---\nB edited\n")
@@ -156,7 +156,7 @@ def test_a_body_that_could_never_be_indexed_is_refused_and_nothing_written(
     monkeypatch.setenv("COMPANION_MAX_NOTE_BYTES", "1024")
     before = (vault / page).read_bytes()
     with pytest.raises(CompanionError, match=why):
-        apply_update(load_settings(vault), page, 1, body=body)
+        apply_update(load_settings(vault), page, 1, PageChange(body=body))
     assert (vault / page).read_bytes() == before
 
 
@@ -172,7 +172,7 @@ def test_a_refused_update_changes_nothing_in_the_vault(
     (vault / page).write_text("---\nversion: 1\n---\nTides rise and fall.\n", encoding="utf-8")
     files = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
     with pytest.raises(OutsideVault):
-        app.update("../outside.md", 1, body="x")
+        app.update("../outside.md", 1, PageChange(body="x"))
     with pytest.raises(CompanionError, match="not a managed page"):
-        app.update("Notes.md", 0, body="x")
+        app.update("Notes.md", 0, PageChange(body="x"))
     assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == files
