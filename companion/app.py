@@ -64,6 +64,7 @@ class IndexResult:
     catalog: WriteReport
     log: WriteReport
     bumped: list[tuple[str, int, int]] = field(default_factory=list)  # (path, old, new)
+    not_bumped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): refused
     embedded: int = 0
     embed_seconds: float = 0.0
     embed_pending: int = 0
@@ -380,6 +381,7 @@ class Companion:
         bump -> write index.md when the catalog changed -> append a log.md entry when anything
         changed -> embed what has no vector yet. Text search works as soon as the sync commits;
         embedding commits batch by batch, so Ctrl-C loses nothing."""
+        from companion.render.index_md import is_generated_path
         from companion.render.log_md import counts_line, index_bullets, rebuild_line
         from companion.sync.reconcile import record_run
         from companion.write.journal import recover
@@ -393,26 +395,30 @@ class Companion:
             except CORRUPTION:
                 fresh = True  # the sync rebuilds the damaged index from the markdown
             report = self.sync(progress)
-            bumped = [] if fresh else self._bump_settled()
+            bumped, not_bumped = ([], []) if fresh else self._bump_settled()
             # Every run: a crash between the sync's commit and the catalog write must not leave
             # index.md stale for good (rendering compares, and writes only what differs).
             catalog = self.write_generated()
-            log = WriteReport()
-            refused = catalog.refused
+            log, logged = WriteReport(), None
+            refused = not_bumped + catalog.refused
+            # What people changed: companion's own generated notes (changed by another
+            # companion, a second machine, a sync tool) are not news for the log.
+            added, changed, removed = (
+                [p for p in paths if not is_generated_path(p)]
+                for paths in (report.added, report.changed, report.removed)
+            )
             if fresh:
                 notes = self.store.pages.vault_notes()
                 bullets = index_bullets(
                     [], [], [], [], 0, catalog.written, refused, report.problems
                 )
                 log, logged = self._log("rebuild", rebuild_line(notes), bullets, now)
-            elif report.changed_anything or catalog.touched or bumped:
-                counts = counts_line(
-                    len(report.added), len(report.changed), len(report.removed), report.seconds
-                )
+            elif added or changed or removed or report.relinked or catalog.touched or bumped:
+                counts = counts_line(len(added), len(changed), len(removed), report.seconds)
                 bullets = index_bullets(
-                    report.added,
-                    report.changed,
-                    report.removed,
+                    added,
+                    changed,
+                    removed,
                     bumped,
                     report.relinked,
                     catalog.written,
@@ -420,11 +426,9 @@ class Companion:
                     report.problems,
                 )
                 log, logged = self._log("index", counts, bullets, now)
-            else:
-                logged = None
             if logged is not None and logged.relinked:  # e.g. a person's [[log]] resolves now
                 catalog.merge(self.write_generated())
-            result = IndexResult(report, catalog, log, bumped)
+            result = IndexResult(report, catalog, log, bumped, not_bumped=not_bumped)
             result.written = catalog.touched + log.written
             if report.changed_anything:
                 record_run(self.store, report)
@@ -643,26 +647,28 @@ class Companion:
         now = time.time_ns()
         return [(p, max(0, now - m) / 1e9) for p, m in self.store.pages.unversioned()]
 
-    def _bump_settled(self) -> list[tuple[str, int, int]]:
+    def _bump_settled(self) -> tuple[list[tuple[str, int, int]], list[tuple[str, str]]]:
         """`index`'s bumps: every page a person edited whose last save is at least
         `bump_settle` old (younger edits are still being made: a later run, the daemon, or the
         next writer that needs the page bumps them). Pages that cannot be bumped are left as
-        they are (their problem is reported)."""
+        they are, with the reason (`refused`: reported and logged, retried next run)."""
         from companion.errors import CompanionError
 
         bumped: dict[str, Bumped] = {}
+        refused: list[tuple[str, str]] = []
         for path, age in self.unversioned():
             if age < self.settings.bump_settle:
                 continue
             try:
                 outcome = self._bump_one(path)
-            except CompanionError:
-                continue  # malformed, or a link outside the vault: left as it is
+            except CompanionError as exc:  # malformed, duplicate keys, a link out of the vault
+                refused.append((path, str(exc)))
+                continue
             if not isinstance(outcome, str):
                 bumped[path] = outcome
         if bumped:
             self.wrote(list(bumped), {p: b.hash for p, b in bumped.items()})
-        return [(p, b.old_version, b.new_version) for p, b in bumped.items()]
+        return [(p, b.old_version, b.new_version) for p, b in bumped.items()], refused
 
     # -- embedding ------------------------------------------------------------------------------
 

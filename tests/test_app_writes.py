@@ -222,11 +222,13 @@ def test_an_index_from_an_empty_store_logs_one_rebuild_entry(
     make_vault: Callable[..., Path], open_app: OpenApp
 ) -> None:
     vault = make_vault({"a.md": "A\n", "b.md": "B [[a]]\n", PAGE: "---\nversion: 1\n---\nP\n"})
-    open_app(vault).index(embed=False)
+    app = open_app(vault)
+    app.index(embed=False)
     before = len(_log_entries(vault))
     for state in ("second-state-folder", "third"):
         open_app(vault, state=state).index(embed=False)
-    app = open_app(vault)
+    # The first index sees log.md changed by the others: companion's own note, not news.
+    app.index(embed=False)
     app.index(embed=False, rebuild=True)
     app.index(embed=False)  # and a run after that has nothing to say
     entries = _log_entries(vault)[before:]
@@ -245,3 +247,24 @@ def test_the_catalog_is_reconciled_after_a_crash_before_its_write(
     assert "Brand new" not in (vault / "index.md").read_text()
     app.index(embed=False)
     assert "Brand new" in (vault / "index.md").read_text()
+
+
+def test_a_page_with_a_duplicated_key_is_never_bumped_or_updated_and_says_why(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """YAML reads the last `version`, an edit of the first would never move it: compare-and-swap
+    would let every writer win. Refused, named, nothing written."""
+    from companion.errors import MalformedFrontmatter
+
+    text = "---\nversion: 1\nversion: 5\n---\nbody\n"
+    vault = make_vault({PAGE: text})
+    app = open_app(vault, bump_settle=0)
+    app.index(embed=False)
+    write(vault, PAGE, text + "a person's line\n")
+    result = app.index(embed=False)
+    assert result.bumped == [] and [p for p, _ in result.not_bumped] == [PAGE]
+    assert "given twice" in result.not_bumped[0][1]
+    for expected in (1, 5):
+        with pytest.raises(MalformedFrontmatter, match="given twice"):
+            app.update(PAGE, expected, PageChange(body="agent\n"))
+    assert (vault / PAGE).read_text() == text + "a person's line\n"

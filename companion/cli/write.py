@@ -148,7 +148,7 @@ def index(
             except KeyboardInterrupt:
                 result.interrupted = True
         s = result.sync
-        refused = result.catalog.refused + result.log.refused
+        refused = result.not_bumped + result.catalog.refused + result.log.refused
         if as_json:
             echo(
                 json.dumps(

@@ -39,7 +39,13 @@ from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.vault.walk import content_hash
 from companion.write.atomic import atomic_write, landing, read_regular
-from companion.write.fmedit import FrontmatterEditError, add_items, remove_items, set_value
+from companion.write.fmedit import (
+    FrontmatterEditError,
+    add_items,
+    duplicate_keys,
+    remove_items,
+    set_value,
+)
 
 _BOM = b"\xef\xbb\xbf"
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*")
@@ -165,6 +171,14 @@ def _parse_page(rel: str, target: Path, data: bytes) -> _Page:
     if any(p.code == "yaml" for p in note.problems):
         raise MalformedFrontmatter(
             f"{rel} has malformed frontmatter; fix it before updating. Nothing written"
+        )
+    twice = duplicate_keys(note.text)
+    if twice:
+        # YAML reads the last one and an edit cannot know which one a person meant: with
+        # `version` twice, compare-and-swap would let every writer win (SYSTEM.md §8).
+        keys = ", ".join(f"`{k}`" for k in twice)
+        raise MalformedFrontmatter(
+            f"{rel}: {keys} given twice in the frontmatter; fix it before updating. Nothing written"
         )
     return _Page(rel, target, data, note)
 
@@ -361,8 +375,8 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
         return None  # changed again since it was indexed: still being edited
     try:
         current = _parse_page(rel, target, data)
-    except MalformedFrontmatter:
-        raise MalformedFrontmatter(f"{what}: its frontmatter is malformed") from None
+    except MalformedFrontmatter as exc:
+        raise MalformedFrontmatter(f"{what}: {exc}") from None
     try:
         text = set_value(current.note.text, "version", current.version + 1)
     except FrontmatterEditError as exc:

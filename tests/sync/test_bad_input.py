@@ -96,24 +96,6 @@ def test_problems_are_stable_across_runs(bad_vault: Path, open_app: OpenApp) -> 
     assert app.store.snapshot() == first
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_is_unknown_not_deleted(
-    make_vault: Callable[..., Path], open_app: OpenApp
-) -> None:
-    vault = make_vault({"Secret.md": "classified lighthouse keeper notes\n"})
-    app = open_app(vault)
-    app.index(embed=False)
-    target = vault / "Secret.md"
-    target.write_text("changed text\n", encoding="utf-8")
-    target.chmod(0)
-    try:
-        app.index(embed=False)
-        assert "Secret.md" in _problems(app)
-        assert [h.path for h in app.search("lighthouse", mode="bm25")] == ["Secret.md"]
-    finally:
-        target.chmod(0o644)
-
-
 def test_a_vanished_file_between_walk_and_read_keeps_its_rows(
     make_vault: Callable[..., Path], open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,3 +122,22 @@ def test_a_vanished_file_between_walk_and_read_keeps_its_rows(
     app.index(embed=False)
     assert "Keep.md" not in _problems(app)
     assert app.search("revised", mode="bm25")[0].path == "Keep.md"
+
+
+def test_a_name_that_is_not_utf8_costs_only_itself_in_a_watcher_batch(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """The daemon syncs a batch of paths in one transaction: a name the index cannot hold must be
+    a problem of its own, never an exception that rolls the other edits of the batch back."""
+    vault = make_vault(GOOD)
+    app = open_app(vault)
+    app.index(embed=False)
+    bad = os.fsencode(vault) + b"/caf\xe9.md"
+    with open(bad, "wb") as fh:
+        fh.write(b"latin-1 name\n")
+    (vault / "Fresh.md").write_text("tugboats berth here\n", encoding="utf-8")
+    name = os.fsdecode(b"caf\xe9.md")
+    report = app.sync_paths([name, "Fresh.md"])
+    assert report.added == ["Fresh.md"]
+    assert [h.path for h in app.search("tugboats", mode="bm25")] == ["Fresh.md"]
+    assert any("not valid UTF-8" in message for _, message in report.problems)
