@@ -116,6 +116,18 @@ class Status:
         }
 
 
+def _news(report: SyncReport) -> tuple[list[str], list[str], list[str]]:
+    """What people added, changed and removed: companion's own generated notes changed elsewhere
+    (by another companion, a second machine, a sync tool) are not news for the log."""
+    from companion.render.index_md import is_generated_path
+
+    added, changed, removed = (
+        [p for p in paths if not is_generated_path(p)]
+        for paths in (report.added, report.changed, report.removed)
+    )
+    return added, changed, removed
+
+
 class Companion:
     def __init__(
         self,
@@ -381,7 +393,6 @@ class Companion:
         bump -> write index.md when the catalog changed -> append a log.md entry when anything
         changed -> embed what has no vector yet. Text search works as soon as the sync commits;
         embedding commits batch by batch, so Ctrl-C loses nothing."""
-        from companion.render.index_md import is_generated_path
         from companion.render.log_md import counts_line, index_bullets, rebuild_line
         from companion.sync.reconcile import record_run
         from companion.write.journal import recover
@@ -401,12 +412,7 @@ class Companion:
             catalog = self.write_generated()
             log, logged = WriteReport(), None
             refused = not_bumped + catalog.refused
-            # What people changed: companion's own generated notes (changed by another
-            # companion, a second machine, a sync tool) are not news for the log.
-            added, changed, removed = (
-                [p for p in paths if not is_generated_path(p)]
-                for paths in (report.added, report.changed, report.removed)
-            )
+            added, changed, removed = _news(report)
             if fresh:
                 notes = self.store.pages.vault_notes()
                 bullets = index_bullets(
@@ -450,11 +456,12 @@ class Companion:
             report = self.sync(settled=initial)
             with self.store.transaction():
                 self.store.vectors.drop_unused()
+            added, changed, removed = _news(report)
             if fresh:
                 notes = self.store.pages.vault_notes()
                 self.log("rebuild", rebuild_line(notes), [recovered] if recovered else [])
-            elif report.changed_anything or recovered:
-                bullets = [counts_line(len(report.added), len(report.changed), len(report.removed))]
+            elif added or changed or removed or report.relinked or recovered:
+                bullets = [counts_line(len(added), len(changed), len(removed))]
                 bullets += [f"renamed `{a}` → `{b}`" for a, b in report.renamed][:20]
                 if recovered:
                     bullets.append(recovered)

@@ -311,3 +311,40 @@ def test_templates_init_adds_to_an_existing_vault_are_never_indexed_as_notes(
     assert back.returncode == 0 and json.loads(back.stdout) == [], back.stderr
     found = run("search", "sentences", "--mode", "bm25", "--json", "--vault", str(vault), env=env)
     assert found.returncode == 0 and json.loads(found.stdout) == []
+
+
+def test_update_speaks_plainly_about_no_ops_lists_and_new_pages(
+    tmp_path: Path, make_vault: Callable[..., Path]
+) -> None:
+    vault = make_vault({"wiki/concepts/Tide.md": "---\nversion: 1\ntags:\n  - sea\n---\nTides.\n"})
+    env = {"COMPANION_EMBED_BACKEND": "fake"}
+    where = ["--vault", str(vault), "--state-dir", str(tmp_path / "s")]
+    page = vault / "wiki" / "concepts" / "Tide.md"
+    missing = run("update", "wiki/concepts/Tide", "--body", "x", *where, env=env)
+    assert missing.returncode == 2 and "--expect-version is required" in missing.stderr
+    same = run("update", "wiki/concepts/Tide", "--expect-version", "1", *where, env=env)
+    assert same.returncode == 0 and "nothing to change" in same.stdout
+    assert page.read_text() == "---\nversion: 1\ntags:\n  - sea\n---\nTides.\n"
+    on_list = run(
+        "update", "wiki/concepts/Tide", "--expect-version", "1", "--set", "tags=x", *where, env=env
+    )
+    assert on_list.returncode == 1 and "--add tags=" in on_list.stderr
+    added = run(
+        "update",
+        "wiki/concepts/Tide",
+        "--expect-version",
+        "1",
+        "--add",
+        "tags=moon",
+        *where,
+        env=env,
+    )
+    assert added.returncode == 0 and "version 1 -> 2" in added.stdout, added.stderr
+    assert "  - sea\n  - moon\n" in page.read_text()
+    new = run(
+        "update", "wiki/entities/Harbour", "--create", "--body", "A harbour.", *where, env=env
+    )
+    assert new.returncode == 0 and "created wiki/entities/Harbour.md: version 1" in new.stdout
+    assert "type: entity" in (vault / "wiki" / "entities" / "Harbour.md").read_text()
+    again = run("update", "wiki/entities/Harbour", "--create", "--body", "x", *where, env=env)
+    assert again.returncode == 3 and "already exists" in again.stderr
