@@ -58,9 +58,18 @@ imports: $(STAMP)
 check: lint typecheck imports test
 
 # Benchmarks (bench/run.py; results go to docs/benchmarks.md). Not tests: nothing here asserts a time.
-.PHONY: bench-full
+.PHONY: bench-full bench-parse bench-reliability
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.parse
 
 bench-full: $(STAMP)
 	$(BIN)/python -m bench.run --full
+
+# Parsing stays linear on hostile inputs (thresholds checked; exit 1 when one fails).
+bench-parse: $(STAMP)
+	$(BIN)/python -m bench.parse
+
+# Nothing lost: kill -9 cycles of the daemon, concurrent compare-and-swap writers and a person.
+bench-reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability

@@ -205,17 +205,19 @@ class Daemon:
         self.query_embedder.embed(["warm up"])  # load the model now, not on the first search
         self.server = ApiServer(self.settings.state_dir, self._handlers())
         self.server.start()
+        # Watch before the start-up scan: an edit made while it runs is then either seen by the
+        # scan or queued as an event (processed after it), never missed.
+        vault, state = self.settings.vault, self.settings.state_dir
+        state_rel = state.relative_to(vault).as_posix() if state.is_relative_to(vault) else None
+        accept = VaultFilter(IgnoreRules.load(vault).is_excluded, state_rel)
+        self.watcher = Watcher(vault, accept, self.options.debounce, self.options.max_delay)
+        self.watcher.start()
         if self.read_only is None:
             self.reconcile(initial=True, recovered=app.recovered)
             self.schedule.seed(app.unversioned(), time.monotonic())  # bumps still waiting
         else:
             app.sync(settled=True)  # our own index only: nothing is written to the vault
             self._next_takeover = time.monotonic() + self.settings.lease_ttl / 4
-        vault, state = self.settings.vault, self.settings.state_dir
-        state_rel = state.relative_to(vault).as_posix() if state.is_relative_to(vault) else None
-        accept = VaultFilter(IgnoreRules.load(vault).is_excluded, state_rel)
-        self.watcher = Watcher(vault, accept, self.options.debounce, self.options.max_delay)
-        self.watcher.start()
         for name, target in (
             ("companion-events", self._pump_events),
             ("companion-embed", self._embed_worker),
@@ -456,7 +458,10 @@ class Daemon:
             self.log_line(str(exc))
             return
         if outcome == "deferred":
-            self.schedule.defer_bump(path, time.monotonic())  # still being edited: wait again
+            # The file is not what the index last saw: sync it (if no event is on its way, the
+            # index would never catch up and the bump would wait for good), then wait again.
+            self.process_batch(Batch(paths={path}))
+            self.schedule.defer_bump(path, time.monotonic())
             return
         if outcome == "gone":
             return

@@ -12,6 +12,40 @@ from typing import Any, Literal
 
 LinkKind = Literal["wikilink", "embed", "markdown", "frontmatter"]
 
+# SQLite stores integers in 64 signed bits; a `version` outside them cannot be stored or bumped.
+VERSION_MIN, VERSION_MAX = -(2**63), 2**63 - 1
+
+
+def version_of(value: Any) -> int | None:
+    """A `version` property as an integer: an int (not a bool) or decimal digits as text, within
+    SQLite's signed 64-bit range; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        digits = value.strip()
+        # At most 19 digits: int() of a huge digit string is refused (and slow) anyway.
+        if not (digits.isdecimal() and len(digits) <= 19):
+            return None
+        value = int(digits)
+    if isinstance(value, int) and VERSION_MIN <= value <= VERSION_MAX:
+        return value
+    return None
+
+
+def version_problem(value: Any) -> str | None:
+    """Why a `version` property is not usable (for a Problem), or None when it is, or absent."""
+    if value is None or version_of(value) is not None:
+        return None
+    if isinstance(value, bool):
+        return f"is {str(value).lower()}, a boolean, not a whole number; read as no version"
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal()):
+        shown = (
+            str(value).strip() if len(str(value).strip()) <= 40 else str(value).strip()[:40] + "…"
+        )
+        return f"is {shown}, outside the range SQLite can store (-2**63 to 2**63-1); read as no version"
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+    return f"is {shown}, not a whole number; read as no version"
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -84,15 +118,9 @@ class Note:
 
     @property
     def version(self) -> int | None:
-        """The frontmatter `version` (an integer, or digits written as text), else None."""
-        value = self.properties.get("version")
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
-        return None
+        """The frontmatter `version`: an integer (or digits written as text) that SQLite can
+        store, else None (`version_problem` says why)."""
+        return version_of(self.properties.get("version"))
 
     @property
     def title(self) -> str:

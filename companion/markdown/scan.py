@@ -17,6 +17,30 @@ instead there are two cheap passes over the decoded text:
 All offsets are into the full decoded text, so `text[link.start:link.end] == link.raw` exactly,
 even for `[[A\\|B]]` inside tables (markdown-it would have dropped the backslash).
 
+Linear time, whatever the input (a note is untrusted: one hostile file must not stall the
+daemon's single writer). Every search in `inline` moves forward through its run and no character
+is searched twice for the same thing:
+
+- the next newline, `]]`, `[[`, `$$` and `-->` are each found once and remembered until the scan
+  passes them (a failed `[[` no longer rescans the rest of its line for every `[`);
+- a run of brackets is one token: of `[[[[x]]` only the last three brackets can open a wikilink
+  (an earlier `[[` would contain `[[`), so only those are tried, and only the last bracket can
+  open a markdown link;
+- the bracket each `[` closes at is counted out for a few brackets, and past that read from one
+  left-to-right pass over the run's brackets (a stack of bracket runs), built once per run, not
+  by counting depth from every `[` (which looked up to 4,096 characters ahead per `[`; a link
+  text still ends within 4,096 characters of its `[`, as before);
+- a code span's closer is looked up among the run's backtick runs, grouped by length;
+- line numbers are counted on from the previous link, not from the paragraph's start;
+- a markdown link inside another's text (an image in a link) is scanned from an explicit stack of
+  frames, not by recursion, and at most 8 texts deep: each link's raw text holds the links
+  inside it, so unbounded nesting would copy the note once per level.
+
+Each run adds what it scanned to `Scan.steps` (tokens, plus the characters each search went over;
+the block pass adds each line's length): a deterministic measure of work that tests hold to a
+constant per input character. The block pass's per-line patterns are anchored and cannot
+backtrack far (possessive where a pattern could otherwise retry a run of spaces).
+
 Choices of ours (obsidian-rules.md leaves them open): tags inside `%% comments %%` are not tags
 (Obsidian hides comments from reading view) while links there still count; headings, block ids and
 callouts inside comments are dropped too; an unclosed `%%` comments out the rest of the note, as
@@ -27,7 +51,7 @@ blockquotes only; setext headings are not recorded; raw HTML blocks hold no link
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -37,11 +61,17 @@ from companion.markdown.note import Callout, Heading, Link, LinkKind
 _EMOJI = "\u200d\u20e3\ufe0f\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
 _MARKS = "\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f"
 _TAG = re.compile(rf"[\w/\-{_MARKS}{_EMOJI}]+")
-_TOKEN = re.compile(r"\\.|`+|\$\$?|<!--|%%|!?\[|#", re.S)
+# A run of brackets is one token (see `inline`): `[` after `[` can only try a wikilink.
+_TOKEN = re.compile(r"\\.|`+|\$\$?|<!--|%%|!?\[+|#", re.S)
 _WORTH_SCANNING = re.compile(r"[\[#%]")
 # Obsidian's inline math: no space inside either dollar, closing `$` not followed by a digit.
-_MATH = re.compile(r"\$(?=[^\s$])(?:\\.|[^\\$])*?(?<=[^\s\\])\$(?!\d)", re.S)
+# It is read in two steps: the body runs to the first unescaped `$` (`_MATH_BODY`, which never
+# backtracks), then that `$` must follow a non-space and not precede a digit.
+_MATH_BODY = re.compile(r"(?:\\.|[^\\$])*+", re.S)
 _MD_TEXT = re.compile(r"\\.|[\[\]]", re.S)
+_MD_BRACKETS = re.compile(r"\\.|\[+|\]+", re.S)  # the same brackets, a whole run at a time
+_TICKS = re.compile(r"`+")
+_NONSPACE = re.compile(r"\S")
 _MD_DEST = re.compile(
     r"\s*(?:<([^<>\n]*)>|((?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))+))"
     r"(?:\s+(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?\s*\)",
@@ -49,15 +79,15 @@ _MD_DEST = re.compile(
 )
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,31}:")
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_BACKTICKS: dict[int, re.Pattern[str]] = {}
 
 _QUOTE = re.compile(r"[ \t]{0,3}> ?")
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _ATX = re.compile(r"(#{1,6})(?:[ \t]+|$)")
-_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _HR = re.compile(r"([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _LIST = re.compile(r"([-+*]|\d{1,9}[.)])(?:([ \t]+)|$)")
-_TABLE_DELIM = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+# Possessive: a cell's trailing spaces and the row's last spaces would otherwise share a run of
+# spaces every possible way (quadratic in its length) before failing.
+_TABLE_DELIM = re.compile(r"\|?[ \t]*+:?-++:?[ \t]*+(?:\|[ \t]*+:?-++:?[ \t]*+)*+\|?[ \t]*+$")
 _BLOCK_ID = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)[ \t]*$")
 _CALLOUT = re.compile(r"\[!([^\]|]+)(?:\|([^\]]*))?\]([+-]?)[ \t]*(.*)")
 _HTML_RAW = re.compile(r"<(?:script|pre|style|textarea)(?:[\s>]|$)", re.I)
@@ -69,9 +99,11 @@ _HTML_BLOCK = re.compile(
     r"(?:[\s/>]|$)",
     re.I,
 )
+# Each attribute is atomic: an attribute read shorter than it could be never lets the tag go on
+# (what follows would be another attribute character), and retrying them all is quadratic.
 _HTML_TAG_LINE = re.compile(
-    r"(?:<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'"
-    r"|\"[^\"]*\"))?)*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*$"
+    r"(?:<[A-Za-z][A-Za-z0-9-]*+(?>\s+[A-Za-z_:][\w.:-]*+(?:\s*+=\s*+(?:[^\s\"'=<>`]++|'[^']*+'"
+    r"|\"[^\"]*+\"))?+)*+\s*/?>|</[A-Za-z][A-Za-z0-9-]*+\s*>)\s*$"
 )
 _RAW_ENDS: tuple[str, ...] = ("</script>", "</pre>", "</style>", "</textarea>")
 _HTML_OPENERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -83,12 +115,15 @@ _HTML_OPENERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _SPECIAL = frozenset(" \t>#`~<$-*_+|:0123456789")
 
 
-def _closer(n: int) -> re.Pattern[str]:
-    """A code span closes at a backtick run of exactly the opening length."""
-    pat = _BACKTICKS.get(n)
-    if pat is None:
-        pat = _BACKTICKS[n] = re.compile(rf"(?<!`)`{{{n}}}(?!`)")
-    return pat
+def _atx_title(rest: str) -> str:
+    """A heading's text without its closing `#` sequence (CommonMark: spaces, then `#`s, then
+    spaces at the end of the line; or only `#`s). Plain string ends, no regex: the pattern
+    `(?:^|[ \t]+)#+[ \t]*$` retried every start in a long run of spaces."""
+    trimmed = rest.rstrip(" \t")
+    bare = trimmed.rstrip("#")
+    if len(bare) < len(trimmed) and (not bare or bare[-1] in " \t"):
+        return bare
+    return rest
 
 
 def _indent(line: str, i: int) -> tuple[int, int]:
@@ -140,13 +175,14 @@ def wikilink_end(text: str, s: int, end: int) -> int:
 def markdown_link(text: str, s: int, end: int) -> tuple[int, int, str] | None:
     """`[text](dest)` with its `[` at s -> (offset of `]`, end offset, raw destination) or None.
 
-    A destination with a literal space is no link unless wrapped in `<...>` (CommonMark).
+    A destination with a literal space is no link unless wrapped in `<...>` (CommonMark). One
+    call costs O(end - s); the body scanner, which tries every `[`, reads the closing bracket
+    from a table instead (see `_Scanner.inline`).
     """
     depth = 1
     pos = s + 1
-    limit = min(end, s + 4096)  # bounds the cost of a stray `[` in a long paragraph
     while True:
-        m = _MD_TEXT.search(text, pos, limit)
+        m = _MD_TEXT.search(text, pos, end)
         if m is None:
             return None
         tok = m.group()
@@ -190,6 +226,7 @@ class Scan:
     block_ids: list[tuple[str, int]] = field(default_factory=list)
     callouts: list[tuple[Callout, int]] = field(default_factory=list)
     comments: list[int] = field(default_factory=list)  # flat [start0, end0, start1, ...] of %%
+    steps: int = 0  # work done: tokens plus characters searched (see the module docstring)
 
 
 def scan_body(text: str, start: int, line: int) -> Scan:
@@ -197,9 +234,15 @@ def scan_body(text: str, start: int, line: int) -> Scan:
     out = Scan()
     sc = _Scanner(text, out)
     runs = sc.blocks(start, line)
+    # Token searches go over each character of a run once (a link text's frame is skipped by
+    # the enclosing one), and every token consumes one at least: a run costs its length, plus
+    # what `inline` adds for the searches it makes besides.
+    scanned = 0
     for a, b, ln in runs:
+        scanned += b - a
         if _WORTH_SCANNING.search(text, a, b):
-            sc.inline(a, b, a, ln, nested=False)
+            sc.inline(a, b, ln)
+    out.steps += scanned
     if sc.comment_from >= 0:
         out.comments += (sc.comment_from, len(text))
     if out.comments:
@@ -341,7 +384,7 @@ class _Scanner:
                     if hm:
                         kind = "heading"
                         if d == 0:
-                            title = _ATX_CLOSE.sub("", line[hm.end() :]).strip()
+                            title = _atx_title(line[hm.end() :]).strip()
                             level = len(hm.group(1))
                             out.headings.append(Heading(level, title, line_no, ls + ci))
                 elif ch == "<":
@@ -387,6 +430,7 @@ class _Scanner:
             last_pipe = "|" in line
             if "^" in line:
                 self._block_id(line, ls)
+        out.steps += pos - start  # each line once, at a bounded number of tests per character
         return [(r[0], r[1], r[2]) for r in runs]
 
     @staticmethod
@@ -433,34 +477,76 @@ class _Scanner:
         if m:
             self.out.block_ids.append((m.group(1), ls + m.start(1)))
 
-    def inline(self, a: int, b: int, run_a: int, run_line: int, *, nested: bool) -> None:  # noqa: C901 - the inline half of the same hot loop
-        """Find links and tags in text[a:b], one run of inline text starting at run_a."""
+    def inline(self, a: int, end: int, run_line: int) -> None:  # noqa: C901 - the inline half of the same hot loop
+        """Find links and tags in text[a:end], one run of inline text whose first line is
+        run_line. Linear in the run's length (see the module docstring for how)."""
         text, out = self.text, self.out
         search = _TOKEN.search
-        pos = a
+        steps = 0
+        # Searches remembered until the scan passes what they found: (searched from, found at).
+        nl_from = cl_from = op_from = dd_from = cm_from = end + 1  # above any offset: not yet
+        nl_at = cl_at = op_at = dd_at = cm_at = -1
+        closes: dict[int, int] | None = None  # last `[` of a bracket run -> the `]` closing it
+        ticks: dict[int, list[int]] | None = None  # backtick run length -> run starts
+        line_at, line_no = a, run_line  # the line number of offset line_at
+        # Link texts are scanned as frames: (resume at, bound, nested) of the enclosing ones.
+        frames: list[tuple[int, int, bool]] = []
+        pos, b, nested = a, end, False
         while True:
             m = search(text, pos, b)
             if m is None:
-                return
+                if not frames:
+                    break
+                pos, b, nested = frames.pop()
+                continue
             s = m.start()
             tok = m.group()
             ch = tok[0]
             if ch == "\\":
                 pos = s + 2
             elif ch == "`":
+                # A code span closes at the next backtick run of exactly the opening length.
                 n = len(tok)
-                closer = _closer(n).search(text, s + n, b)
-                pos = closer.end() if closer else s + n
+                pos = s + n
+                if ticks is None:
+                    ticks = {}
+                    for run in _TICKS.finditer(text, a, end):
+                        ticks.setdefault(run.end() - run.start(), []).append(run.start())
+                        steps += 1
+                    steps += end - a
+                starts = ticks.get(n)
+                if starts is not None:
+                    i = bisect_left(starts, pos)
+                    if i < len(starts) and starts[i] + n <= b:
+                        pos = starts[i] + n
             elif ch == "$":
                 if tok == "$$":
-                    e = text.find("$$", s + 2, b)
-                    pos = e + 2 if e >= 0 else s + 2
+                    x = s + 2
+                    if not (dd_from <= x and (dd_at < 0 or dd_at >= x)):
+                        dd_from, dd_at = x, text.find("$$", x, end)
+                        steps += (dd_at + 2 if dd_at >= 0 else end) - x
+                    pos = dd_at + 2 if dd_at >= 0 and dd_at + 2 <= b else x
                 else:
-                    mm = _MATH.match(text, s, b)
-                    pos = mm.end() if mm else s + 1
+                    # Obsidian's inline math: no space inside either dollar, and the closing `$`
+                    # is the first unescaped one, not followed by a digit (`$5 and $10`).
+                    pos = s + 1
+                    if pos < b and text[pos] != "$" and not text[pos].isspace():
+                        c = _MATH_BODY.match(text, pos, b).end()  # type: ignore[union-attr]
+                        steps += c - pos
+                        if (
+                            c < b
+                            and text[c] == "$"
+                            and text[c - 1] != "\\"
+                            and not text[c - 1].isspace()
+                            and not (c + 1 < b and text[c + 1].isdecimal())
+                        ):
+                            pos = c + 1
             elif ch == "<":
-                e = text.find("-->", s + 4, b)
-                pos = e + 3 if e >= 0 else s + 4
+                x = s + 4
+                if not (cm_from <= x and (cm_at < 0 or cm_at >= x)):
+                    cm_from, cm_at = x, text.find("-->", x, end)
+                    steps += (cm_at + 3 if cm_at >= 0 else end) - x
+                pos = cm_at + 3 if cm_at >= 0 and cm_at + 3 <= b else x
             elif ch == "%":
                 pos = s + 2
                 if not nested:
@@ -475,36 +561,209 @@ class _Scanner:
                     continue
                 tm = _TAG.match(text, pos, b)
                 if tm:
+                    steps += tm.end() - pos
                     pos = tm.end()
                     body = tm.group().rstrip("/")
                     if body and not body.isdigit():  # `#1984` is no tag
                         out.tags.append(body)
-            else:  # "[" or "!["
-                br = s + len(tok) - 1
-                kind: LinkKind = "embed" if ch == "!" else "wikilink"
-                if text.startswith("[", br + 1):
-                    e = wikilink_end(text, br, b)
-                    if e < 0:
-                        pos = br + 1  # `[[x](y.md)`: the second `[` may open a markdown link
-                        continue
-                    path, sub, display = split_wikilink(text[br + 2 : e - 2])
-                    line = run_line + text.count("\n", run_a, s)
-                    out.links.append(Link(text[s:e], path, sub, display, kind, s, e, line))
-                    pos = e
+            else:  # a run of `[`, after a `!` or not
+                bang = ch == "!"
+                r = s + 1 if bang else s  # the first bracket
+                q = m.end() - 1  # the last bracket
+                pos = q + 1
+                # A `[` followed by `[` can only open a wikilink, and of a run only the last
+                # three brackets can: an earlier `[[` would have `[[` inside it.
+                found = False
+                p = q - 2 if q - 2 > r else r
+                while p < q:
+                    if not (nl_from <= p and (nl_at < 0 or nl_at >= p)):
+                        nl_from, nl_at = p, text.find("\n", p, end)
+                        steps += (nl_at if nl_at >= 0 else end) - p
+                    limit = nl_at if 0 <= nl_at < b else b  # a newline inside means no link
+                    x = p + 2
+                    if not (cl_from <= x and (cl_at < 0 or cl_at >= x)):
+                        cl_from, cl_at = x, text.find("]]", x, end)
+                        steps += (cl_at + 2 if cl_at >= 0 else end) - x
+                    close = cl_at
+                    if close < 0 or close + 2 > limit:
+                        break  # no `]]` on this line: no later bracket of the run has one either
+                    if not (op_from <= x and (op_at < 0 or op_at >= x)):
+                        op_from, op_at = x, text.find("[[", x, end)
+                        steps += (op_at + 2 if op_at >= 0 else end) - x
+                    if not (op_at >= 0 and op_at + 2 <= close):  # no nested `[[`
+                        ns = _NONSPACE.search(text, x, close)
+                        steps += (ns.start() if ns else close) - x
+                        if ns is not None:  # not `[[ ]]`
+                            e = close + 2
+                            embed = bang and p == r
+                            start = p - 1 if embed else p
+                            if start >= line_at:
+                                line_no += text.count("\n", line_at, start)
+                            else:
+                                line_no -= text.count("\n", start, line_at)
+                            steps += abs(start - line_at)
+                            line_at = start
+                            path, sub, display = split_wikilink(text[x:close])
+                            steps += 2 * (e - start)  # what the link's strings copy
+                            kind: LinkKind = "embed" if embed else "wikilink"
+                            out.links.append(
+                                Link(text[start:e], path, sub, display, kind, start, e, line_no)
+                            )
+                            pos = e
+                            found = True
+                            break
+                    p += 1
+                if found:
                     continue
-                found = markdown_link(text, br, b)
-                if found is None:
-                    pos = br + 1
+                # The last bracket may open a markdown link: `[[x](y.md)` is the link `[x](y.md)`.
+                close = -2  # not known yet
+                if closes is None:  # most links close within a few brackets: count them
+                    close, spent = _close_nearby(text, q, end)
+                    steps += spent
+                if close == -2:  # a run with far-away closes: pair all its brackets once
+                    if closes is None:
+                        closes = {}
+                        steps += _bracket_pairs(text, a, end, closes)
+                    close = closes.get(q, -1)
+                if (
+                    close < 0
+                    or close - q >= _MD_TEXT_MAX
+                    or close + 1 >= b
+                    or text[close + 1] != "("
+                ):
                     continue
-                close, e, dest = found
+                md = _MD_DEST.match(text, close + 2, b)
+                if md is None:
+                    steps += _dest_reach(text, close + 2, b)
+                    continue
+                e = md.end()
+                steps += e - close
+                dest = md.group(1) if md.group(1) is not None else md.group(2)
                 target = markdown_target(dest)
                 if target is not None:
-                    kind = "embed" if ch == "!" else "markdown"
-                    line = run_line + text.count("\n", run_a, s)
+                    image = bang and q == r
+                    start = s if image else q
+                    if start >= line_at:
+                        line_no += text.count("\n", line_at, start)
+                    else:
+                        line_no -= text.count("\n", start, line_at)
+                    steps += abs(start - line_at)
+                    line_at = start
+                    kind = "embed" if image else "markdown"
+                    steps += (e - start) + (close - q)  # what the link's strings copy
                     link = Link(
-                        text[s:e], target[0], target[1], text[br + 1 : close], kind, s, e, line
+                        text[start:e],
+                        target[0],
+                        target[1],
+                        text[q + 1 : close],
+                        kind,
+                        start,
+                        e,
+                        line_no,
                     )
                     out.links.append(link)
-                # Image inside link text (`[![alt](a.png)](b.md)`): scan the text for links only.
-                self.inline(br + 1, close, run_a, run_line, nested=True)
-                pos = e
+                # Image inside link text (`[![alt](a.png)](b.md)`): scan the text for links only,
+                # then go on after the link. Not past _MD_NESTING texts deep: every link's raw
+                # text holds the links inside it, so the deeper, the more text all of them copy.
+                if len(frames) < _MD_NESTING:
+                    frames.append((e, b, nested))
+                    pos, b, nested = q + 1, close, True
+                else:
+                    pos = e
+        out.steps += steps
+
+
+def _close_nearby(text: str, q: int, end: int) -> tuple[int, int]:
+    """(the `]` closing the `[` at q, -1 if none does in text[:end], or -2 when that is not
+    settled within _NEARBY brackets; the steps it took). Bounded, so trying every `[` costs
+    at most _NEARBY searches each; past that `_bracket_pairs` pairs the whole run at once."""
+    depth, pos = 1, q + 1
+    for _ in range(_NEARBY):
+        m = _MD_TEXT.search(text, pos, end)
+        if m is None:
+            return -1, end - q
+        pos = m.end()
+        ch = text[m.start()]
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                return m.start(), pos - q
+    return -2, pos - q
+
+
+_NEARBY = 8
+# A markdown link's text ends within this many characters of its `[` (as it always has: the
+# scanner once looked no further; a link text of a whole page is no link).
+_MD_TEXT_MAX = 4096
+# Link texts inside link texts are scanned this deep (an image in a link is 1 deep).
+_MD_NESTING = 8
+
+
+def _bracket_pairs(text: str, a: int, end: int, closes: dict[int, int]) -> int:
+    """Fill `closes` with, for the last `[` of each bracket run in text[a:end], the `]` that
+    closes it (brackets nest; a backslash escapes one); returns the steps it took.
+
+    One pass with a stack of bracket runs: a run of `]` closes the innermost open brackets first,
+    a whole run at a time, so `[` * n costs one step, not n. Only the last bracket of a run is
+    recorded, because only it can open a markdown link (see `inline`). Counting from every `[`
+    instead gives the same brackets: the pairing of escapes from `a` agrees with the one from
+    any bracket the inline scan stops at (no skip it makes ends on a backslash).
+    """
+    # Open runs: [offset of the run's last bracket, brackets of it still open, its length].
+    stack: list[list[int]] = []
+    push = stack.append
+    steps = end - a
+    for m in _MD_BRACKETS.finditer(text, a, end):
+        first, after = m.span()
+        ch = text[first]
+        steps += 1
+        if ch == "[":
+            push([after - 1, after - first, after - first])
+        elif ch == "]":
+            n, at = after - first, first  # `]`s left in this run, the next one
+            while n and stack:
+                top = stack[-1]
+                if top[1] == top[2]:  # its last bracket is still open: this `]` closes it
+                    closes[top[0]] = at
+                used = n if n < top[1] else top[1]
+                top[1] -= used
+                at += used
+                n -= used
+                if not top[1]:
+                    stack.pop()
+                steps += 1
+    return steps
+
+
+# What a failed `_MD_DEST` can have read: spaces, a bare destination (group 1), and a
+# parenthesis in it left open, which it reads to the end before giving up.
+_DEST_REACH = re.compile(
+    r"\s*+((?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+)(?:\((?:[^\s()\\]|\\.)*+)?", re.S
+)
+_DEST_ANGLE = re.compile(r"<[^<>\n]*+>?")
+_DEST_TITLE = re.compile(
+    r"\s++(?:\"(?:[^\"\\]|\\.)*+\"?|'(?:[^'\\]|\\.)*+'?|\((?:[^()\\]|\\.)*+\)?)?\s*+\)?", re.S
+)
+
+
+def _dest_reach(text: str, i: int, b: int) -> int:
+    """How far past i a failed `_MD_DEST` match can have looked, for `Scan.steps`: its spaces,
+    either destination form, then (after a space) a title, and the closing parenthesis."""
+    m = _DEST_REACH.match(text, i, b)
+    assert m is not None  # every part of it may match nothing
+    start, bare = m.span(1)
+    reach = max(m.end(), bare + 1)
+    if text.startswith("<", start):
+        angle = _DEST_ANGLE.match(text, start, b)
+        assert angle is not None
+        reach = max(reach, _title_reach(text, angle.end(), b))
+    if bare < b and text[bare].isspace():
+        reach = max(reach, _title_reach(text, bare, b))
+    return min(reach, b) - i
+
+
+def _title_reach(text: str, at: int, b: int) -> int:
+    title = _DEST_TITLE.match(text, at, b) if at < b and text[at].isspace() else None
+    return at + 1 if title is None else title.end()

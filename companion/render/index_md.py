@@ -43,6 +43,8 @@ LOG_NOTE = "log.md"  # render/log_md.py's LOG_PATH (that module imports this one
 def is_generated_path(path: str) -> bool:
     """Whether `path` is where companion writes a generated note (the catalog or the log)."""
     return path in (INDEX_PATH, LOG_NOTE) or path.startswith(SUBINDEX_FOLDER + "/")
+
+
 INLINE_LIMIT = 50
 # What ends or splits a wikilink, or opens markup around it (a code span, HTML, math, a comment).
 _LINK_BREAKERS = re.compile(r"[|#^\[\]`<>$\\\x00-\x1f\x7f-\x9f\u2028\u2029]|%%")

@@ -1,0 +1,95 @@
+"""`plain_text` is defined by a few regular expressions but run by linear-time scanners (digest.py):
+on random markup of every length, both give the same text. The patterns are copied here as the
+reference; a scanner that drifts from them fails with the input that shows it."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+
+from companion.markdown import digest
+from companion.markdown.parse import parse_note
+
+_COMMENTS = re.compile(r"%%.*?(?:%%|$)|<!--.*?(?:-->|$)", re.S)
+_EMBEDS = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
+_WIKILINK = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_EMPHASIS = re.compile(r"(\*\*|\*|`+|==|~~|(?<!\w)__|(?<!\w)_)(?=\S)(.+?)(?<=\S)\1")
+_ESCAPE = re.compile(r"[\[\]#<>]|%%")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+PIECES = [*"[]()!<>/|#*_`=~ \n\taZé1.-%", "``", "```", "**", "__", "==", "~~", "![["]
+PIECES += ["[[", "](", "</", "<a", "%%", "<!--", "-->", ". "]
+
+
+def reference(markdown: str) -> str:
+    text = _COMMENTS.sub(" ", markdown)
+    text = _EMBEDS.sub(" ", text)
+    text = _WIKILINK.sub(lambda m: m.group(2) or m.group(1).rpartition("/")[2], text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return _ESCAPE.sub(lambda m: "\\" + m.group(0), text)
+
+
+def markup(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(PIECES) for _ in range(length))
+
+
+def test_plain_text_matches_its_patterns_on_short_and_long_markup() -> None:
+    rng = random.Random(7)
+    for _ in range(1500):
+        text = markup(rng, rng.choice([rng.randrange(40), rng.randrange(200, 400)]))
+        assert digest.plain_text(text) == reference(text), text
+
+
+def test_each_scanner_matches_its_pattern() -> None:
+    rng = random.Random(8)
+    pairs: list[tuple[Callable[[str], str], Callable[[str], str]]] = [
+        (digest._drop_embeds, lambda t: _EMBEDS.sub(" ", t)),
+        (
+            digest._drop_wikilinks,
+            lambda t: _WIKILINK.sub(lambda m: m.group(2) or m.group(1).rpartition("/")[2], t),
+        ),
+        (digest._drop_md_links, lambda t: _MD_LINK.sub(lambda m: m.group(1), t)),
+        (digest._drop_html_tags, lambda t: _HTML_TAG.sub(" ", t)),
+        (digest._drop_emphasis, lambda t: _EMPHASIS.sub(lambda m: m.group(2), t)),
+    ]
+    for _ in range(3000):
+        text = markup(rng, rng.randrange(30))
+        for scanner, pattern in pairs:
+            assert scanner(text) == pattern(text), (scanner.__name__, text)
+
+
+def reference_summary(body: str, limit: int = 140) -> str:
+    """summary_line as it was written, over the reference plain text (no properties here)."""
+    in_fence = False
+    for raw in body.splitlines():
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        skip = ("#", "|", "---", "%%", "<", "- [", "> [!", "^")
+        if in_fence or not line or line.startswith(skip):
+            continue
+        plain = reference(line).strip(" -*>")
+        if len(plain) >= 3:
+            return digest._clip(_SENTENCE_END.split(plain, maxsplit=1)[0], limit)
+    return ""
+
+
+def test_summary_of_a_long_line_reads_only_its_start_but_says_the_same() -> None:
+    rng = random.Random(9)
+    for _ in range(400):
+        body = markup(rng, rng.randrange(100, 2500))
+        note = parse_note(body.encode(), "n.md")
+        assert digest.summary_line(note) == reference_summary(note.body), body
+
+
+def test_a_megabyte_of_brackets_summarises_to_escaped_text() -> None:
+    note = parse_note(b"[[" * 500_000, "n.md")
+    summary = digest.summary_line(note)
+    assert summary.startswith("\\[\\[") and summary.endswith("…") and len(summary) <= 140
