@@ -150,6 +150,7 @@ class Companion:
         self._lock = WriterLock(
             settings.state_dir / LOCK_NAME, vault=settings.vault, ttl=settings.lease_ttl
         )
+        self.read_only = writer is not None and not lease  # a read-only daemon (see `writing`)
         if writer is not None:
             self._lock.acquire(writer, wait=lock_wait, lease=lease)
         try:
@@ -216,17 +217,32 @@ class Companion:
         the state folder's lock (a read-only daemon) is refused vault writes, naming the owner."""
         lock = self._lock
         if lock.state_held:
-            if vault:
-                if lock.lease is not None and not lock.lease.held and not lock.lost:
-                    raise self.read_only_error()
-                lock.ensure()
-            yield
+            if not vault or lock.held or lock.lost:
+                if vault:
+                    lock.ensure()  # LeaseLost when another companion took the vault over
+                yield
+                return
+            if self.read_only:
+                raise self.read_only_error()
+            # A one-shot holding the index only (e.g. `index` while it embeds) writes the vault
+            # now: the lease for this operation only, so it is never held through embedding.
+            lock.acquire(role, wait=self.lock_wait)
+            try:
+                yield
+            finally:
+                if lock.lease is not None:
+                    lock.lease.release()
             return
         lock.acquire(role, wait=self.lock_wait, lease=vault)
         try:
             yield
         finally:
             lock.release()
+
+    def _may_write(self) -> None:
+        """Right before a write to the vault: the lease is still ours (a process suspended past
+        its TTL, taken over meanwhile, must not write when it wakes)."""
+        self._lock.ensure()
 
     def read_only_error(self) -> VaultLeased:
         """Why this companion may not write to the vault: another one holds its lease."""
@@ -247,6 +263,7 @@ class Companion:
             self._lock.acquire(role, wait=0.0)
         except WriterBusy:
             return False
+        self.read_only = not self._lock.held
         return self._lock.held
 
     @property
@@ -363,13 +380,18 @@ class Companion:
                 report = sync_vault(self.settings, self.store, self._max_chars, progress)
             return self._told(report, settled)
 
-    def sync_paths(self, paths: list[str], credits: dict[str, str] | None = None) -> SyncReport:
+    def sync_paths(
+        self, paths: list[str], credits: dict[str, str] | None = None, *, force: bool = False
+    ) -> SyncReport:
         """Bring the index in line with the disk for just these vault paths (a watcher batch).
-        `credits`: path -> hash of the bytes companion just wrote there (sync/reconcile.py)."""
+        `credits`: path -> hash of the bytes companion just wrote there (sync/reconcile.py);
+        `force`: hash them whatever their stat says."""
         from companion.sync.reconcile import sync_paths
 
         with self.writing("companion sync", vault=False):
-            report = sync_paths(self.settings, self.store, paths, self._max_chars, credits)
+            report = sync_paths(
+                self.settings, self.store, paths, self._max_chars, credits, force=force
+            )
             return self._told(report)
 
     def wrote(self, paths: list[str], hashes: dict[str, str] | None = None) -> SyncReport:
@@ -438,9 +460,9 @@ class Companion:
             result.written = catalog.touched + log.written
             if report.changed_anything:
                 record_run(self.store, report)
-            if embed:
-                self.embed_pending(result, embed_progress)  # Ctrl-C keeps every finished batch
-            return result
+        if embed:  # the vault's lease is not held while embedding; Ctrl-C keeps every batch
+            self.embed_pending(result, embed_progress)
+        return result
 
     def reconcile(
         self, *, initial: bool = False, recovered: str | None = None
@@ -475,12 +497,11 @@ class Companion:
         """The daemon's log entry for a watcher batch that added or removed files."""
         from companion.render.log_md import change_bullets, counts_line
 
-        if not (report.added or report.removed):
+        added, _, removed = _news(report)
+        if not (added or removed):
             return WriteReport()
-        headline = counts_line(len(report.added), None, len(report.removed))
-        return self.log(
-            "sync", headline, change_bullets(report.added, report.removed, report.renamed)
-        )
+        headline = counts_line(len(added), None, len(removed))
+        return self.log("sync", headline, change_bullets(added, removed, report.renamed))
 
     # -- writing generated notes ----------------------------------------------------------------
 
@@ -504,6 +525,7 @@ class Companion:
                     titles,
                 )
                 state = self.settings.state_dir
+                self._may_write()
                 report = write_notes(self.settings.vault, state, notes, SUBINDEX_FOLDER, "catalog")
                 total.merge(report)
                 if not report.touched or not self.wrote(report.touched, report.hashes).relinked:
@@ -524,6 +546,7 @@ class Companion:
 
         with self.writing("companion log"):
             entry = log_entry(op, headline, bullets, now or datetime.now())
+            self._may_write()
             result = append_entry(self.settings.vault, LOG_PATH, LOG_HEADER, entry)
             synced = self.wrote(result.written, result.hashes) if result.written else None
             return result, synced
@@ -567,11 +590,14 @@ class Companion:
         check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
         with self.writing("companion update"):
             rel = self.page_path(page)
-            if self.live:
-                self.sync_paths([rel])
-            else:
+            if not self.live:
                 self.index(embed=False)  # pick up (and version) edits made since the last index
+            # The page itself is hashed whatever its stat says: its bytes now are what the
+            # version check below is about (the watcher may not have delivered the last save,
+            # and a same-size save in the same clock tick keeps its stat).
+            self.sync_paths([rel], force=True)
             if create:
+                self._may_write()
                 result: UpdateResult | Unchanged = create_page(
                     self.settings, rel, self._template_for(rel), change, now
                 )
@@ -582,6 +608,7 @@ class Companion:
                 if known is not None and known.unversioned:
                     self.bump(rel)  # the person's edit gets its own version first
                     known = self.store.pages.file_states([rel]).get(rel)
+                self._may_write()
                 result = apply_update(
                     self.settings,
                     rel,
@@ -601,8 +628,9 @@ class Companion:
             self.log("update", change_line, [], now)
             if not self.live:
                 self.write_generated()
-                self.embed_pending()
-            return result
+        if not self.live:
+            self.embed_pending()  # the vault's lease is not held while embedding
+        return result
 
     def _template_for(self, rel: str) -> str:
         """The template a new page at `rel` is shaped by: its type (from its folder, SYSTEM.md §2)
@@ -632,8 +660,9 @@ class Companion:
         from companion.write.pages import bump_in_place
 
         known = self.store.pages.file_states([path]).get(path)
-        if known is None or not known.unversioned:
-            return "gone"  # not indexed, or versioned meanwhile: nothing to bump
+        if known is None or not known.unversioned or not self.settings.schema.is_managed(path):
+            return "gone"  # not indexed, versioned meanwhile, or no longer managed
+        self._may_write()
         bumped = bump_in_place(self.settings, path, known.hash)
         return "deferred" if bumped is None else bumped
 

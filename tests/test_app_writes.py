@@ -268,3 +268,89 @@ def test_a_page_with_a_duplicated_key_is_never_bumped_or_updated_and_says_why(
         with pytest.raises(MalformedFrontmatter, match="given twice"):
             app.update(PAGE, expected, PageChange(body="agent\n"))
     assert (vault / PAGE).read_text() == text + "a person's line\n"
+
+
+# -- the edges a review found: every way a person's save could pass for companion's ----------
+
+
+def test_a_same_size_save_in_the_same_clock_tick_is_still_seen_by_a_writer(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """The index decides what to re-read by size and mtime; a save of the same size within one
+    coarse clock tick keeps both. A writer hashes the page itself: the save is found, bumped,
+    and the writer is refused (once: it then succeeds), never refused for good."""
+    vault = make_vault({PAGE: "---\nversion: 4\n---\nbody AAAA\n"})
+    app = open_app(vault)
+    app.index(embed=False)
+    st = (vault / PAGE).stat()
+    write(vault, PAGE, "---\nversion: 4\n---\nbody BBBB\n")
+    os.utime(vault / PAGE, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime
+    with pytest.raises(VersionConflict, match="version 5, not 4"):
+        app.update(PAGE, 4, PageChange(body="agent\n"))
+    assert "BBBB" in (vault / PAGE).read_text()
+    done = app.update(PAGE, 5, PageChange(body="body BBBB\nagent\n"))
+    assert isinstance(done, UpdateResult) and done.new_version == 6
+
+
+def test_a_page_companion_just_created_and_a_person_saved_over_is_a_persons_edit(
+    page_app: Companion,
+) -> None:
+    new = "wiki/concepts/Fresh.md"
+
+    vault = page_app.settings.vault
+    original = page_app.wrote
+
+    def wrote(paths: list[str], hashes: dict[str, str] | None = None) -> SyncReport:
+        if new in paths:
+            with open(vault / new, "a", encoding="utf-8") as fh:
+                fh.write(PERSON)
+        return original(paths, hashes)
+
+    page_app.wrote = wrote  # type: ignore[method-assign]
+    page_app.update(new, None, PageChange(body="made by an agent\n"), create=True)
+    page_app.wrote = original  # type: ignore[method-assign]
+    assert [p for p, _ in page_app.unversioned()] == [new]
+    with pytest.raises(VersionConflict):
+        page_app.update(new, 1, PageChange(body="agent again\n"))
+    assert PERSON in (vault / new).read_text()
+
+
+def test_a_renamed_page_keeps_its_waiting_bump(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault({PAGE: "---\nversion: 2\n---\nbody\n"})
+    app = open_app(vault)  # five minutes: the edit waits
+    app.index(embed=False)
+    with open(vault / PAGE, "a", encoding="utf-8") as fh:
+        fh.write(PERSON)
+    app.index(embed=False)
+    (vault / PAGE).rename(vault / "wiki/concepts/Renamed.md")
+    app.index(embed=False)
+    assert [p for p, _ in app.unversioned()] == ["wiki/concepts/Renamed.md"]
+
+
+def test_a_page_that_is_no_longer_managed_is_never_bumped(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault({PAGE: "---\nversion: 2\n---\nbody\n"})
+    app = open_app(vault, bump_settle=3600)
+    app.index(embed=False)
+    write(vault, PAGE, "---\nversion: 2\n---\nbody edited\n")
+    app.index(embed=False)  # flagged, too fresh to bump
+    write(vault, "SYSTEM.md", "---\nmanaged_folders: [elsewhere]\n---\n")
+    app.close()
+    later = open_app(vault, bump_settle=0)
+    later.index(embed=False)
+    assert (vault / PAGE).read_text() == "---\nversion: 2\n---\nbody edited\n"
+
+
+def test_add_to_a_list_key_holding_one_value_makes_it_a_list(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault({PAGE: "---\nversion: 1\ntags: payments\n---\nbody\n"})
+    app = open_app(vault)
+    app.index(embed=False)
+    app.update(PAGE, 1, PageChange(add={"tags": ["retries", "payments"]}))
+    assert _props(vault / PAGE)["tags"] == ["payments", "retries"]
+    with pytest.raises(InvalidProperty, match="set by companion"):
+        app.update(PAGE, 2, PageChange(properties={"updated": "2020-01-01"}))

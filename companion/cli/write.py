@@ -134,7 +134,12 @@ def index(
                 "it embeds in the background (see `companion status`)"
             )
         return
-    with open_app(vault or vault_opt, state_dir, model) as app, app.writing("companion index"):
+    # One hold of the index's lock for both bars (one writer); the vault's lease only while the
+    # text pass writes the vault (index.md, log.md, bumps), not through embedding.
+    with (
+        open_app(vault or vault_opt, state_dir, model) as app,
+        app.writing("companion index", vault=False),
+    ):
         if app.recovered:
             echo(app.recovered, err=True)
         interactive = sys.stderr.isatty() and not as_json
@@ -160,6 +165,10 @@ def index(
                         "relinked": s.relinked,
                         "seconds": round(s.seconds, 3),
                         "written": result.written,
+                        "bumped": [
+                            {"path": p, "old_version": a, "new_version": b}
+                            for p, a, b in result.bumped
+                        ],
                         "refused": refused,
                         "embedded": result.embedded,
                         "embed_seconds": round(result.embed_seconds, 3),
@@ -176,6 +185,8 @@ def index(
         )
         for path in result.written:
             echo(f"wrote {path}")
+        for path, old, new in result.bumped:
+            echo(f"bumped {path}: version {old} -> {new} (edited without a bump)")
         for path, why in refused:
             echo(f"did not write {path}: {why}", err=True)
         for path, message in s.problems:

@@ -412,11 +412,13 @@ class Daemon:
         self.log_line("took over the vault's lease: writing the vault from now on")
         from companion.write.journal import recover
 
-        finished = recover(self.settings.state_dir, self.settings.vault)
-        if finished:
-            self.log_line(finished)
-        self.reconcile()
-        self.schedule.seed(app.unversioned(), time.monotonic())
+        try:
+            finished = recover(self.settings.state_dir, self.settings.vault)
+            if finished:
+                self.log_line(finished)
+            self.reconcile()
+        finally:
+            self.schedule.seed(app.unversioned(), time.monotonic())  # whatever happened above
         return True
 
     def _due_work(self) -> None:
@@ -456,6 +458,10 @@ class Daemon:
             outcome = self._app().bump(path)
         except CompanionError as exc:
             self.log_line(str(exc))
+            return
+        except Exception as exc:  # a full disk, a read-only folder: try again later
+            self.log_line(f"could not bump {path}: {type(exc).__name__}: {exc}; will retry")
+            self.schedule.defer_bump(path, time.monotonic())
             return
         if outcome == "deferred":
             # The file is not what the index last saw: sync it (if no event is on its way, the

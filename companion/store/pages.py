@@ -76,7 +76,10 @@ class Pages(Gateway):
 
     def vault_notes(self) -> int:
         """Notes and canvases, companion's generated notes not counted."""
-        sql = "SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas') AND generated = 0"
+        sql = (
+            "SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas') AND generated = 0 "
+            "AND hash NOT LIKE 'template:%'"  # templates are link targets, not notes
+        )
         return int(self._scalar(sql))
 
     def flag_unversioned(self, flags: Iterable[tuple[str, bool]]) -> None:

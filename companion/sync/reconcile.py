@@ -182,8 +182,11 @@ def sync_paths(
     paths: Iterable[str],
     max_chars: int,
     credits: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> SyncReport:
     """Bring the index in line with the disk for just these vault-relative paths (a watcher batch).
+    `force` reads and hashes them whatever their stat says (a same-size save in the same clock
+    tick as the last read keeps its size and mtime).
 
     Each path is looked at on disk: a file is (re)indexed when its stat or content changed, a
     path that no longer exists is removed, and a path that cannot be stat-ed is unknown: kept as
@@ -214,6 +217,7 @@ def sync_paths(
                 k is None
                 or rel in had_problems
                 or found
+                or force
                 or rel in credited  # a same-size write in the same clock tick keeps its stat
                 or (k.size, k.mtime_ns) != (file.size, file.mtime_ns)
             ):
@@ -262,6 +266,11 @@ def _apply(
                 report.unreadable.append(file.path)
             if same:
                 touched.append((file.path, file.size, file.mtime_ns))
+            elif row is None and file.path in plan.credits:
+                # Companion's write could not be confirmed (the file changed while being read):
+                # whatever it holds now is taken for a person's edit until a sync proves it.
+                if settings.schema.is_managed(file.path):
+                    report.unversioned.append(file.path)
             elif row is not None:
                 batch.append(row)
                 written.append((row.path, row.hash))
@@ -272,9 +281,8 @@ def _apply(
             if progress is not None and (done % 200 == 0 or done == len(plan.check)):
                 progress(done, len(plan.check))
         store.pages.put(batch, new=[r.path for r in batch if r.path not in plan.known])
-        store.pages.flag_unversioned(
-            [(p, True) for p in report.unversioned] + [(p, False) for p in report.credited]
-        )
+        report.renamed = _renames(plan, written)
+        _flag(store, settings, plan, report)
         store.pages.touch(touched)
         report.touched = len(touched)
         # Problems of paths that are not files (unreadable folders, symlink loops) or gone.
@@ -289,9 +297,19 @@ def _apply(
                 names |= keys_for_file(path)
             fresh = set(report.added) | set(report.changed)
             report.relinked = _relink(store, resolver, names, skip=fresh)
-    report.renamed = _renames(plan, written)
     report.problems = [(p, m) for p, found in problems.items() for _, m, _ in found]
     return report
+
+
+def _flag(store: Store, settings: Settings, plan: _Plan, report: SyncReport) -> None:
+    """Record who changed each managed page (`_record`): a person's edit waits for its bump, in
+    the index; a renamed page keeps its waiting bump."""
+    for old, new in report.renamed:
+        if plan.known[old].unversioned and settings.schema.is_managed(new):
+            report.unversioned.append(new)
+    store.pages.flag_unversioned(
+        [(p, True) for p in report.unversioned] + [(p, False) for p in report.credited]
+    )
 
 
 def _record(
@@ -302,6 +320,10 @@ def _record(
     (everything else: it needs a version bump)."""
     if known is None:
         report.added.append(row.path)
+        if row.path in plan.credits and settings.schema.is_managed(row.path):
+            # A page companion just created, saved over before this sync read it.
+            credited = plan.credits[row.path] == row.hash
+            (report.credited if credited else report.unversioned).append(row.path)
         return
     report.changed.append(row.path)
     if known.version != row.version:
@@ -311,7 +333,9 @@ def _record(
     if row.path in plan.credits:
         person = plan.credits[row.path] != row.hash
     else:
-        person = not report.version_went_up(row.path)
+        # A version raised elsewhere (another machine's companion, a `git pull`) is that
+        # writer's — unless a person's edit was already waiting here: then it still waits.
+        person = known.unversioned or not report.version_went_up(row.path)
     (report.unversioned if person else report.credited).append(row.path)
 
 

@@ -134,10 +134,10 @@ def check_request(
 
 def check_properties(properties: dict[str, Any]) -> None:
     for key in properties:
-        if not _KEY.fullmatch(key) or key == "version":
+        if not _KEY.fullmatch(key) or key in ("version", "updated"):
             raise InvalidProperty(
                 f"cannot set property {key!r}: names are letters, digits, spaces, `_`, `-`, `.`; "
-                "`version` is set by companion. Nothing written"
+                "`version` and `updated` are set by companion. Nothing written"
             )
 
 
@@ -234,13 +234,29 @@ def check_change(rel: str, note: Note, change: PageChange) -> None:
                 f"{rel}: `{key}` is a list; change it with --add {key}=ITEM or --remove "
                 f"{key}=ITEM (repeatable), not --set. Nothing written"
             )
-    for key in [*change.add, *change.remove]:
+    for key in change.add:
+        value = note.properties.get(key)
+        if key in LIST_KEYS and isinstance(value, str):
+            continue  # `tags: payments`: becomes a list holding it and the new items
+        if value is not None and not isinstance(value, list):
+            raise InvalidProperty(
+                f"{rel}: `{key}` is not a list (it is {value!r}); --add/--remove change list "
+                "properties only. Nothing written"
+            )
+    for key in change.remove:
         value = note.properties.get(key)
         if value is not None and not isinstance(value, list):
             raise InvalidProperty(
                 f"{rel}: `{key}` is not a list (it is {value!r}); --add/--remove change list "
                 "properties only. Nothing written"
             )
+
+
+def _items(value: Any) -> list[Any]:
+    """A list property's items (a single value, as in `tags: payments`, is a list of one)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _edited(rel: str, note: Note, change: PageChange) -> str:
@@ -256,12 +272,12 @@ def _edited(rel: str, note: Note, change: PageChange) -> str:
             if props.get(key) != value:
                 text = set_value(text, key, value)
         for key, items in change.add.items():
-            have = props.get(key) or []
+            have = _items(props.get(key))
             new = [i for i in dict.fromkeys(items) if i not in have]
             if new:
                 text = add_items(text, key, new)
         for key, items in change.remove.items():
-            have = props.get(key) or []
+            have = _items(props.get(key))
             gone = [i for i in dict.fromkeys(items) if i in have]
             if gone:
                 text = remove_items(text, key, gone)
@@ -376,7 +392,14 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
     try:
         current = _parse_page(rel, target, data)
     except MalformedFrontmatter as exc:
-        raise MalformedFrontmatter(f"{what}: {exc}") from None
+        why = (
+            str(exc)
+            .removeprefix(f"{rel}: ")
+            .removesuffix("; fix it before updating. Nothing written")
+        )
+        raise MalformedFrontmatter(
+            f"{what}: {why}; fix the frontmatter to have it bumped"
+        ) from None
     try:
         text = set_value(current.note.text, "version", current.version + 1)
     except FrontmatterEditError as exc:
