@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from companion.config import Settings, load_settings
 from companion.embed import Embedder, ModelInfo, chunk_chars_for, embedder_for, model_info
-from companion.errors import NoteNotFound, NotIndexed, VaultLeased
+from companion.errors import CompanionError, NoteNotFound, NotIndexed, VaultLeased
 from companion.search.rank import Hit, Mode, search
 from companion.store.db import CORRUPTION, Store
 from companion.vault.locate import find_vault
@@ -159,6 +159,7 @@ class Companion:
             self._lock.release()
             raise
         self.recovered_write: str | None = None
+        self._pending_kept: dict[str, dict[str, Any]] | None = None
         self.own = OwnWrites(settings.vault)
         self.on_sync: SyncListener | None = None
         self.live = False  # driven by a daemon, which keeps the index current itself
@@ -345,9 +346,48 @@ class Companion:
     # -- syncing --------------------------------------------------------------------------------
 
     def _told(self, report: SyncReport, settled: bool = False) -> SyncReport:
+        if report.unversioned or report.credited or report.removed or report.renamed:
+            self._keep_pending()
         if self.on_sync is not None:
             self.on_sync(report, settled)
         return report
+
+    # -- waiting bumps, kept with the vault (write/pending.py) -----------------------------------
+
+    def _keep_pending(self) -> None:
+        """The vault's writer keeps the list of pages waiting for a bump beside its lease, so a
+        rebuilt index or another companion taking over still knows them. Written only when it
+        changed, and never by a read-only companion."""
+        from companion.write.pending import load_pending, save_pending
+
+        if not self._lock.held:
+            return
+        pages = {p: {"hash": h, "version": v} for p, (h, v) in self.store.pages.pending().items()}
+        if self._pending_kept is None:
+            self._pending_kept = load_pending(self.settings.vault)
+        if pages == self._pending_kept:
+            return
+        try:
+            save_pending(self.settings.vault, pages)
+        except (OSError, CompanionError):
+            return  # the flags are still in the index; the list is retried on the next change
+        self._pending_kept = pages
+
+    def adopt_pending(self) -> list[str]:
+        """Flag the pages the vault's last writer left waiting for a bump (its list beside the
+        lease) that this index does not know as waiting: a rebuilt index, a new state folder,
+        a take-over. Returns those flagged."""
+        from companion.write.pending import load_pending
+
+        wanted = {}
+        for path, entry in load_pending(self.settings.vault).items():
+            version = entry.get("version")
+            if self.settings.schema.is_managed(path):
+                wanted[path] = version if isinstance(version, int) else 0
+        if not wanted:
+            return []
+        with self.writing("companion index", vault=False), self.store.transaction():
+            return self.store.pages.adopt_pending(wanted)
 
     def rebuild(self) -> None:
         """Forget the index entirely; the next `index` rebuilds it from the markdown."""
@@ -428,7 +468,8 @@ class Companion:
             except CORRUPTION:
                 fresh = True  # the sync rebuilds the damaged index from the markdown
             report = self.sync(progress)
-            bumped, not_bumped = ([], []) if fresh else self._bump_settled()
+            self.adopt_pending()  # a rebuilt index must not forget a person's waiting edit
+            bumped, not_bumped = self._bump_settled()
             # Every run: a crash between the sync's commit and the catalog write must not leave
             # index.md stale for good (rendering compares, and writes only what differs).
             catalog = self.write_generated()
@@ -438,7 +479,7 @@ class Companion:
             if fresh:
                 notes = self.store.pages.vault_notes()
                 bullets = index_bullets(
-                    [], [], [], [], 0, catalog.written, refused, report.problems
+                    [], [], [], bumped, 0, catalog.written, refused, report.problems
                 )
                 log, logged = self._log("rebuild", rebuild_line(notes), bullets, now)
             elif added or changed or removed or report.relinked or catalog.touched or bumped:
@@ -476,6 +517,7 @@ class Companion:
         with self.writing("companion daemon"):
             fresh = self.store.pages.empty()
             report = self.sync(settled=initial)
+            self.adopt_pending()
             with self.store.transaction():
                 self.store.vectors.drop_unused()
             added, changed, removed = _news(report)
@@ -663,7 +705,7 @@ class Companion:
         if known is None or not known.unversioned or not self.settings.schema.is_managed(path):
             return "gone"  # not indexed, versioned meanwhile, or no longer managed
         self._may_write()
-        bumped = bump_in_place(self.settings, path, known.hash)
+        bumped = bump_in_place(self.settings, path, known.hash, known.seen_version or 0)
         return "deferred" if bumped is None else bumped
 
     def bump(self, path: str) -> Bumped | Literal["deferred", "gone"]:

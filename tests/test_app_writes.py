@@ -354,3 +354,40 @@ def test_add_to_a_list_key_holding_one_value_makes_it_a_list(
     assert _props(vault / PAGE)["tags"] == ["payments", "retries"]
     with pytest.raises(InvalidProperty, match="set by companion"):
         app.update(PAGE, 2, PageChange(properties={"updated": "2020-01-01"}))
+
+
+def test_a_rebuilt_index_or_another_state_folder_still_knows_a_persons_waiting_edit(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """The flag lives in the index, a cache; the vault's writer keeps the list beside its lease
+    (.companion/pending.json), so starting from nothing never makes the edit pass for versioned."""
+    vault = make_vault({PAGE: "---\nversion: 3\n---\nbody\n"})
+    app = open_app(vault)
+    app.index(embed=False)
+    write(vault, PAGE, "---\nversion: 3\n---\nthe person's rewrite\n")
+    app.index(embed=False)  # flagged; too fresh to bump
+    assert (vault / ".companion" / "pending.json").is_file()
+    app.index(embed=False, rebuild=True)
+    assert [p for p, _ in app.unversioned()] == [PAGE]
+    other = open_app(vault, state="another-state-folder")
+    other.index(embed=False)
+    assert [p for p, _ in other.unversioned()] == [PAGE]
+    with pytest.raises(VersionConflict):
+        other.update(PAGE, 3, PageChange(body="agent\n"))
+    assert "the person's rewrite" in (vault / PAGE).read_text()
+
+
+def test_a_version_wound_back_is_never_handed_out_again(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """A stale editor buffer puts `version: 3` back over companion's 4: the bump for that save is
+    5, so a writer holding version 4 (the other text) is refused, not let through."""
+    vault = make_vault({PAGE: "---\nversion: 3\n---\nbody\n"})
+    app = open_app(vault, bump_settle=0)
+    app.index(embed=False)
+    write(vault, PAGE, "---\nversion: 3\n---\nfirst edit\n")
+    assert app.index(embed=False).bumped == [(PAGE, 3, 4)]
+    write(vault, PAGE, "---\nversion: 3\n---\nsecond edit, from a stale buffer\n")
+    assert app.index(embed=False).bumped == [(PAGE, 3, 5)]
+    with pytest.raises(VersionConflict):
+        app.update(PAGE, 4, PageChange(body="agent on top of the first edit\n"))

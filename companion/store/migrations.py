@@ -166,6 +166,10 @@ def _m0006_unversioned(db: apsw.Connection) -> None:
     for `bump_settle` of quiet survives a daemon restart and a one-shot `index` that is too early
     to bump it."""
     db.execute("ALTER TABLE pages ADD COLUMN unversioned INTEGER NOT NULL DEFAULT 0")
+    # The highest version the page has had: a bump goes above it, so a version wound back (a
+    # stale editor buffer, a sync conflict) is never handed out twice.
+    db.execute("ALTER TABLE pages ADD COLUMN seen_version INTEGER")
+    db.execute("CREATE INDEX pages_unversioned ON pages(path) WHERE unversioned = 1")
 
 
 # Ordered, named, append-only: never edit a released migration, add a new one.

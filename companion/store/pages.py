@@ -60,14 +60,14 @@ def _page_values(page: PageRow) -> tuple[Any, ...]:
 class Pages(Gateway):
     def file_states(self, paths: Iterable[str] | None = None) -> dict[str, FileState]:
         """Stat, hash and version of every indexed file (or of the given paths only)."""
-        sql = "SELECT path, size, mtime_ns, hash, version, unversioned FROM pages"
+        sql = "SELECT path, size, mtime_ns, hash, version, unversioned, seen_version FROM pages"
         if paths is None:
             rows = list(self.db.execute(sql))
         else:
             rows = [r for p in paths for r in self.db.execute(sql + " WHERE path = ?", (p,))]
         return {
-            path: FileState(size, mtime, digest, version, bool(flag))
-            for path, size, mtime, digest, version, flag in rows
+            path: FileState(size, mtime, digest, version, bool(flag), seen)
+            for path, size, mtime, digest, version, flag, seen in rows
         }
 
     def empty(self) -> bool:
@@ -88,6 +88,38 @@ class Pages(Gateway):
         self.db.cursor().executemany(
             "UPDATE pages SET unversioned = ? WHERE path = ?", [(int(f), p) for p, f in flags]
         )
+
+    def raise_seen(self, paths: Iterable[str]) -> None:
+        """Remember each page's highest version (after its row was written)."""
+        self.db.cursor().executemany(
+            "UPDATE pages SET seen_version = max(coalesce(seen_version, 0), coalesce(version, 0))"
+            " WHERE path = ?",
+            [(p,) for p in paths],
+        )
+
+    def pending(self) -> dict[str, tuple[str, int]]:
+        """path -> (hash, highest version) of every page waiting for its version bump."""
+        sql = (
+            "SELECT path, hash, max(coalesce(seen_version, 0), coalesce(version, 0)) "
+            "FROM pages WHERE unversioned = 1"
+        )
+        return {p: (h, int(v)) for p, h, v in self.db.execute(sql)}
+
+    def adopt_pending(self, pending: dict[str, int]) -> list[str]:
+        """Flag the given pages (path -> highest version known elsewhere) as waiting for a bump,
+        if indexed and not flagged yet; returns those newly flagged."""
+        cur = self.db.cursor()
+        adopted = []
+        for path, seen in pending.items():
+            row = cur.execute(
+                "UPDATE pages SET unversioned = 1, "
+                "seen_version = max(coalesce(seen_version, 0), ?) "
+                "WHERE path = ? AND unversioned = 0 RETURNING path",
+                (seen, path),
+            ).fetchone()
+            if row is not None:
+                adopted.append(path)
+        return adopted
 
     def unversioned(self) -> list[tuple[str, int]]:
         """(path, mtime_ns) of every page waiting for its version bump."""

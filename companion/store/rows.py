@@ -64,6 +64,7 @@ class FileState:
     hash: str
     version: int | None = None
     unversioned: bool = False  # a person's edit of a managed page, waiting for its version bump
+    seen_version: int | None = None  # the highest version the page has had
 
 
 @dataclass(frozen=True, slots=True)

@@ -310,6 +310,7 @@ def _flag(store: Store, settings: Settings, plan: _Plan, report: SyncReport) -> 
     store.pages.flag_unversioned(
         [(p, True) for p in report.unversioned] + [(p, False) for p in report.credited]
     )
+    store.pages.raise_seen(report.added + report.changed)
 
 
 def _record(

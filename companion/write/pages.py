@@ -374,9 +374,10 @@ def create_page(
     return UpdateResult(rel, 0, 1, written, created=True)
 
 
-def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | None:
+def bump_in_place(settings: Settings, rel: str, indexed_hash: str, floor: int = 0) -> Bumped | None:
     """Bump `version` of a managed page a person edited without bumping it: a one-value edit,
-    every other byte kept.
+    every other byte kept. The new version is above both the page's and `floor` (the highest it
+    has had: a version wound back is never handed out again).
 
     None when the file no longer holds the bytes the index saw (it is being edited: bump it after
     the next sync); `CompanionError` when it cannot be bumped at all."""
@@ -400,12 +401,13 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str) -> Bumped | N
         raise MalformedFrontmatter(
             f"{what}: {why}; fix the frontmatter to have it bumped"
         ) from None
+    new_version = max(current.version, floor) + 1
     try:
-        text = set_value(current.note.text, "version", current.version + 1)
+        text = set_value(current.note.text, "version", new_version)
     except FrontmatterEditError as exc:
         raise MalformedFrontmatter(f"{what}: {exc}") from exc
     try:
         written = _write_page(current, text, settings.vault)
     except ChangedOnDisk:
         return None
-    return Bumped(rel, current.version, current.version + 1, written)
+    return Bumped(rel, current.version, new_version, written)

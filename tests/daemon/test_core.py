@@ -765,3 +765,29 @@ def test_kill_9_of_the_owner_frees_the_vault_within_the_lease_time(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_daemon_taking_over_knows_the_edits_still_waiting_for_their_bump(
+    make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
+) -> None:
+    """The owner saw a person's edit (its bump waits for `bump_settle`) and stopped; the daemon
+    that takes over has its own index, which never saw the edit unversioned: it learns it from
+    the list the owner kept beside its lease, and a writer that read the old version is refused."""
+    vault = make_vault(NOTES)
+    patient = dataclasses.replace(FAST, bump_settle=600.0)
+    owner = start_daemon(vault, patient, state="state-a", lease_ttl=1.0)
+    page = vault / "wiki" / "entities" / "Beacon.md"
+    page.write_text(page.read_text().replace("warns ships", "warns ships and planes"))
+    wait_until(lambda: owner.daemon.schedule.bump_pending("wiki/entities/Beacon.md"))
+    # Started after the edit: its first index takes the page as it finds it.
+    second = start_daemon(vault, patient, state="state-b", lease_ttl=1.0)
+    assert second.daemon.read_only
+    owner.daemon.stop()
+    owner.thread.join(timeout=20)
+    wait_until(lambda: second.daemon.read_only is None, timeout=10, what="the take-over")
+    with pytest.raises(client.DaemonError) as refused:
+        client.request(
+            second.state, "update", page="wiki/entities/Beacon", expect_version=3, body="agent\n"
+        )
+    assert refused.value.exit_code == 3
+    assert "warns ships and planes" in page.read_text() and "version: 4" in page.read_text()
