@@ -632,6 +632,7 @@ class Companion:
         check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
         with self.writing("companion update"):
             rel = self.page_path(page)
+            template = self._template_for(rel) if create else ""  # refused before any work
             if not self.live:
                 self.index(embed=False)  # pick up (and version) edits made since the last index
             # The page itself is hashed whatever its stat says: its bytes now are what the
@@ -641,7 +642,7 @@ class Companion:
             if create:
                 self._may_write()
                 result: UpdateResult | Unchanged = create_page(
-                    self.settings, rel, self._template_for(rel), change, now
+                    self.settings, rel, template, change, now
                 )
             else:
                 if expect_version is None:

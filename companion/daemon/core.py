@@ -18,6 +18,7 @@ events they cause are recognised and ignored, so an idle daemon over an idle vau
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -154,7 +155,9 @@ class Daemon:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def log_line(self, message: str) -> None:
-        print(f"[{datetime.now():%H:%M:%S}] {message}", file=self.out, flush=True)
+        # A closed terminal (EPIPE, EIO) must not stop the writer: the line is only a report.
+        with contextlib.suppress(OSError, ValueError):
+            print(f"[{datetime.now():%H:%M:%S}] {message}", file=self.out, flush=True)
 
     def _app(self) -> Companion:
         assert self.app is not None, "the daemon is not started"
