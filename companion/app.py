@@ -99,6 +99,7 @@ class Status:
     last_index: dict[str, Any] | None
     problems: list[dict[str, Any]]
     daemon: dict[str, Any] | None = None  # what a running daemon adds (its pid, queue, events)
+    vault_writer: str | None = None  # who holds the vault's lease, when one does
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +114,7 @@ class Status:
             "last_index": self.last_index,
             "problems": self.problems,
             "daemon": self.daemon,
+            "vault_writer": self.vault_writer,
         }
 
 
@@ -160,6 +162,7 @@ class Companion:
             raise
         self.recovered_write: str | None = None
         self._pending_kept: dict[str, dict[str, Any]] | None = None
+        self._credits: dict[str, str] = {}  # path -> hash companion wrote, not yet confirmed
         self.own = OwnWrites(settings.vault)
         self.on_sync: SyncListener | None = None
         self.live = False  # driven by a daemon, which keeps the index current itself
@@ -346,6 +349,8 @@ class Companion:
     # -- syncing --------------------------------------------------------------------------------
 
     def _told(self, report: SyncReport, settled: bool = False) -> SyncReport:
+        for path in report.credited + report.unversioned + report.removed:
+            self._credits.pop(path, None)  # settled: companion's bytes, or a person's
         if report.unversioned or report.credited or report.removed or report.renamed:
             self._keep_pending()
         if self.on_sync is not None:
@@ -411,13 +416,17 @@ class Companion:
 
         with self.writing("companion index", vault=False):
             try:
-                report = sync_vault(self.settings, self.store, self._max_chars, progress)
+                report = sync_vault(
+                    self.settings, self.store, self._max_chars, progress, self._credits
+                )
             except CORRUPTION as exc:
                 self.recovered = (
                     f"the index database was damaged ({exc}); rebuilt it from the markdown"
                 )
                 self.rebuild()
-                report = sync_vault(self.settings, self.store, self._max_chars, progress)
+                report = sync_vault(
+                    self.settings, self.store, self._max_chars, progress, self._credits
+                )
             return self._told(report, settled)
 
     def sync_paths(
@@ -429,8 +438,9 @@ class Companion:
         from companion.sync.reconcile import sync_paths
 
         with self.writing("companion sync", vault=False):
+            wanted = {**self._credits, **(credits or {})}
             report = sync_paths(
-                self.settings, self.store, paths, self._max_chars, credits, force=force
+                self.settings, self.store, paths, self._max_chars, wanted, force=force
             )
             return self._told(report)
 
@@ -440,7 +450,10 @@ class Companion:
         person saved in between, the sync sees other bytes, and that edit gets its own bump."""
         for path in paths:
             self.own.record(path, (hashes or {}).get(path))
-        return self.sync_paths(paths, hashes)
+        # Kept until a sync has read the file (one that finds it changing while being read
+        # cannot say whose bytes it holds, and must not fall back on "the version went up").
+        self._credits.update(hashes or {})
+        return self.sync_paths(paths)
 
     def index(
         self,
@@ -894,6 +907,7 @@ class Companion:
         size = sum(
             Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists()
         )
+        owner = self._lock.owner()  # who writes the vault (its lease), for a daemon-less status
         with self._reading() as store:
             counts = store.pages.counts()
             last = store.meta.get("last_index")
@@ -909,4 +923,5 @@ class Companion:
             database_bytes=size,
             last_index=json.loads(last) if last else None,
             problems=problems,
+            vault_writer=owner.describe() if owner is not None else None,
         )

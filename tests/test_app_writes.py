@@ -391,3 +391,24 @@ def test_a_version_wound_back_is_never_handed_out_again(
     assert app.index(embed=False).bumped == [(PAGE, 3, 5)]
     with pytest.raises(VersionConflict):
         app.update(PAGE, 4, PageChange(body="agent on top of the first edit\n"))
+
+
+def test_an_edit_bumped_by_another_companion_is_not_bumped_again(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    """State folder A saw the edit (waiting); companion B, on another state folder, bumped it.
+    When A indexes again, the version rose by another writer: that edit is versioned."""
+    vault = make_vault({PAGE: "---\nversion: 15\n---\nbody\n"})
+    first = open_app(vault, state="state-a")
+    first.index(embed=False)
+    write(vault, PAGE, "---\nversion: 15\n---\nbody, edited\n")
+    first.index(embed=False)  # flagged, too fresh to bump
+    first.close()
+    second = open_app(vault, state="state-b", bump_settle=0)
+    assert second.index(embed=False).bumped == [(PAGE, 15, 16)]
+    second.close()
+    again = open_app(vault, state="state-a", bump_settle=0)
+    assert again.index(embed=False).bumped == []
+    assert again.index(embed=False).bumped == []
+    assert _props(vault / PAGE)["version"] == 16
+    assert not (vault / ".companion" / "pending.json").exists()  # nothing waits: no file

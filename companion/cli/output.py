@@ -88,7 +88,10 @@ def render_status(info: dict[str, Any]) -> str:
         f"last index: {when}",
     ]
     daemon = info["daemon"]
-    if daemon is None:
+    writer = info.get("vault_writer")
+    if daemon is None and writer:
+        lines.append("daemon:     none on this state folder; the vault is written by " + writer)
+    elif daemon is None:
         lines.append("daemon:     not running (start one with `companion watch`)")
     else:
         d, q = daemon["daemon"], daemon["queue"]

@@ -49,7 +49,9 @@ def watch(
     a second, embeddings once a page settles, one version bump per editing session of a wiki
     page (after 5 minutes of quiet, or at once when a writer needs the page), index.md and
     log.md kept current. `companion search`, `status`, `index` and `update` talk to it over a
-    private socket in the state folder. A second watcher of the same vault is refused (exit 75).
+    private socket in the state folder. A second watcher on the same state folder is refused
+    (exit 75); one on another state folder (or another machine syncing the vault) runs
+    read-only — it serves search and takes over when the owner's lease expires.
     """
     from companion.daemon.core import Daemon, DaemonOptions
 

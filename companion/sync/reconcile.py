@@ -266,11 +266,6 @@ def _apply(
                 report.unreadable.append(file.path)
             if same:
                 touched.append((file.path, file.size, file.mtime_ns))
-            elif row is None and file.path in plan.credits:
-                # Companion's write could not be confirmed (the file changed while being read):
-                # whatever it holds now is taken for a person's edit until a sync proves it.
-                if settings.schema.is_managed(file.path):
-                    report.unversioned.append(file.path)
             elif row is not None:
                 batch.append(row)
                 written.append((row.path, row.hash))
@@ -334,9 +329,9 @@ def _record(
     if row.path in plan.credits:
         person = plan.credits[row.path] != row.hash
     else:
-        # A version raised elsewhere (another machine's companion, a `git pull`) is that
-        # writer's — unless a person's edit was already waiting here: then it still waits.
-        person = known.unversioned or not report.version_went_up(row.path)
+        # A version raised elsewhere (another companion that bumped the edit, a `git pull`) is
+        # that writer's.
+        person = not report.version_went_up(row.path)
     (report.unversioned if person else report.credited).append(row.path)
 
 

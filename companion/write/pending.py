@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from companion.write.atomic import atomic_write, read_regular
+from companion.write.atomic import atomic_write, landing, read_regular
 from companion.write.lease import LEASE_DIR
 
 PENDING_PATH = f"{LEASE_DIR}/pending.json"
@@ -44,6 +44,11 @@ def load_pending(vault: Path) -> dict[str, dict[str, Any]]:
 
 
 def save_pending(vault: Path, pages: dict[str, dict[str, Any]]) -> None:
-    """Replace the list (atomically; the folder is the lease's, so it exists while we write)."""
+    """Replace the list (atomically); an empty list is no file at all."""
+    if not pages:
+        target = landing(vault, PENDING_PATH)  # never through a link out of the vault
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+        return
     body = json.dumps({"format": 1, "pages": pages}, sort_keys=True, indent=1) + "\n"
     atomic_write(vault / PENDING_PATH, body.encode("utf-8"), None, vault=vault, make_folders=True)
