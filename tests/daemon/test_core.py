@@ -163,6 +163,7 @@ def test_a_rename_costs_no_embedding_and_links_follow(
     assert edges["[[Lighthouse]]"] == "coast/Lighthouse.md"  # the bare link follows the file
 
 
+@pytest.mark.slow  # waits out timers to prove nothing else happens
 def test_own_writes_cause_no_further_writes_and_an_idle_daemon_writes_nothing(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -181,6 +182,7 @@ def test_own_writes_cause_no_further_writes_and_an_idle_daemon_writes_nothing(
     assert run.daemon.counters["own_events_ignored"] >= 1  # index.md / log.md echoes were seen
 
 
+@pytest.mark.slow  # waits out timers to prove nothing else happens
 def test_a_human_edit_of_a_managed_page_gets_exactly_one_bump_and_nothing_else(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -202,6 +204,7 @@ def _finds(run: Running, word: str, path: str) -> bool:
     return run.search(word) == [path]
 
 
+@pytest.mark.slow  # real pauses and lease waits
 def test_an_editing_session_with_pauses_costs_one_bump_and_one_log_entry(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -256,6 +259,7 @@ def test_bumps_keep_every_other_byte_of_obsidian_written_yaml_and_crlf(
         assert target.read_bytes() == before[:close] + b"version: 1\n" + before[close:]
 
 
+@pytest.mark.slow  # waits out timers to prove nothing else happens
 def test_an_unmanaged_note_is_never_written(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -511,6 +515,7 @@ def test_an_editors_atomic_save_counts_as_one_modification(
     assert run.search("keeper") == []
 
 
+@pytest.mark.slow  # waits out timers to prove nothing else happens
 def test_an_unreadable_file_is_retried_and_never_treated_as_deleted(
     make_vault: Callable[..., Path],
     start_daemon: Callable[..., Running],
@@ -682,6 +687,7 @@ def test_an_idle_daemon_stops_looking_for_work(
 # -- one writer per vault, whatever the state folder: the vault's lease ------------------------
 
 
+@pytest.mark.slow  # real pauses and lease waits
 def test_a_second_daemon_on_another_state_folder_is_read_only_and_still_serves_search(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -706,6 +712,7 @@ def test_a_second_daemon_on_another_state_folder_is_read_only_and_still_serves_s
     assert (vault / "log.md").read_text().count("version 3 → 4") == 1
 
 
+@pytest.mark.slow  # real pauses and lease waits
 def test_a_read_only_daemon_takes_over_when_the_owner_stops(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:
@@ -724,6 +731,7 @@ def test_a_read_only_daemon_takes_over_when_the_owner_stops(
     wait_until(lambda: "1 added" in log.read_text()[len(before) :], what="b writing the log")
 
 
+@pytest.mark.slow  # real pauses and lease waits
 def test_kill_9_of_the_owner_frees_the_vault_within_the_lease_time(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running], tmp_path: Path
 ) -> None:
@@ -767,6 +775,7 @@ def test_kill_9_of_the_owner_frees_the_vault_within_the_lease_time(
             proc.wait()
 
 
+@pytest.mark.slow  # real pauses and lease waits
 def test_a_daemon_taking_over_knows_the_edits_still_waiting_for_their_bump(
     make_vault: Callable[..., Path], start_daemon: Callable[..., Running]
 ) -> None:

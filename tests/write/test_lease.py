@@ -258,6 +258,7 @@ def test_a_live_pid_on_this_host_keeps_its_lease_even_with_another_owner_id(vaul
         Lease(vault, ttl=60).acquire(wait=0)
 
 
+@pytest.mark.slow  # waits out lease TTLs
 def test_an_old_heartbeat_from_another_host_is_taken_over_once_quiet_here_for_a_ttl(
     vault: Path,
 ) -> None:
@@ -278,6 +279,7 @@ def test_an_old_heartbeat_from_another_host_is_taken_over_once_quiet_here_for_a_
         lease.release()
 
 
+@pytest.mark.slow  # waits out lease TTLs
 def test_a_heartbeat_from_a_clock_ahead_cannot_keep_a_dead_lease_alive(vault: Path) -> None:
     path = plant(vault, foreign("laptop-b", 4242, time.time() + 3600))  # its clock: an hour ahead
     arrived = path.stat().st_ctime
@@ -323,6 +325,7 @@ def test_kill_9_of_a_holder_on_this_host_frees_the_lease_before_its_ttl(
         lease.release()
 
 
+@pytest.mark.slow  # waits out lease TTLs
 def test_kill_9_of_a_holder_on_another_host_frees_the_lease_after_its_ttl_not_before(
     vault: Path, holders: list[subprocess.Popen[str]]
 ) -> None:
@@ -388,6 +391,7 @@ def test_two_processes_racing_to_take_over_an_expired_lease_exactly_one_wins(
 # -- the heartbeat --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out lease TTLs
 def test_the_heartbeat_keeps_a_lease_alive_past_several_ttls(
     vault: Path, holders: list[subprocess.Popen[str]]
 ) -> None:
@@ -419,6 +423,7 @@ def folder_locked(vault: Path) -> bool:
     return False
 
 
+@pytest.mark.slow  # waits out lease TTLs
 def test_a_holder_suspended_past_its_ttl_learns_it_lost_the_lease_and_stops_writing(
     vault: Path, holders: list[subprocess.Popen[str]]
 ) -> None:
@@ -576,6 +581,7 @@ GARBAGE: list[Callable[[Path], str]] = [
 @pytest.mark.parametrize(
     "make", GARBAGE, ids=[f.__name__.removeprefix("garbage_") for f in GARBAGE]
 )
+@pytest.mark.slow  # waits out lease TTLs
 def test_a_lease_file_that_is_not_a_lease_is_reported_busy_while_fresh_then_taken_over(
     vault: Path, make: Callable[[Path], str]
 ) -> None:
