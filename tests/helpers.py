@@ -3,6 +3,7 @@ helpers. Import it as `from tests.helpers import …` (fixtures live in conftest
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -54,3 +55,19 @@ def write(root: Path, rel: str, data: str | bytes = "x") -> Path:
     else:
         path.write_bytes(data)
     return path
+
+
+# Tests about unreadable files run their process with the capabilities that bypass file modes
+# dropped: CI runs as root, and root reads a chmod-000 file anyway.
+DROP_CAPS = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+
+
+def unprivileged(command: list[str]) -> list[str]:
+    """`command` as a process file modes apply to: through `setpriv` when running as root (it
+    stays uid 0, owner of the test's files), unchanged otherwise; skips without setpriv."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, and no setpriv to drop the capabilities that bypass modes")
+    return [setpriv, *DROP_CAPS, *command]

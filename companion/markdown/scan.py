@@ -597,10 +597,7 @@ class _Scanner:
                             e = close + 2
                             embed = bang and p == r
                             start = p - 1 if embed else p
-                            if start >= line_at:
-                                line_no += text.count("\n", line_at, start)
-                            else:
-                                line_no -= text.count("\n", start, line_at)
+                            line_no = _line_moved(text, line_no, line_at, start)
                             steps += abs(start - line_at)
                             line_at = start
                             path, sub, display = split_wikilink(text[x:close])
@@ -643,10 +640,7 @@ class _Scanner:
                 if target is not None:
                     image = bang and q == r
                     start = s if image else q
-                    if start >= line_at:
-                        line_no += text.count("\n", line_at, start)
-                    else:
-                        line_no -= text.count("\n", start, line_at)
+                    line_no = _line_moved(text, line_no, line_at, start)
                     steps += abs(start - line_at)
                     line_at = start
                     kind = "embed" if image else "markdown"
@@ -671,6 +665,14 @@ class _Scanner:
                 else:
                     pos = e
         out.steps += steps
+
+
+def _line_moved(text: str, line_no: int, line_at: int, start: int) -> int:
+    """The line number at `start`, counted on from the last link's (`line_no` at `line_at`):
+    each stretch of text is counted once, so many links cost one pass, not one each."""
+    if start >= line_at:
+        return line_no + text.count("\n", line_at, start)
+    return line_no - text.count("\n", start, line_at)
 
 
 def _close_nearby(text: str, q: int, end: int) -> tuple[int, int]:

@@ -435,15 +435,16 @@ def _replace_at(landed: Landed, data: bytes, expected_hash: str | None, what: st
     return new_hash
 
 
-def stage_temp(dir_fd: int, data: bytes, mode: int | None) -> str:
-    """Write `data` to a new temp file in folder `dir_fd` and fsync it; return its name.
+def stage_temp(dir_fd: int, data: bytes, mode: int | None, prefix: str = "") -> str:
+    """Write `data` to a new temp file in folder `dir_fd` and fsync it; return its name
+    (`.{prefix}<16 hex digits>{TEMP_SUFFIX}`: a prefix lets its owner recognise its strays).
 
     `mode`: the permission bits of the file it will replace, or None for a new file (0666 less
     the umask, applied by the kernel). A replacement's temp is created 0600 and set to `mode`
     before any byte is in it, so its content is never readable by more than the file it
     replaces."""
     for _ in range(100):
-        name = f".{secrets.token_hex(_TEMP_TOKEN_BYTES)}{TEMP_SUFFIX}"
+        name = f".{prefix}{secrets.token_hex(_TEMP_TOKEN_BYTES)}{TEMP_SUFFIX}"
         try:
             fd = os.open(name, _TEMP_FLAGS, 0o600 if mode is not None else 0o666, dir_fd=dir_fd)
         except FileExistsError:

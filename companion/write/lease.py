@@ -80,7 +80,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from companion.errors import ConfigError, LeaseLost, LeaseUnusable, VaultLeased
-from companion.write.atomic import TEMP_SUFFIX
+from companion.write.atomic import TEMP_SUFFIX, stage_temp
 
 LEASE_DIR = ".companion"  # at the vault's root; a dot-folder: never indexed, never watched
 LEASE_NAME = "lease.json"
@@ -725,18 +725,7 @@ class Lease:
 
     def _stage(self, dfd: int, claim: Owner) -> str:
         """A temp file in the lease's folder holding `claim`, synced; returns its name."""
-        name = f".{LEASE_NAME}.{claim.owner_id}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(name, flags, 0o644, dir_fd=dfd)
-        try:
-            _write_all(fd, claim.encode())
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            _unlink_quietly(name, dfd)
-            raise
-        os.close(fd)
-        return name
+        return stage_temp(dfd, claim.encode(), 0o644, prefix=f"{LEASE_NAME}.{claim.owner_id}.")
 
     def _create(self, dfd: int, claim: Owner) -> bool:
         """Create the lease holding `claim` unless one exists: True when we created it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,20 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, OpenApp
-
-DROP_CAPS = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+from tests.helpers import REPO, OpenApp, unprivileged
 
 
 def _unprivileged(*command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = [sys.executable, *command]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip(
-                "running as root, and no setpriv to drop the capabilities that bypass modes"
-            )
-        full = [setpriv, *DROP_CAPS, *full]
+    full = unprivileged([sys.executable, *command])
     return subprocess.run(full, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
 
 

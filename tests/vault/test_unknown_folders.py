@@ -11,8 +11,6 @@ listed, and skips (saying why) when it can.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,9 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, write
-
-DROP_CAPS = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+from tests.helpers import REPO, unprivileged, write
 
 WALK = """
 import json, os, sys
@@ -51,14 +47,7 @@ print(json.dumps({
 
 def walk_unprivileged(root: Path, *locked: str) -> dict[str, Any]:
     """The walk of `root` as a process that file modes apply to; skips if none can be had."""
-    command = [sys.executable, "-c", WALK, str(root), *locked]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip(
-                "running as root, and no setpriv to drop the capabilities that bypass modes"
-            )
-        command = [setpriv, *DROP_CAPS, *command]
+    command = unprivileged([sys.executable, "-c", WALK, str(root), *locked])
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
     if done.returncode != 0 and "setpriv" in done.stderr:
         pytest.skip(f"setpriv could not drop the capabilities: {done.stderr.strip()}")
