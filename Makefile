@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine (see README):
-#   make run    index the example vault (vault/index.md), show a search, then watch it (the daemon)
+#   make run    copy the example vault to build/vault (once), index it, ingest its sources/, show a
+#               search, then watch it (the daemon). Open build/vault in Obsidian to see the pages.
 #   make test   run the whole test suite
 # Both create .venv if missing, install the CPU torch wheel first (a plain `torch` requirement
 # would pull several GB of CUDA packages), then the package in editable mode.
@@ -9,12 +10,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-VAULT ?= vault
+# `make run` works on a copy: ingest writes wiki pages, and the tracked example vault stays exactly
+# as committed. The copy is made once and kept, so what you change in it survives the next run.
+VAULT ?= build/vault
 
 .PHONY: run test test-fast lint typecheck imports check bench clean-state help
 
 help:
-	@echo "make run     index the example vault, search it, then run the daemon on it"
+	@echo "make run     copy the example vault to build/vault, index and ingest it, search it, then run the daemon on it"
 	@echo "make test    run the test suite"
 	@echo "make test-fast  the fast loop: no real model, no slow tests (under a minute)"
 	@echo "make check   lint + typecheck + import rules + tests"
@@ -27,7 +30,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@test -d $(VAULT) || { mkdir -p $(dir $(VAULT)) && cp -R vault $(VAULT) && echo "copied the example vault to $(VAULT) (open that folder in Obsidian)"; }
 	$(BIN)/companion index $(VAULT)
+	@echo
+	@echo '$$ companion ingest --vault $(VAULT)'
+	@$(BIN)/companion ingest --vault $(VAULT)
 	@echo
 	@echo '$$ companion search "how are failed card payments retried" --vault $(VAULT) --explain'
 	@$(BIN)/companion search "how are failed card payments retried" --vault $(VAULT) --limit 3 --explain

@@ -47,6 +47,8 @@ from companion.write.state import ensure_state_dir
 
 if TYPE_CHECKING:
     from companion.graph import VaultGraph
+    from companion.ingest.pipeline import IngestReport
+    from companion.ingest.plan import Plan
     from companion.search.memory import VectorIndex
     from companion.store.rows import EdgeRow, PendingChunk
     from companion.sync.embedding import BatchOutcome
@@ -100,6 +102,7 @@ class Status:
     problems: list[dict[str, Any]]
     daemon: dict[str, Any] | None = None  # what a running daemon adds (its pid, queue, events)
     vault_writer: str | None = None  # who holds the vault's lease, when one does
+    sources: dict[str, Any] = field(default_factory=dict)  # the ingest ledger's counts and problems
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class Status:
             "problems": self.problems,
             "daemon": self.daemon,
             "vault_writer": self.vault_writer,
+            "sources": self.sources,
         }
 
 
@@ -688,6 +692,172 @@ class Companion:
             self.embed_pending()  # the vault's lease is not held while embedding
         return result
 
+    # -- ingest ---------------------------------------------------------------------------------
+
+    def source_path(self, path: str | Path) -> str:
+        """The vault path of a source named on the command line (absolute, relative to the working
+        folder, or vault-relative); `OutsideVault` unless it is under the sources folder."""
+        import os
+
+        from companion.errors import OutsideVault
+
+        folder = self.settings.schema.sources_folder.strip("/")
+        vault = self.settings.vault
+        given = Path(path)
+        candidates = [given] if given.is_absolute() else [Path.cwd() / given, vault / given]
+        for candidate in candidates:
+            absolute = Path(os.path.abspath(candidate))
+            try:
+                rel = absolute.relative_to(vault).as_posix()
+            except ValueError:
+                continue
+            if rel.startswith(folder + "/") and (
+                os.path.lexists(absolute) or candidate is candidates[-1]
+            ):
+                return rel
+        raise OutsideVault(
+            f"{path} is not under the vault's {folder}/ folder: sources are ingested from there "
+            f"only. Copy it into {vault / folder}/ first (or use --copy)"
+        )
+
+    def copy_source(self, path: str | Path) -> str:
+        """Copy a file from outside the vault into the sources folder (`ingest --copy`); its vault
+        path. The same bytes already there are reused; a different file of that name is refused
+        (sources are never overwritten)."""
+        from companion.errors import SourceError
+        from companion.vault.walk import content_hash
+        from companion.write.atomic import atomic_write, read_regular
+
+        given = Path(path)
+        if not given.is_file():
+            raise SourceError(f"{path}: no such file to copy into the sources folder")
+        limit = self.settings.schema.ingest.max_source_bytes
+        if given.stat().st_size > limit:
+            raise SourceError(
+                f"{path} is over the {limit / 1e6:,.1f} MB limit for sources "
+                "(`ingest.max_source_bytes` in SYSTEM.md); not copied"
+            )
+        data = given.read_bytes()
+        rel = f"{self.settings.schema.sources_folder.strip('/')}/{given.name}"
+        with self.writing("companion ingest --copy"):
+            there = read_regular(self.settings.vault, rel, limit + 1)
+            if there is not None:
+                if there == data:
+                    return rel
+                raise SourceError(
+                    f"{rel} already exists with other content; sources are never overwritten. "
+                    "Rename your file and copy it again"
+                )
+            self._may_write()
+            atomic_write(
+                self.settings.vault / rel, data, "", vault=self.settings.vault, make_folders=True
+            )
+            self.wrote([rel], {rel: content_hash(data)})
+        return rel
+
+    def ingest(
+        self,
+        paths: list[str] | None = None,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        missing_ok: bool = False,
+        now: datetime | None = None,
+    ) -> IngestReport:
+        """Ingest sources into wiki pages (companion/ingest/pipeline.py): every source under the
+        sources folder that is new or changed, or only `paths` (vault paths under it). Each source's
+        pages and its log.md entry are one journaled transaction; index.md follows."""
+        from companion.ingest.pipeline import Ingester
+        from companion.ingest.synth import choose
+
+        synthesizer = choose(self.settings)  # a bad LLM setting is refused before any work
+        with self.writing("companion ingest"):
+            if not self.live:
+                self.index(embed=False)
+            folders = {t.name: t.folder for t in self.settings.schema.page_types}
+
+            def template(type_name: str) -> str:
+                return self._template_for(f"{folders.get(type_name, 'wiki')}/page.md")
+
+            ingester = Ingester(
+                self.settings,
+                self.store,
+                synthesizer,
+                templates=template,
+                commit=lambda plan, title, bullets: self._commit_plan(plan, title, bullets, now),
+                settle=self._settle_edits,
+                **({"now": lambda: now} if now is not None else {}),
+            )
+            if paths is not None:
+                present = set(ingester.sources())
+                missing = [p for p in paths if p not in present]
+                if missing and not missing_ok:
+                    raise NoteNotFound(
+                        f"no source {missing[0]} in the vault (sources are files under "
+                        f"{self.settings.schema.sources_folder}/)"
+                    )
+                paths = [p for p in paths if p in present]  # a deleted one: withdrawn below
+            report = ingester.run(paths, force=force, dry_run=dry_run)
+            if report.written:
+                self.write_generated()
+        if report.written and not self.live:
+            self.embed_pending()
+        return report
+
+    def ingest_retries(self) -> list[tuple[str, float]]:
+        """(source, epoch seconds) of every source whose synthesis is to be tried again."""
+        return [
+            (row.path, row.next_try or 0.0)
+            for row in self.store.sources.all()
+            if row.state == "retrying"
+        ]
+
+    def _settle_edits(self, paths: list[str]) -> bool:
+        """Bump the version of every page among `paths` holding a person's edit not yet bumped
+        (SYSTEM.md §8: a writer never folds a person's edit into its own version)."""
+        self.sync_paths(paths, force=True)
+        states = self.store.pages.file_states(paths)
+        bumped = False
+        for path in paths:
+            known = states.get(path)
+            if known is not None and known.unversioned:
+                bumped = not isinstance(self.bump(path), str) or bumped
+        return bumped
+
+    def _commit_plan(
+        self, plan: Plan, title: str, bullets: list[str], now: datetime | None
+    ) -> None:
+        """Write one source's pages and its log.md entry as one journaled transaction (all or
+        nothing, replayed after a crash), then index what was written. `ChangedOnDisk` when a
+        page changed since it was read: nothing is written."""
+        from companion.ingest.neutral import neutralise
+        from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
+        from companion.vault.walk import content_hash
+        from companion.write.atomic import read_regular
+        from companion.write.generated import is_generated
+        from companion.write.journal import write_files
+
+        vault = self.settings.vault
+        changes: dict[Path, tuple[bytes, str | None]] = {}
+        written: dict[str, str] = {}
+        for page in plan.writes:
+            data = page.text.encode("utf-8")
+            changes[vault / page.rel] = (data, page.expected)
+            written[page.rel] = content_hash(data)
+        headline = neutralise(title)[:120] or "a source"
+        entry = log_entry("ingest", headline, bullets, now or datetime.now())
+        log = read_regular(vault, LOG_PATH, 64 * 1024 * 1024)
+        if log is None or is_generated(log):
+            base = log if log is not None else LOG_HEADER.encode("utf-8")
+            if not base.endswith(b"\n"):
+                base += b"\n"
+            data = base + entry.encode("utf-8")
+            changes[vault / LOG_PATH] = (data, content_hash(log) if log is not None else "")
+            written[LOG_PATH] = content_hash(data)
+        self._may_write()
+        write_files(self.settings.state_dir, changes, vault=vault)
+        self.wrote(list(written), written)
+
     def _template_for(self, rel: str) -> str:
         """The template a new page at `rel` is shaped by: its type (from its folder, SYSTEM.md §2)
         in the vault's templates folder, else the one companion ships."""
@@ -839,7 +1009,7 @@ class Companion:
         if require:
             self.require_index()
         with self._reading() as store:
-            return search(
+            hits = search(
                 store,
                 query,
                 mode=mode,
@@ -847,6 +1017,14 @@ class Companion:
                 embedder=self.embedder if mode != "bm25" else None,
                 memory=self._memory,
             )
+        schema = self.settings.schema
+        sources = schema.sources_folder.rstrip("/") + "/"
+        for hit in hits:
+            if hit.path.startswith(sources):
+                hit.kind = "source"
+            elif schema.is_managed(hit.path):
+                hit.kind = "wiki"
+        return hits
 
     def vectors_ready(self) -> bool:
         """True when at least some chunks have vectors from the current model."""
@@ -912,6 +1090,18 @@ class Companion:
             counts = store.pages.counts()
             last = store.meta.get("last_index")
             problems = [p._asdict() for p in store.pages.problems()]
+            rows = store.sources.all()
+        states: dict[str, int] = {}
+        for row in rows:
+            states[row.state] = states.get(row.state, 0) + 1
+        sources = {
+            "ingested": states.get("done", 0),
+            "pending": [
+                {"path": r.path, "state": r.state, "problem": r.problem, "tries": r.tries}
+                for r in rows
+                if r.state != "done"
+            ],
+        }
         return Status(
             vault=str(self.settings.vault),
             state_dir=str(self.settings.state_dir),
@@ -924,4 +1114,5 @@ class Companion:
             last_index=json.loads(last) if last else None,
             problems=problems,
             vault_writer=owner.describe() if owner is not None else None,
+            sources=sources,
         )

@@ -28,6 +28,11 @@ DEFAULT_LEASE_TTL = 60.0
 # locally exported, int8-quantized copy of the model, ~1.9x the fp32 throughput on 2 cores for a
 # SciFact dev nDCG@10 change within 0.005 (docs/benchmarks.md). "torch": sentence-transformers in fp32.
 DEFAULT_EMBED_BACKEND = "int8"
+# Ingest curation (SYSTEM.md frontmatter `ingest:`): which sources are ingested, how big one may be,
+# and how long a dropped file must be quiet (size and mtime unchanged) before it is read.
+DEFAULT_INGEST_FORMATS = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+DEFAULT_MAX_SOURCE_BYTES = 50 * 1024 * 1024
+DEFAULT_SOURCE_SETTLE = 5.0
 
 _FRONTMATTER = re.compile(r"\A(?:\ufeff)?---\r?\n(.*?)\r?\n---\r?\n?", re.S)
 
@@ -40,12 +45,26 @@ class PageType:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestRules:
+    """SYSTEM.md's `ingest:` block: curation and the synthesizer. `llm_url`/`llm_model` here come
+    from SYSTEM.md only (a file that syncs and may be shared); the environment's are in Settings."""
+
+    formats: tuple[str, ...] = DEFAULT_INGEST_FORMATS  # allowed suffixes, lowercase, with the dot
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+    source_settle: float = DEFAULT_SOURCE_SETTLE
+    synthesizer: str = "extractive"  # or "llm"
+    llm_url: str | None = None
+    llm_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Schema:
     schema_version: int
     managed_folders: tuple[str, ...]
     sources_folder: str
     page_types: tuple[PageType, ...]
     origin: str  # path of the SYSTEM.md it came from
+    ingest: IngestRules = IngestRules()
 
     def is_managed(self, path: str) -> bool:
         """True for pages the companion may write (under a managed folder)."""
@@ -63,6 +82,10 @@ class Settings:
     embed_backend: str = DEFAULT_EMBED_BACKEND
     bump_settle: float = DEFAULT_BUMP_SETTLE  # seconds of quiet before a person's edit is bumped
     lease_ttl: float = DEFAULT_LEASE_TTL  # seconds before a silent writer's vault lease expires
+    source_settle: float = DEFAULT_SOURCE_SETTLE  # seconds a dropped source must be quiet
+    llm_url: str | None = None  # COMPANION_LLM_URL: the user's own endpoint (always trusted)
+    llm_model: str | None = None  # COMPANION_LLM_MODEL
+    llm_api_key: str | None = None  # COMPANION_LLM_API_KEY: keys come from the environment only
 
     @property
     def db_path(self) -> Path:
@@ -105,11 +128,67 @@ def parse_schema(text: str, origin: str) -> Schema:
             sources_folder=str(data.get("sources_folder", "sources")).strip("/"),
             page_types=types,
             origin=origin,
+            ingest=_ingest_rules(data.get("ingest"), origin),
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"{origin}: invalid schema settings ({exc!r}); see the default SYSTEM.md"
         ) from exc
+
+
+def _ingest_rules(raw: object, origin: str) -> IngestRules:
+    """SYSTEM.md's `ingest:` block; every key optional, every bad value a clear ConfigError."""
+    if raw is None:
+        return IngestRules()
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{origin}: `ingest` must be a mapping of settings (formats, max_source_bytes, ...)"
+        )
+    known = {"formats", "max_source_bytes", "source_settle", "synthesizer", "llm"}
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown `ingest` setting(s) {', '.join(unknown)}; known are {', '.join(sorted(known))}"
+        )
+    rules = IngestRules()
+    formats = raw.get("formats", list(rules.formats))
+    if isinstance(formats, str):
+        formats = [formats]
+    if not isinstance(formats, list) or not all(isinstance(f, str) and f.strip() for f in formats):
+        raise ConfigError(
+            f"{origin}: `ingest.formats` must be a list of suffixes like [md, txt, pdf]"
+        )
+    suffixes = tuple(sorted({"." + f.strip().lower().lstrip(".") for f in formats}))
+    size = raw.get("max_source_bytes", rules.max_source_bytes)
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise ConfigError(
+            f"{origin}: `ingest.max_source_bytes` must be a positive number of bytes, not {size!r}"
+        )
+    settle = raw.get("source_settle", rules.source_settle)
+    if not isinstance(settle, int | float) or isinstance(settle, bool) or not 0 <= settle <= 3600:
+        raise ConfigError(
+            f"{origin}: `ingest.source_settle` must be 0 to 3600 seconds, not {settle!r}"
+        )
+    synthesizer = raw.get("synthesizer", rules.synthesizer)
+    if synthesizer not in ("extractive", "llm"):
+        raise ConfigError(
+            f"{origin}: `ingest.synthesizer` is extractive or llm, not {synthesizer!r}"
+        )
+    llm = raw.get("llm") or {}
+    if not isinstance(llm, dict) or not all(
+        isinstance(llm.get(k, ""), str) for k in ("url", "model")
+    ):
+        raise ConfigError(
+            f"{origin}: `ingest.llm` must be a mapping with `url` and `model` strings"
+        )
+    return IngestRules(
+        formats=suffixes,
+        max_source_bytes=size,
+        source_settle=float(settle),
+        synthesizer=synthesizer,
+        llm_url=llm.get("url") or None,
+        llm_model=llm.get("model") or None,
+    )
 
 
 def load_schema(vault: Path) -> Schema:
@@ -161,6 +240,7 @@ def load_settings(
         ) from exc
     bump_settle = _seconds("COMPANION_BUMP_SETTLE", DEFAULT_BUMP_SETTLE)
     lease_ttl = _seconds("COMPANION_LEASE_TTL", DEFAULT_LEASE_TTL)
+    source_settle = _seconds("COMPANION_SOURCE_SETTLE", schema.ingest.source_settle)
     if not 0.5 <= lease_ttl <= 86400:
         raise ConfigError(
             f"COMPANION_LEASE_TTL must be a number of seconds from 0.5 to 86400, not {lease_ttl:g}"
@@ -177,6 +257,10 @@ def load_settings(
         embed_backend=backend,
         bump_settle=bump_settle,
         lease_ttl=lease_ttl,
+        source_settle=source_settle,
+        llm_url=os.environ.get("COMPANION_LLM_URL") or None,
+        llm_model=os.environ.get("COMPANION_LLM_MODEL") or None,
+        llm_api_key=os.environ.get("COMPANION_LLM_API_KEY") or None,
     )
 
 

@@ -141,3 +141,25 @@ class LeaseLost(WriterBusy):
 class LeaseUnusable(CompanionError):
     """The vault's lease cannot be kept: `.companion` is a file or a symlink, a folder sits where
     the lease file goes, or the vault cannot be written."""
+
+
+class SourceError(CompanionError):
+    """A raw source under `sources/` cannot be ingested as it is (corrupt, encrypted, empty, not
+    text): the message says what and where; the source is left untouched and nothing is written."""
+
+
+class UnsupportedFormat(SourceError):
+    """A source whose suffix no converter handles, or one SYSTEM.md's `ingest.formats` leaves out."""
+
+
+class SourceTooLarge(SourceError):
+    """A source over `ingest.max_source_bytes`: reported, never truncated."""
+
+
+class SynthesisFailed(CompanionError):
+    """A synthesizer gave no usable result for a source (an LLM endpoint down, slow, refusing,
+    or answering outside the schema). `retryable`: worth trying again later. Nothing is written."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -107,6 +107,10 @@ def render_status(info: dict[str, Any]) -> str:
             lines.append(f"  {at} {event['what']} {event['path']}")
         for failed in daemon["failed"][:20]:
             lines.append(f"  embedding failed: {failed['path']}: {failed['reason']}")
+    sources = info.get("sources") or {}
+    waiting = sources.get("pending", [])
+    lines.append(f"sources:    {sources.get('ingested', 0)} ingested, {len(waiting)} not ingested")
+    lines.extend(f"  {s['state']}: {s['problem'] or s['path']}" for s in waiting[:50])
     problems = info["problems"]
     lines.append(f"problems:   {len(problems)}")
     lines.extend(f"  {p['path']}: {p['message']}" for p in problems[:50])

@@ -331,3 +331,108 @@ def update(
             done = app.update(page, expect_version, change, create=create)
             result = done.as_json()
     echo(render_update(result, as_json))
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@vault_option
+@state_option
+@click.option(
+    "--dry-run", is_flag=True, help="Print the pages and regions it would write; write nothing."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ingest again even sources already ingested (after changing the synthesizer).",
+)
+@click.option(
+    "--copy", is_flag=True, help="Copy each PATH outside sources/ into it first (never overwrites)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def ingest(
+    paths: tuple[str, ...],
+    vault_opt: str | None,
+    state_dir: str | None,
+    dry_run: bool,
+    force: bool,
+    copy: bool,
+    as_json: bool,
+) -> None:
+    """Turn files in sources/ into cited wiki pages (all new or changed ones, or PATH...).
+
+    \b
+    Examples:
+      companion ingest                       (the vault around the working folder)
+      companion ingest --vault ~/notes --dry-run
+      companion ingest sources/vendor-spec.pdf --json
+      companion ingest --copy ~/Downloads/contract.pdf --vault ~/notes
+
+    Each source gets a summary page in wiki/sources/ and its facts go, cited, onto entity and
+    concept pages (wiki/entities/, wiki/concepts/), inside companion's regions only: what you
+    wrote on a page is never changed. The same content is ingested once, whatever its name; a
+    changed source replaces its own facts; a deleted one has them withdrawn. Sources are only
+    read. Formats: .md .txt .html .htm .pdf (SYSTEM.md `ingest.formats`). Offline by default;
+    set COMPANION_LLM_URL and COMPANION_LLM_MODEL to use a local LLM instead.
+    """
+    settings = settings_for(vault_opt, state_dir)
+    if daemon_running(settings):
+        raise DaemonRunning(
+            "a daemon is watching this vault and ingests sources by itself; stop it to run "
+            "`companion ingest` by hand"
+        )
+    with open_app(vault_opt, state_dir) as app:
+        if app.recovered:
+            echo(app.recovered, err=True)
+        rels = [_source(app, p, copy and not dry_run) for p in paths] if paths else None
+        report = app.ingest(rels, force=force, dry_run=dry_run)
+    if as_json:
+        echo(json.dumps(report.as_json(), indent=2))
+        return
+    render_ingest(report)
+    if any(o.status in ("failed", "skipped") for o in report.outcomes):
+        sys.exit(1)
+
+
+def _source(app: Any, path: str, copy: bool) -> str:
+    from companion.errors import OutsideVault
+
+    try:
+        rel: str = app.source_path(path)
+    except OutsideVault:
+        if not copy:
+            raise
+        rel = app.copy_source(path)
+        echo(f"copied {path} to {rel}", err=True)
+    return rel
+
+
+def render_ingest(report: Any) -> None:
+    verb = "would " if report.dry_run else ""
+    done = 0
+    for o in report.outcomes:
+        if o.status == "unchanged" and not (o.created or o.updated):
+            continue
+        done += 1
+        if o.status in ("skipped", "failed", "retrying"):
+            echo(f"{o.status}: {o.problem}", err=True)
+            continue
+        rate = f" in {o.seconds:.2f}s" if o.seconds else ""
+        extra = f", {o.dropped} dropped" if o.dropped else ""
+        echo(
+            f"{o.status} {o.path} -> {o.summary}: {len(o.created)} pages {verb}created, "
+            f"{len(o.updated)} {verb}updated, {o.facts} facts{extra}{rate}"
+        )
+        for change in o.changes:
+            echo(f"  {verb}{change}")
+        if not report.dry_run:
+            for rel in o.created:
+                echo(f"  created {rel}")
+            for rel in o.updated:
+                echo(f"  updated {rel}")
+    unchanged = len(report.outcomes) - done
+    if not done:
+        echo(f"nothing to ingest: {len(report.outcomes)} sources unchanged")
+    elif unchanged:
+        echo(f"{unchanged} other sources unchanged")
+    if report.dry_run:
+        echo("dry run: nothing written")

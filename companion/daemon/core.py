@@ -124,15 +124,19 @@ class Daemon:
                 bump_settle=self.bump_settle,
                 catalog_delay=o.catalog_delay,
                 retry_delay=o.retry_delay,
+                source_settle=settings.source_settle,
             ),
             settings.schema.is_managed,
+            lambda path: path.startswith(settings.schema.sources_folder.rstrip("/") + "/"),
         )
         self.inbox: queue.Queue[WriteTask] = queue.Queue()
         self.jobs: queue.Queue[list[Chunk]] = queue.Queue()
         self.stopping = threading.Event()
         self.started_at = time.time()
         self.embedding = False  # a batch is with the embedding thread
-        self._counts = Counter({"batches": 0, "bumps": 0, "updates": 0})  # what the writer handled
+        self._counts = Counter(
+            {"batches": 0, "bumps": 0, "updates": 0, "ingested": 0}
+        )  # what the writer handled
         self.app: Companion | None = None
         self.watcher: Watcher | None = None
         self.server: ApiServer | None = None
@@ -218,6 +222,9 @@ class Daemon:
         if self.read_only is None:
             self.reconcile(initial=True, recovered=app.recovered)
             self.schedule.seed(app.unversioned(), time.monotonic())  # bumps still waiting
+            # Sources dropped while nobody watched, and retries still due: one pass, queued
+            # behind nothing else, so searches are served while it runs.
+            self.inbox.put(WriteTask(partial(self._ingest, None)))
         else:
             app.sync(settled=True)  # our own index only: nothing is written to the vault
             self._next_takeover = time.monotonic() + self.settings.lease_ttl / 4
@@ -434,6 +441,8 @@ class Daemon:
             self._bump(path)
         if due.retries:
             self.process_batch(Batch(paths=set(due.retries)))
+        if due.sources and writer:
+            self._ingest(due.sources)
         if due.catalog and self.schedule.catalog_due is not None:
             due.catalog = False  # the bumps or retries just changed more: render once, later
         if due.catalog:
@@ -442,6 +451,31 @@ class Daemon:
                 self.log_line(f"did not write {path}: {why}")
         if not self.embedding:
             self._dispatch_embedding()
+
+    def _ingest(self, paths: list[str] | None) -> None:
+        """Ingest the sources that settled (or withdraw the deleted ones): one transaction each.
+        A failure is logged and never stops the writer; a retry is scheduled when one is due."""
+        app = self._app()
+        try:
+            report = app.ingest(paths, missing_ok=True)
+        except Exception as exc:
+            self.log_line(f"ingest failed: {type(exc).__name__}: {exc}")
+            return
+        self._counts["ingested"] += sum(
+            o.status in ("ingested", "reingested") for o in report.outcomes
+        )
+        for o in report.outcomes:
+            if o.status == "unchanged" and not (o.created or o.updated):
+                continue
+            if o.problem:
+                self.log_line(f"ingest {o.status}: {o.problem}")
+            else:
+                self.log_line(
+                    f"ingest {o.status}: {o.path} -> {o.summary} ({len(o.created)} created, "
+                    f"{len(o.updated)} updated, {o.facts} facts, {o.seconds:.2f}s)"
+                )
+        for path, at in app.ingest_retries():
+            self.schedule.ingest_later(path, time.monotonic() + max(0.0, at - time.time()))
 
     def _dispatch_embedding(self) -> None:
         """Hand the embedding thread its next batch; an idle daemon does not even look."""

@@ -17,6 +17,10 @@ The rules:
   (`settle`), not the bump;
 - a file that could not be read is looked at again after 1 s, 2 s, 4 s … at most a minute: it must
   not keep the writer busy, and it is never dropped from the index meanwhile;
+- a file under the sources folder is ingested once it has been quiet for `source_settle` (default
+  5 s: a copy in progress keeps changing size and mtime, and every change restarts the wait); a
+  deleted one too (its facts are withdrawn); a source whose synthesis failed comes back when its
+  retry is due (`ingest_later`);
 - index.md is re-rendered `catalog_delay` after the last change;
 - the embedding thread is handed work only when something may be waiting (`embed_check`): an idle
   daemon over an idle vault does not even look.
@@ -40,6 +44,7 @@ class Timing:
     catalog_delay: float = 0.5  # index.md is re-rendered this long after the last change
     retry_delay: float = 1.0  # an unreadable file is looked at again after this long (doubling)
     max_retry_delay: float = 60.0
+    source_settle: float = 5.0  # quiet time before a dropped or changed source is ingested
 
 
 @dataclass(slots=True)
@@ -49,15 +54,23 @@ class Due:
     bumps: list[str] = field(default_factory=list)
     retries: list[str] = field(default_factory=list)
     catalog: bool = False
+    sources: list[str] = field(default_factory=list)  # sources to ingest (or withdraw) now
 
     def __bool__(self) -> bool:
-        return bool(self.bumps or self.retries or self.catalog)
+        return bool(self.bumps or self.retries or self.catalog or self.sources)
 
 
 class Schedule:
-    def __init__(self, timing: Timing, is_managed: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        timing: Timing,
+        is_managed: Callable[[str], bool],
+        is_source: Callable[[str], bool] = lambda _path: False,
+    ) -> None:
         self.timing = timing
         self.is_managed = is_managed
+        self.is_source = is_source
+        self.sources: dict[str, float] = {}  # source path -> when it may be ingested
         self.unsettled: dict[str, float] = {}  # path -> time of its last change
         self.bumps: dict[str, float] = {}  # managed path edited without a bump -> last change
         self.retry: dict[str, float] = {}  # unreadable path -> when to look again
@@ -87,6 +100,9 @@ class Schedule:
             self.unsettled.pop(path, None)
             self.bumps.pop(path, None)
             self.events.append((wall, path, "removed"))
+        for path in report.added + report.changed + report.removed:
+            if self.is_source(path):
+                self.sources[path] = now + (0.0 if settled else self.timing.source_settle)
         for path in report.unreadable:
             self.retry_later(path, now)
         if report.changed_anything:
@@ -108,6 +124,11 @@ class Schedule:
             if at <= now:
                 del self.retry[path]
                 due.retries.append(path)
+        for path, at in list(self.sources.items()):
+            if at <= now:
+                del self.sources[path]
+                due.sources.append(path)
+        due.sources.sort()
         if self.catalog_due is not None and now >= self.catalog_due:
             self.catalog_due = None
             due.catalog = True
@@ -118,6 +139,10 @@ class Schedule:
         tries = self.attempts[path] = self.attempts.get(path, 0) + 1
         delay = min(self.timing.max_retry_delay, self.timing.retry_delay * 2 ** (tries - 1))
         self.retry[path] = now + delay
+
+    def ingest_later(self, path: str, at: float) -> None:
+        """Ingest `path` again at `at` (a synthesis to retry), unless a change brings it sooner."""
+        self.sources[path] = min(self.sources.get(path, at), at)
 
     def seed(self, waiting: list[tuple[str, float]], now: float) -> None:
         """Pages already waiting for their bump at start-up, with the seconds since their last

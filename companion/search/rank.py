@@ -46,10 +46,12 @@ class Hit:
     rank: int
     ranks: dict[str, int | None] = field(default_factory=dict)
     snippet: str = ""
+    kind: str = "note"  # "source": a raw file under the sources folder; "wiki": a managed page
 
     def as_dict(self) -> dict[str, object]:
         return {
             "path": self.path,
+            "kind": self.kind,
             "title": self.title,
             "score": round(self.score, 6),
             "rank": self.rank,

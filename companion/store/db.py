@@ -29,6 +29,7 @@ from companion.store.links import Links
 from companion.store.migrations import applied, migrate
 from companion.store.pages import Pages
 from companion.store.ranking import Ranking
+from companion.store.sources import Sources
 from companion.store.vectors import Vectors
 
 # What a damaged database file raises: the caller rebuilds the index from the markdown.
@@ -79,6 +80,7 @@ class Store:
         self.links = Links(db)
         self.vectors = Vectors(db, self.meta)
         self.ranking = Ranking(db)
+        self.sources = Sources(db)
 
     @classmethod
     def open(cls, path: Path | str) -> Store:

@@ -172,6 +172,31 @@ def _m0006_unversioned(db: apsw.Connection) -> None:
     db.execute("CREATE INDEX pages_unversioned ON pages(path) WHERE unversioned = 1")
 
 
+def _m0007_sources(db: apsw.Connection) -> None:
+    """The source ledger's working state: one row per raw file under the sources folder. What a
+    source *became* is in the vault (its summary page's `source_hash`, `sources` and `mentions`),
+    so a rebuilt index re-ingests nothing; this table adds what only a process needs — the stat
+    it was ingested at (a cheap "unchanged" test), tries, the next retry and the problem shown in
+    `status`."""
+    db.execute(
+        """
+        CREATE TABLE sources (
+            path TEXT PRIMARY KEY,
+            hash TEXT,
+            size INTEGER NOT NULL DEFAULT 0,
+            mtime_ns INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            summary TEXT,
+            synthesizer TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_try REAL,
+            problem TEXT,
+            changed_at REAL NOT NULL
+        )
+        """
+    )
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
@@ -180,6 +205,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0004_porter_stemming", _m0004_porter_stemming),
     ("0005_page_fts", _m0005_page_fts),
     ("0006_unversioned", _m0006_unversioned),
+    ("0007_sources", _m0007_sources),
 )
 
 

@@ -255,6 +255,16 @@ class Pages(Gateway):
         """path -> title of every file in the index (the catalog links by title)."""
         return dict(self.db.execute("SELECT path, title FROM pages"))
 
+    def known(self) -> list[tuple[str, str, str | None, list[str]]]:
+        """(path, title, type, aliases) of every note: what ingest matches names against."""
+        return [
+            (path, title, typ, [str(a) for a in json.loads(aliases or "[]") if isinstance(a, str)])
+            for path, title, typ, aliases in self.db.execute(
+                "SELECT path, title, type, aliases FROM pages "
+                "WHERE kind = 'note' AND generated = 0 ORDER BY path"
+            )
+        ]
+
     def nodes(self) -> list[NodeRow]:
         """(path, kind, title, excluded, generated) for every file in the index."""
         return [

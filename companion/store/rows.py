@@ -6,7 +6,7 @@ The renderer and the graph read these; only `companion.store` builds them from q
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 # The one spelling of "searchable" in SQL (pages aliased `p`): generated notes (index.md, log.md)
 # and excluded files are never searched, embedded or counted as the vault's own links.
@@ -134,3 +134,23 @@ class PageInfo:
     summary: str
     excluded: bool
     generated: bool
+
+
+SourceState = Literal["done", "pending", "retrying", "failed", "skipped", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One raw file under the sources folder, as the ledger knows it (store/sources.py)."""
+
+    path: str
+    state: str  # a SourceState
+    hash: str | None = None  # "sha256:<hex>" of the bytes last read
+    size: int = 0
+    mtime_ns: int = 0
+    summary: str | None = None  # vault path of its summary page
+    synthesizer: str | None = None
+    tries: int = 0
+    next_try: float | None = None  # epoch seconds of the next retry (state "retrying")
+    problem: str | None = None
+    changed_at: float = 0.0

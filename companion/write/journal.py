@@ -48,6 +48,10 @@ from companion.write.atomic import (
 )
 
 JOURNAL = "journal.json"
+# A test hook, never set in use: `COMPANION_TEST_CRASH_AT=staged|committed|renamed-N` kills the
+# process (SIGKILL, as `kill -9` would) at that step of the next multi-file write, so a test can
+# prove each step recovers (all of the change or none of it) without racing a random kill.
+_CRASH_AT = "COMPANION_TEST_CRASH_AT"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -116,23 +120,33 @@ def write_files(
             for item in staged:
                 unlink_at(folders.fds[item.folder], item.temp_name)
             raise
+        _crash_point("staged")
         try:
             _commit(state_dir, staged)
         except Exception:  # the state folder refused the journal: nothing renamed yet, undo
             for item in staged:
                 unlink_at(folders.fds[item.folder], item.temp_name)
             raise
+        _crash_point("committed")
         done: set[int] = set()
-        for item in staged:
+        for number, item in enumerate(staged, 1):
             fd = folders.fds[item.folder]
             os.replace(item.temp_name, item.name, src_dir_fd=fd, dst_dir_fd=fd)
             done.add(fd)
+            _crash_point(f"renamed-{number}")
         for fd in done:
             fsync_fd(fd)
     finally:
         folders.close()
     (state_dir / JOURNAL).unlink()
     return [s.target for s in staged]
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(_CRASH_AT) == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _stage(

@@ -144,7 +144,12 @@ def test_fts_migrations_rebuild_the_page_index_from_existing_rows(tmp_path: Path
                     "INSERT INTO chunks_fts (title, aliases, heading, body) VALUES (?, '', ?, ?)",
                     (Path(path).stem, heading, text),
                 )
-    assert old.migrate() == ["0004_porter_stemming", "0005_page_fts", "0006_unversioned"]
+    assert old.migrate() == [
+        "0004_porter_stemming",
+        "0005_page_fts",
+        "0006_unversioned",
+        "0007_sources",
+    ]
     assert [r[1] for r in old.ranking.bm25('"retry"', 5)] == [
         "Jobs.md"
     ]  # stemmed, excluded left out

@@ -1,0 +1,597 @@
+"""The ingest run: which sources need work, and each one through ledger -> convert -> synthesize ->
+plan -> commit. `Companion.ingest` builds an `Ingester` with the index, the settings, a
+synthesizer and the two things only the composition root may do (`commit` a plan as one
+journaled transaction, `settle` a person's pending edits by bumping their version first).
+
+Per source, in order:
+
+1. *unchanged*: its size and mtime are those it was last ingested at — not even read;
+2. *curation*: a suffix outside SYSTEM.md's `ingest.formats` or a file over
+   `ingest.max_source_bytes` is reported (`skipped`), never truncated; a symlink leading out of
+   the vault, a FIFO or a folder is refused the same way;
+3. *ledger*: its bytes' `sha256:` hash is looked up among the summary pages' `source_hash` — the
+   same bytes under another name only get that path listed on the existing summary page (a
+   rename re-points it), nothing is re-synthesised;
+4. otherwise it is converted, dated (`dates.source_date`), synthesized and planned
+   (`plan.plan_source`), and the plan is committed; a person's save to a page meanwhile makes the
+   journal refuse the whole change, and the source is planned again from the new text (3 tries).
+
+Then every summary page whose raw files are all gone is withdrawn (`plan.plan_withdraw`). The
+source files themselves are only ever read.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from companion.config import Settings
+from companion.errors import (
+    ChangedOnDisk,
+    CompanionError,
+    FileTooLarge,
+    NotRegularFile,
+    OutsideVault,
+    SourceError,
+    SourceTooLarge,
+    SynthesisFailed,
+)
+from companion.ingest.plan import Folders, PageWrite, Plan, plan_source, plan_withdraw, summary_name
+from companion.ingest.result import KnownPage, Synthesizer
+from companion.markdown.resolve import Resolver, name_key
+from companion.store.db import Store
+from companion.store.rows import SourceRow
+from companion.vault.walk import content_hash
+from companion.write.atomic import read_regular
+from companion.write.regions import find_regions
+from companion.write.wiki import region_lines
+
+TRIES = 3  # plans of one source refused because a page changed meanwhile, before giving up
+# An LLM that failed is tried again after 5, then 10 minutes: 3 tries over ~15 minutes, then the
+# source stays pending (state "failed", its problem shown in `status`) until it changes, the
+# daemon restarts or `companion ingest` names it.
+RETRY_DELAYS = (300.0, 600.0)
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    path: str
+    status: str  # ingested | reingested | duplicate | unchanged | skipped | retrying | failed | withdrawn
+    summary: str | None = None
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    facts: int = 0
+    dropped: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    problem: str | None = None
+    changes: list[str] = field(default_factory=list)  # a dry run: what each page would get
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "summary": self.summary,
+            "created": self.created,
+            "updated": self.updated,
+            "facts": self.facts,
+            "dropped": self.dropped,
+            "words": self.words,
+            "seconds": round(self.seconds, 3),
+            "problem": self.problem,
+            **({"changes": self.changes} if self.changes else {}),
+        }
+
+
+@dataclass(slots=True)
+class IngestReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def written(self) -> bool:
+        return any(o.created or o.updated for o in self.outcomes) and not self.dry_run
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "sources": [o.as_json() for o in self.outcomes]}
+
+
+Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bullets)
+Settle = Callable[[list[str]], bool]  # bump pending person edits among these pages; any bumped?
+
+
+class _View:
+    """`plan.VaultView` over the index and the disk."""
+
+    def __init__(self, settings: Settings, store: Store, templates: Callable[[str], str]) -> None:
+        self.settings = settings
+        self.store = store
+        self._templates = templates
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.paths = self.store.pages.paths()
+        self._folded = {p.casefold(): p for p in self.paths}
+        self._resolver: Resolver | None = None
+
+    def read(self, rel: str) -> tuple[str, str] | None:
+        data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
+        if data is None:
+            return None
+        return data.decode("utf-8").removeprefix("\ufeff"), content_hash(data)
+
+    def find(self, rel: str) -> str | None:
+        return self._folded.get(rel.casefold())
+
+    def is_managed(self, rel: str) -> bool:
+        return self.settings.schema.is_managed(rel)
+
+    def template(self, type_name: str) -> str:
+        return self._templates(type_name)
+
+    def captures(self, rel: str) -> bool:
+        """Would a file at `rel` change any existing link's target? Only a link that resolves
+        to another file counts: one that resolved to nothing and now finds the new page is what
+        SYSTEM.md §5 asks for ("prefer creating the page")."""
+        links = self.store.links.to_resolve([name_key(rel)])
+        if not links:
+            return False
+        resolver = Resolver([*self.paths, rel])
+        for link in links:
+            if link.target is None:
+                continue
+            if resolver.resolve(link.path, link.source).target != link.target:
+                return True
+        return False
+
+
+class Ingester:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        synthesizer: Synthesizer,
+        *,
+        templates: Callable[[str], str],
+        commit: Commit,
+        settle: Settle,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.synthesizer = synthesizer
+        self.commit = commit
+        self.settle = settle
+        self.now = now
+        self.view = _View(settings, store, templates)
+        schema = settings.schema
+        folder = {t.name: t.folder for t in schema.page_types}
+        self.folders = Folders(
+            folder.get("source", "wiki/sources"),
+            folder.get("entity", "wiki/entities"),
+            folder.get("concept", "wiki/concepts"),
+        )
+
+    # -- which sources --------------------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        """Every file under the sources folder the index knows, sorted."""
+        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+        return [p for p in self.view.paths if p.startswith(prefix)]
+
+    def run(
+        self, paths: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False
+    ) -> IngestReport:
+        report = IngestReport(dry_run=dry_run)
+        ledger = {row.path: row for row in self.store.sources.all()}
+        todo = self.sources() if paths is None else list(paths)
+        for rel in todo:
+            report.outcomes.append(
+                self._one(rel, ledger.get(rel), force, dry_run, paths is not None)
+            )
+            self.view.refresh()
+        report.outcomes.extend(self._withdrawn(dry_run))
+        if not dry_run:
+            present = set(self.view.paths)
+            self.store.sources.delete([p for p in ledger if p not in present])
+        return report
+
+    # -- one source -----------------------------------------------------------------------------
+
+    def _one(
+        self, rel: str, row: SourceRow | None, force: bool, dry_run: bool, asked: bool
+    ) -> SourceOutcome:
+        started = time.perf_counter()
+        outcome = SourceOutcome(rel, "unchanged", row.summary if row else None)
+        try:
+            st = os.stat(self.settings.vault / rel, follow_symlinks=False)
+        except OSError as exc:
+            return self._problem(
+                outcome, row, "skipped", f"{rel}: cannot be read ({exc.strerror})", dry_run
+            )
+        if (
+            row is not None
+            and row.state == "done"
+            and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
+            and not force
+        ):
+            return outcome
+        waiting = row is not None and row.state == "retrying" and not asked and not force
+        if waiting and row is not None and row.next_try is not None and row.next_try > time.time():
+            outcome.status, outcome.problem = "retrying", row.problem
+            return outcome
+        try:
+            from companion.ingest.convert import check_suffix
+
+            check_suffix(rel, self.settings.schema.ingest.formats)
+            data = self._read(rel, st)
+        except CompanionError as exc:
+            return self._problem(outcome, row, "skipped", str(exc), dry_run, st)
+        digest = "sha256:" + content_hash(data)
+        for attempt in range(TRIES):
+            try:
+                self._ingest_bytes(outcome, rel, data, digest, st, force, dry_run, row)
+                break
+            except ChangedOnDisk:
+                if attempt == TRIES - 1:
+                    return self._problem(
+                        outcome,
+                        row,
+                        "retrying",
+                        f"{rel}: its pages kept changing while being written; will try again",
+                        dry_run,
+                        st,
+                    )
+                self.view.refresh()
+            except SourceError as exc:
+                return self._problem(outcome, row, "skipped", str(exc), dry_run, st, digest)
+            except SynthesisFailed as exc:
+                return self._failed_synthesis(outcome, row, exc, dry_run, st, digest)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _read(self, rel: str, st: os.stat_result) -> bytes:
+        limit = self.settings.schema.ingest.max_source_bytes
+        if st.st_size > limit:
+            raise SourceTooLarge(_too_large(rel, st.st_size, limit))
+        try:
+            data = read_regular(self.settings.vault, rel, limit)
+        except FileTooLarge:
+            raise SourceTooLarge(_too_large(rel, limit + 1, limit)) from None
+        except OutsideVault:
+            raise SourceError(f"{rel} is a link leading out of the vault: not ingested") from None
+        except NotRegularFile:
+            raise SourceError(
+                f"{rel} is not a regular file (a FIFO, socket or folder): not ingested"
+            ) from None
+        except OSError as exc:
+            raise SourceError(f"{rel}: cannot be read ({exc.strerror or exc})") from None
+        if data is None:
+            raise SourceError(f"{rel}: vanished while being read")
+        return data
+
+    def _ingest_bytes(
+        self,
+        outcome: SourceOutcome,
+        rel: str,
+        data: bytes,
+        digest: str,
+        st: os.stat_result,
+        force: bool,
+        dry_run: bool,
+        row: SourceRow | None,
+    ) -> None:
+        now = self.now()
+        summaries = self.store.sources.summaries()
+        same = [s for s in summaries.get(digest, []) if self.view.find(s)]
+        previous = (
+            row.summary if row is not None and row.summary and self.view.find(row.summary) else None
+        )
+        previous = previous or self._summary_listing(rel)
+        if same and not force:
+            summary = same[0]
+            outcome.summary = summary
+            outcome.status = "unchanged" if summary == previous else "duplicate"
+            plan = self._relist(summary, digest, now, rel)
+            if plan is not None and plan.writes:
+                self._finish(
+                    outcome,
+                    plan,
+                    f"{posixpath.basename(rel)} (same content as `{summary}`)",
+                    dry_run,
+                )
+            if not dry_run:
+                self._record(rel, "done", digest, st, summary)
+            return
+        from companion.ingest.convert import convert
+        from companion.ingest.dates import source_date
+
+        converted = convert(rel, data)
+        outcome.words = len(converted.text.split())
+        date = source_date(converted, posixpath.basename(rel), st.st_mtime)
+        stem = posixpath.splitext(posixpath.basename(rel))[0].casefold()
+        siblings = [
+            p
+            for p in self.sources()
+            if p != rel and posixpath.splitext(posixpath.basename(p))[0].casefold() == stem
+        ]
+        named = previous or summary_name(self.view, self.folders, rel, siblings)
+        if named is None:
+            raise SourceError(
+                f"{rel}: no free name for its summary page under {self.folders.sources}/"
+            )
+        summary = named
+        outcome.summary = summary
+        synthesis = self.synthesizer.synthesize(converted, self._known())
+        outcome.dropped = synthesis.dropped
+        raw_paths = self._raw_paths(digest, rel, summary)
+        plan = plan_source(
+            self.view,
+            self.folders,
+            summary=summary,
+            raw_paths=raw_paths,
+            digest=digest,
+            converted=converted,
+            date=date,
+            synthesis=synthesis,
+            now=now,
+        )
+        existing = [w.rel for w in plan.writes if not w.created]
+        if not dry_run and existing and self.settle(existing):
+            self.view.refresh()
+            raise ChangedOnDisk("a person's edit was versioned first; planning again")
+        outcome.status = "reingested" if previous else "ingested"
+        outcome.facts = plan.facts
+        title = converted.title or posixpath.basename(rel)
+        self._finish(outcome, plan, title, dry_run, skipped=plan.skipped)
+        if not dry_run:
+            self._record(rel, "done", digest, st, summary)
+
+    def _finish(
+        self,
+        outcome: SourceOutcome,
+        plan: Plan,
+        title: str,
+        dry_run: bool,
+        skipped: Sequence[str] = (),
+    ) -> None:
+        outcome.created = plan.created
+        outcome.updated = plan.updated
+        if dry_run:
+            outcome.changes = [_describe(self.view, w) for w in plan.writes]
+            return
+        bullets = []
+        if plan.created:
+            bullets.append(
+                "created: " + ", ".join(f"[[{p.removesuffix('.md')}]]" for p in plan.created)
+            )
+        if plan.updated:
+            bullets.append(
+                "updated: " + ", ".join(f"[[{p.removesuffix('.md')}]]" for p in plan.updated)
+            )
+        bullets.extend(f"not written: {s}" for s in skipped)
+        self.commit(plan, title, bullets)
+
+    # -- the ledger -----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        rel: str,
+        state: str,
+        digest: str | None,
+        st: os.stat_result | None,
+        summary: str | None,
+        problem: str | None = None,
+        tries: int = 0,
+        next_try: float | None = None,
+    ) -> None:
+        self.store.sources.put(
+            [
+                SourceRow(
+                    rel,
+                    state,
+                    digest,
+                    st.st_size if st else 0,
+                    st.st_mtime_ns if st else 0,
+                    summary,
+                    self.synthesizer.name,
+                    tries,
+                    next_try,
+                    problem,
+                    time.time(),
+                )
+            ]
+        )
+
+    def _summary_pages(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.store.sources.summary_pages()
+
+    def _raws(self, props: dict[str, Any]) -> list[str]:
+        items = props.get("sources")
+        items = items if isinstance(items, list) else [items] if isinstance(items, str) else []
+        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+        out = []
+        for item in items:
+            if isinstance(item, str) and item.startswith("[[") and item.endswith("]]"):
+                target = item[2:-2].split("|")[0]
+                if target.startswith(prefix):
+                    out.append(target)
+        return out
+
+    def _summary_listing(self, rel: str) -> str | None:
+        """The summary page that lists raw file `rel` (a changed source's page), if any."""
+        for path, props in self._summary_pages():
+            if rel in self._raws(props):
+                return path
+        return None
+
+    def _raw_paths(self, digest: str, rel: str, summary: str) -> list[str]:
+        """The raw files a summary page lists: those with these bytes still present, `rel` first."""
+        present = set(self.view.paths)
+        listed = []
+        for path, props in self._summary_pages():
+            if path == summary:
+                listed = [p for p in self._raws(props) if p in present and p != rel]
+        same = [r.path for r in self.store.sources.all() if r.hash == digest and r.path in present]
+        return list(dict.fromkeys([rel, *[p for p in listed if p in same]]))
+
+    def _relist(self, summary: str, digest: str, now: datetime, rel: str) -> Plan | None:
+        """The same bytes under another name: list every present raw path with them on the
+        summary page, and drop the listed ones that are gone (a rename re-points the link)."""
+        from companion.write.wiki import edit_page
+
+        present = set(self.view.paths)
+        props = dict(self._summary_pages()).get(summary, {})
+        listed = self._raws(props)
+        rows = {r.path: r for r in self.store.sources.all()}
+        holders = [
+            p for p in self.sources() if p in present and (rows.get(p) and rows[p].hash == digest)
+        ]
+        want = list(dict.fromkeys([*[p for p in listed if p in present], *holders, rel]))
+        current = self.view.read(summary)
+        if current is None:
+            return None
+        # The raw file being looked at now holds these bytes even before its row is recorded.
+        return _relist_plan(summary, current, listed, want, now, edit_page)
+
+    def _withdrawn(self, dry_run: bool) -> list[SourceOutcome]:
+        present = set(self.view.paths)
+        out = []
+        for path, props in self._summary_pages():
+            if not self.settings.schema.is_managed(path) or props.get("source_deleted"):
+                continue
+            raws = self._raws(props)
+            if not raws or any(r in present for r in raws):
+                continue
+            plan = plan_withdraw(self.view, path, raws, self.now())
+            outcome = SourceOutcome(raws[0], "withdrawn", path)
+            if plan.writes:
+                self._finish(outcome, plan, f"{posixpath.basename(raws[0])} deleted", dry_run)
+                self.view.refresh()
+            out.append(outcome)
+        return out
+
+    def _known(self) -> list[KnownPage]:
+        return [
+            KnownPage(path, title, tuple(aliases), typ)
+            for path, title, typ, aliases in self.store.pages.known()
+            if not path.startswith(self.settings.schema.sources_folder.rstrip("/") + "/")
+            and not path.startswith(self.folders.sources + "/")
+        ]
+
+    # -- problems -------------------------------------------------------------------------------
+
+    def _problem(
+        self,
+        outcome: SourceOutcome,
+        row: SourceRow | None,
+        state: str,
+        problem: str,
+        dry_run: bool,
+        st: os.stat_result | None = None,
+        digest: str | None = None,
+    ) -> SourceOutcome:
+        outcome.status, outcome.problem = state, problem
+        if not dry_run:
+            self._record(outcome.path, state, digest, st, row.summary if row else None, problem)
+        return outcome
+
+    def _failed_synthesis(
+        self,
+        outcome: SourceOutcome,
+        row: SourceRow | None,
+        exc: SynthesisFailed,
+        dry_run: bool,
+        st: os.stat_result,
+        digest: str,
+    ) -> SourceOutcome:
+        tries = (row.tries if row is not None and row.state == "retrying" else 0) + 1
+        if exc.retryable and tries < len(RETRY_DELAYS) + 1:
+            outcome.status = "retrying"
+            outcome.problem = (
+                f"{exc} (try {tries} of {len(RETRY_DELAYS) + 1}; "
+                f"next in {RETRY_DELAYS[tries - 1] / 60:.0f} min)"
+            )
+            if not dry_run:
+                self._record(
+                    outcome.path,
+                    "retrying",
+                    digest,
+                    st,
+                    row.summary if row else None,
+                    outcome.problem,
+                    tries,
+                    time.time() + RETRY_DELAYS[tries - 1],
+                )
+            return outcome
+        outcome.status, outcome.problem = "failed", str(exc)
+        if not dry_run:
+            self._record(
+                outcome.path, "failed", digest, st, row.summary if row else None, str(exc), tries
+            )
+        return outcome
+
+
+def _relist_plan(
+    summary: str,
+    current: tuple[str, str],
+    listed: list[str],
+    want: list[str],
+    now: datetime,
+    edit_page: Callable[..., str | None],
+) -> Plan:
+    plan = Plan(summary)
+    if want == listed or not want:
+        return plan
+    text = edit_page(
+        summary,
+        current[0],
+        {},
+        lists={"sources": [f"[[{p}]]" for p in want]},
+        sync_sources=False,
+        now=now,
+    )
+    if text is not None:
+        plan.writes.append(PageWrite(summary, text, current[1], False))
+    return plan
+
+
+def _too_large(rel: str, size: int, limit: int) -> str:
+    return (
+        f"{rel} is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.1f} MB limit "
+        "(`ingest.max_source_bytes` in SYSTEM.md): not ingested; raise the limit to ingest it"
+    )
+
+
+def _describe(view: _View, write: PageWrite) -> str:
+    """A dry run's line for one page: created, or each region's bullets added and removed."""
+    if write.created:
+        return f"create {write.rel}"
+    current = view.read(write.rel)
+    old_text = current[0] if current else ""
+    parts = []
+    page = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
+    for region in find_regions(write.text, write.rel):
+        new = {
+            line.raw
+            for line in region_lines(
+                write.text[region.body_start : region.body_end], page, region.name
+            )
+        }
+        old_regions = {r.name: r for r in find_regions(old_text, write.rel)}
+        old: set[str] = set()
+        if region.name in old_regions:
+            r = old_regions[region.name]
+            old = {
+                line.raw
+                for line in region_lines(old_text[r.body_start : r.body_end], page, region.name)
+            }
+        added, removed = len(new - old), len(old - new)
+        if added or removed:
+            parts.append(f"{region.name} +{added} -{removed}")
+    return f"update {write.rel}: " + (", ".join(parts) or "properties")
