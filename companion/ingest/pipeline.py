@@ -226,7 +226,7 @@ class Ingester:
             outcome.status, outcome.problem = "retrying", row.problem
             return outcome
         try:
-            from companion.ingest.convert import check_suffix
+            from companion.convert import check_suffix
 
             check_suffix(rel, self.settings.schema.ingest.formats)
             data = self._read(rel, st)
@@ -308,7 +308,7 @@ class Ingester:
             if not dry_run:
                 self._record(rel, "done", digest, st, summary)
             return
-        from companion.ingest.convert import convert
+        from companion.convert import convert
         from companion.ingest.dates import source_date
 
         converted = convert(rel, data)

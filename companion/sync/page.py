@@ -3,6 +3,12 @@
 `examine` is the per-file step of a sync. It runs in worker processes for big batches (it never
 touches SQLite: the writer stays single), so everything it returns pickles.
 
+A raw source that is not markdown (a `.txt`, `.html` or `.pdf` under the sources folder) is
+indexed by its converted text (`companion.convert`), so sources stay searchable (their hits say
+`kind: source`); it keeps the attachment kind (it is not a note of the catalog or the graph) and
+no links are taken from it (source text is data). One that cannot be converted stays a bare row:
+ingest reports why.
+
 A template (a file under the vault's template folder, `VaultFile.template`) is indexed like an
 attachment: a bare row, so links to it resolve, but it is never read or parsed. It is a pattern for
 notes, not knowledge: its `{{date}}` placeholders are not YAML (so no problem to report), its
@@ -11,6 +17,7 @@ example links are not links (no backlinks, no unresolved targets), and it has no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import date, datetime
@@ -109,6 +116,9 @@ def _bare_row(file: VaultFile, digest: str) -> PageRow:
     )
 
 
+CONVERTED = (".txt", ".html", ".htm", ".pdf")  # raw sources indexed by their converted text
+
+
 def examine(
     vault: Path,
     file: VaultFile,
@@ -116,13 +126,17 @@ def examine(
     max_bytes: int,
     max_chars: int,
     recheck: bool,
+    source: bool,
     resolver: Resolver,
 ) -> FileOutcome:
-    """(row to write or None, problems, content unchanged) for one file that may have changed."""
+    """(row to write or None, problems, content unchanged) for one file that may have changed.
+    `source`: the file is under the sources folder."""
     if file.template:
         # Link targets only, like attachments. A stamp of their own: when a note that became a
         # template (or a template that stopped being one) is examined, its row is rewritten.
         return _bare_or_same(file, f"template:{file.size}:{file.mtime_ns}", known, [])
+    if source and file.path.lower().endswith(CONVERTED):
+        return _converted_source(vault, file, known, max_bytes, max_chars, recheck, resolver)
     if file_kind(file.path) == "attachment":
         # Attachments are link targets only: their stat is their identity, nothing is read.
         return _bare_or_same(file, f"stat:{file.size}:{file.mtime_ns}", known, [])
@@ -150,6 +164,42 @@ def examine(
     if same:
         return FileOutcome(None, found, True)  # parsed again only to report its problems afresh
     return FileOutcome(page_row(note, file, digest, max_chars, resolver), found, False)
+
+
+def _converted_source(
+    vault: Path,
+    file: VaultFile,
+    known: FileState | None,
+    max_bytes: int,
+    max_chars: int,
+    recheck: bool,
+    resolver: Resolver,
+) -> FileOutcome:
+    from companion.convert import convert
+    from companion.errors import SourceError
+
+    stamp = f"stat:{file.size}:{file.mtime_ns}"
+    if file.size > max_bytes:
+        return _bare_or_same(file, stamp, known, [])  # ingest reports a source over its limit
+    try:
+        with open(vault / file.path, "rb") as fh:  # a PDF holds NUL bytes: not a note's read
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        why = f"cannot read ({exc.strerror or exc})"
+        return FileOutcome(None, [("unreadable", why, None)], False)
+    if len(data) > max_bytes:
+        return _bare_or_same(file, stamp, known, [])
+    digest = content_hash(data)
+    if known is not None and known.hash == digest and not recheck:
+        return FileOutcome(None, [], True)
+    try:
+        converted = convert(file.path, data)
+    except SourceError:
+        return _bare_or_same(file, stamp, known, [])  # not text: ingest says why
+    note = parse_note(converted.text.encode("utf-8"), file.path)
+    row = page_row(note, file, digest, max_chars, resolver)
+    title = converted.title or file.path.rsplit("/", 1)[-1]
+    return FileOutcome(dataclasses.replace(row, links=(), title=title), [], False)
 
 
 def _stat_of(path: Path) -> tuple[int, int] | None:

@@ -343,6 +343,7 @@ def _examined(
     Workers are spawned (not forked: the daemon has threads); each builds its own resolver from
     the vault's paths once, then reads, parses, chunks and resolves. They never touch SQLite, so
     the writer stays single."""
+    sources = settings.schema.sources_folder.rstrip("/") + "/"
     jobs = [
         (
             settings.vault,
@@ -351,6 +352,7 @@ def _examined(
             settings.max_note_bytes,
             max_chars,
             f.path in plan.recheck,
+            f.path.startswith(sources),
         )
         for f in plan.check
     ]
@@ -381,7 +383,7 @@ def _can_spawn() -> bool:
     return bool(path) and os.path.exists(str(path))
 
 
-def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool]) -> FileOutcome:
+def _plan_job(job: tuple[Path, VaultFile, FileState | None, int, int, bool, bool]) -> FileOutcome:
     assert _worker_resolver is not None, "worker not initialised"
     return examine(*job, _worker_resolver)
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from companion.errors import SourceError, UnsupportedFormat
-from companion.ingest.convert import (
+from companion.convert import (
     CONVERTERS,
     SUPPORTED_SUFFIXES,
     check_suffix,
     convert,
     pdf,
 )
-from companion.ingest.convert.pdf import pdf_date
+from companion.convert.pdf import pdf_date
+from companion.errors import SourceError, UnsupportedFormat
 from companion.ingest.result import Converted
 from tests.helpers import REPO, SHARED_DATA
 
@@ -171,7 +171,7 @@ def test_suffixes_match_whatever_their_case(tmp_path: Path) -> None:
 
 def test_importing_the_converters_loads_no_parser() -> None:
     code = (
-        "import sys, companion.ingest.convert, companion.ingest.dates; "
+        "import sys, companion.convert, companion.ingest.dates; "
         "print(sorted(m for m in ('yaml', 'selectolax', 'pypdf', 'cryptography') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.ingest.convert import convert
+from companion.convert import convert
 from companion.ingest.dates import TEXT_LINES, dates_in, source_date
 from companion.ingest.result import Converted
 

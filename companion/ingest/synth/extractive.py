@@ -39,9 +39,11 @@ Subjects, conservatively (a page nobody needs is noise):
 Variants merge into one subject: case (`ledger service` / `Ledger Service`), an explicit short
 form (`CardNet Gateway (CardNet)`, `Clinical Digital Services (CDS)`: an alias), and a shorter
 name that is the start or end of exactly one longer one (`Ravi` / `Ravi Menon`, `CareRecord` /
-`Oxbow CareRecord`). The page is named after the longer form unless the short one is written
-more than three times as often (`CareRecord`, alias `Oxbow CareRecord`); a bare first name is a
-mention, not an alias. The vault's own title always wins.
+`Oxbow CareRecord`). The page is named after the longer form unless the short one is written at
+least twice as often and the long one is no person's full name (`CareRecord`, alias `Oxbow
+CareRecord`; but `Yusuf Demirel`, however often `Yusuf` is written); a defined short form names
+its definition (`Clinical Digital Services`, alias `CDS`); a bare first name is a mention, not an
+alias. The vault's own title always wins.
 
 Concepts: recurring noun phrases of two or three words (no stop words, not inside an entity's
 name) seen at least three times in at least two units (`site duty manager`, `service credit`),

@@ -41,9 +41,9 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from companion.convert.converted import Converted, Format
+from companion.convert.text import lf
 from companion.errors import SourceError
-from companion.ingest.convert.text import lf
-from companion.ingest.result import Converted, Format
 
 MAX_PAGES = 5_000
 MAX_CHARS = 10_000_000

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from companion.ingest.convert.text import decode, lf
-from companion.ingest.result import Converted, Format
+from companion.convert.converted import Converted, Format
+from companion.convert.text import decode, lf
 
 # Problems that mean the frontmatter was not understood (malformed YAML, not a mapping, a
 # bound exceeded, or a failure the parser caught): then the file is text from its first byte.

@@ -22,9 +22,9 @@ from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
 from typing import Protocol
 
+from companion.convert import html, markdown, pdf, text
+from companion.convert.converted import Converted, Format
 from companion.errors import SourceError, UnsupportedFormat
-from companion.ingest.convert import html, markdown, pdf, text
-from companion.ingest.result import Converted, Format
 
 
 class Converter(Protocol):

@@ -37,9 +37,9 @@ import codecs
 import re
 from typing import TYPE_CHECKING
 
+from companion.convert.converted import Converted, Format
+from companion.convert.text import decode, lf
 from companion.errors import SourceError
-from companion.ingest.convert.text import decode, lf
-from companion.ingest.result import Converted, Format
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode

@@ -21,8 +21,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from companion.convert.converted import Converted, Format
 from companion.errors import SourceError
-from companion.ingest.result import Converted, Format
 
 _LINE_ENDS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _BINARY_PROBE = 8192  # NULs are looked for in the first 8 KiB, where a binary header sits
