@@ -789,6 +789,9 @@ class Companion:
                 **({"now": lambda: now} if now is not None else {}),
             )
             if paths is not None:
+                if self.live:  # the watcher may not have delivered a file dropped just now
+                    self.sync_paths(paths)
+                    ingester.view.refresh()
                 present = set(ingester.sources())
                 missing = [p for p in paths if p not in present]
                 if missing and not missing_ok:

@@ -375,25 +375,24 @@ def ingest(
     set COMPANION_LLM_URL and COMPANION_LLM_MODEL to use a local LLM instead.
     """
     settings = settings_for(vault_opt, state_dir)
-    if daemon_running(settings):
-        raise DaemonRunning(
-            "a daemon is watching this vault and ingests sources by itself; stop it to run "
-            "`companion ingest` by hand"
-        )
+    daemon = daemon_running(settings)
     with open_app(vault_opt, state_dir) as app:
         if app.recovered:
             echo(app.recovered, err=True)
-        rels = [_source(app, p, copy and not dry_run) for p in paths] if paths else None
-        report = app.ingest(rels, force=force, dry_run=dry_run)
+        rels = [_source(app, p, copy and not dry_run, daemon) for p in paths] if paths else None
+        # A running daemon is the vault's one writer: it does the run (and says the same).
+        done = ask_daemon(settings, "ingest", paths=rels, force=force, dry_run=dry_run)
+        if done is None:
+            done = app.ingest(rels, force=force, dry_run=dry_run).as_json()
     if as_json:
-        echo(json.dumps(report.as_json(), indent=2))
-        return
-    render_ingest(report)
-    if any(o.status in ("failed", "skipped") for o in report.outcomes):
+        echo(json.dumps(done, indent=2))
+    else:
+        render_ingest(done)
+    if any(o["status"] in ("failed", "skipped") for o in done["sources"]):
         sys.exit(1)
 
 
-def _source(app: Any, path: str, copy: bool) -> str:
+def _source(app: Any, path: str, copy: bool, daemon: bool) -> str:
     from companion.errors import OutsideVault
 
     try:
@@ -401,38 +400,46 @@ def _source(app: Any, path: str, copy: bool) -> str:
     except OutsideVault:
         if not copy:
             raise
+        if daemon:
+            folder = app.settings.vault / app.settings.schema.sources_folder
+            raise DaemonRunning(
+                f"a daemon is watching this vault: copy {path} into {folder}/ yourself, and it "
+                "is ingested once quiet (or stop the daemon to use --copy)"
+            ) from None
         rel = app.copy_source(path)
         echo(f"copied {path} to {rel}", err=True)
     return rel
 
 
-def render_ingest(report: Any) -> None:
-    verb = "would " if report.dry_run else ""
-    done = 0
-    for o in report.outcomes:
-        if o.status == "unchanged" and not (o.created or o.updated):
+def render_ingest(report: dict[str, Any]) -> None:
+    """What an ingest did, one line per source that changed anything (or could not be read)."""
+    dry = report["dry_run"]
+    verb = "would be " if dry else ""
+    sources = report["sources"]
+    shown = 0
+    for o in sources:
+        if o["status"] == "unchanged" and not (o["created"] or o["updated"]):
             continue
-        done += 1
-        if o.status in ("skipped", "failed", "retrying"):
-            echo(f"{o.status}: {o.problem}", err=True)
+        shown += 1
+        if o["status"] in ("skipped", "failed", "retrying"):
+            echo(f"{o['status']}: {o['problem']}", err=True)
             continue
-        rate = f" in {o.seconds:.2f}s" if o.seconds else ""
-        extra = f", {o.dropped} dropped" if o.dropped else ""
+        took = f" in {o['seconds']:.2f}s" if o["seconds"] else ""
+        dropped = f", {o['dropped']} dropped (quote not found)" if o["dropped"] else ""
         echo(
-            f"{o.status} {o.path} -> {o.summary}: {len(o.created)} pages {verb}created, "
-            f"{len(o.updated)} {verb}updated, {o.facts} facts{extra}{rate}"
+            f"{o['status']} {o['path']} -> {o['summary']}: {len(o['created'])} pages {verb}created, "
+            f"{len(o['updated'])} {verb}updated, {o['facts']} facts{dropped}{took}"
         )
-        for change in o.changes:
-            echo(f"  {verb}{change}")
-        if not report.dry_run:
-            for rel in o.created:
+        for change in o.get("changes", []):
+            echo(f"  would {change}")
+        if not dry:
+            for rel in o["created"]:
                 echo(f"  created {rel}")
-            for rel in o.updated:
+            for rel in o["updated"]:
                 echo(f"  updated {rel}")
-    unchanged = len(report.outcomes) - done
-    if not done:
-        echo(f"nothing to ingest: {len(report.outcomes)} sources unchanged")
-    elif unchanged:
-        echo(f"{unchanged} other sources unchanged")
-    if report.dry_run:
+    if not shown:
+        echo(f"nothing to ingest: {len(sources)} sources unchanged")
+    elif len(sources) > shown:
+        echo(f"{len(sources) - shown} other sources unchanged")
+    if dry:
         echo("dry run: nothing written")

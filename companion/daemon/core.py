@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from companion.ingest.pipeline import IngestReport
+
 SLICE = 500  # paths per transaction when a burst arrives
 
 
@@ -153,6 +155,7 @@ class Daemon:
             "own_events_ignored": own.echoes if own else 0,
             "bumps": self._counts["bumps"],
             "updates": self._counts["updates"],
+            "ingested": self._counts["ingested"],
             "writes": own.recorded if own else 0,
         }
 
@@ -461,9 +464,7 @@ class Daemon:
         except Exception as exc:
             self.log_line(f"ingest failed: {type(exc).__name__}: {exc}")
             return
-        self._counts["ingested"] += sum(
-            o.status in ("ingested", "reingested") for o in report.outcomes
-        )
+        self._count(report)
         for o in report.outcomes:
             if o.status == "unchanged" and not (o.created or o.updated):
                 continue
@@ -520,6 +521,7 @@ class Daemon:
             "search": self._search,
             "update": lambda r: self.call(lambda: self.update(r)),
             "index": lambda r: self.call(self.reconcile),
+            "ingest": lambda r: self.call(lambda: self.ingest_request(r), timeout=3600.0),
         }
 
     def _search(self, request: dict[str, Any]) -> list[dict[str, object]]:
@@ -558,6 +560,25 @@ class Daemon:
         )
         self._counts["updates"] += 1
         return result.as_json()
+
+    def ingest_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """`companion ingest` sent to the daemon: the same run, through the single writer."""
+        app = self._app()
+        if self.read_only is not None:
+            raise app.read_only_error()
+        paths = request.get("paths")
+        report = app.ingest(
+            None if paths is None else [str(p) for p in paths],
+            force=bool(request.get("force")),
+            dry_run=bool(request.get("dry_run")),
+        )
+        self._count(report)
+        return report.as_json()
+
+    def _count(self, report: IngestReport) -> None:
+        if not report.dry_run:
+            done = ("ingested", "reingested")
+            self._counts["ingested"] += sum(o.status in done for o in report.outcomes)
 
     def status(self) -> dict[str, Any]:
         app = self._app()

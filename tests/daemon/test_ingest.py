@@ -67,3 +67,42 @@ def test_a_deleted_source_is_withdrawn_by_the_daemon(
         timeout=30,
         what="the withdrawal",
     )
+
+
+@pytest.mark.slow
+def test_companion_ingest_is_sent_to_the_running_daemon(
+    tmp_path: Path,
+    start_daemon: Callable[..., Running],  # noqa: F811
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    vault = tmp_path / "vault"
+    for rel, data in NOTES.items():
+        write(vault, rel, data)
+    running = start_daemon(vault)
+    write(vault, "sources/beacon-relay-spec.md", SPEC)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "ingest",
+            "sources/beacon-relay-spec.md",
+            "--vault",
+            str(vault),
+            "--json",
+        ],
+        cwd=vault,
+        env={"COMPANION_STATE_DIR": str(running.state), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [s["path"] for s in report["sources"]] == ["sources/beacon-relay-spec.md"]
+    assert report["sources"][0]["status"] in ("ingested", "unchanged")
+    assert (vault / "wiki/sources/beacon-relay-spec.md").is_file()
+    assert running.daemon.counters["ingested"] == 1  # the daemon did it, exactly once
