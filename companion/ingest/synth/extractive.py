@@ -87,6 +87,9 @@ MAX_EMBEDDED = 400  # facts embedded for the summary of a long source
 _MMR_RELEVANCE = 0.7
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
@@ -452,8 +455,22 @@ class _Subjects:
     def _known(self) -> None:
         """One candidate per eligible page, its title and aliases its surfaces; a name two pages
         share goes to the first (wiki pages before notes, then by path)."""
+        # Only names whose every word occurs in the source can match: a vault of 10,000 pages
+        # must not become a 10,000-way regex (and a quadratic pairing of its names) per source.
+        present: set[str] = set()
+        for unit in self.facts:
+            present.update(_WORD.findall(unit.text.casefold()))
+
+        def mentioned(name: str) -> bool:
+            words = _WORD.findall(name.casefold())
+            return bool(words) and all(word in present for word in words)
+
         ordered = sorted(
-            (page for page in self.known if _eligible(page)),
+            (
+                page
+                for page in self.known
+                if _eligible(page) and any(mentioned(n) for n in (page.title, *page.aliases))
+            ),
             key=lambda p: (not p.path.startswith("wiki/"), p.path),
         )
         for page in ordered:
@@ -466,6 +483,7 @@ class _Subjects:
                 name
                 for name in dict.fromkeys(names)
                 if len(name) >= 2
+                and mentioned(name)
                 and re.search(r"[^\W\d_]", name)
                 and (in_wiki or _note_title_ok(name))
                 and _key(name) not in self.candidates
