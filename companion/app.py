@@ -771,8 +771,12 @@ class Companion:
         from companion.ingest.synth import choose
 
         synthesizer = choose(self.settings)  # a bad LLM setting is refused before any work
-        with self.writing("companion ingest"):
-            if not self.live:
+        # A dry run writes nothing to the vault (no catalog, no log, not even the lease): it
+        # brings only the index, in the state folder, up to date.
+        with self.writing("companion ingest", vault=not dry_run):
+            if dry_run and not self.live:
+                self.sync()
+            elif not self.live:
                 self.index(embed=False)
             folders = {t.name: t.folder for t in self.settings.schema.page_types}
 

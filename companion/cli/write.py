@@ -426,9 +426,10 @@ def render_ingest(report: dict[str, Any]) -> None:
             continue
         took = f" in {o['seconds']:.2f}s" if o["seconds"] else ""
         dropped = f", {o['dropped']} dropped (quote not found)" if o["dropped"] else ""
+        created, updated = len(o["created"]), len(o["updated"])
         echo(
-            f"{o['status']} {o['path']} -> {o['summary']}: {len(o['created'])} pages {verb}created, "
-            f"{len(o['updated'])} {verb}updated, {o['facts']} facts{dropped}{took}"
+            f"{o['status']} {o['path']} -> {o['summary']}: {_n(created, 'page')} {verb}created, "
+            f"{updated} {verb}updated, {_n(o['facts'], 'fact')}{dropped}{took}"
         )
         for change in o.get("changes", []):
             echo(f"  would {change}")
@@ -437,9 +438,20 @@ def render_ingest(report: dict[str, Any]) -> None:
                 echo(f"  created {rel}")
             for rel in o["updated"]:
                 echo(f"  updated {rel}")
+    waiting = [o for o in sources if o["status"] == "unchanged" and o.get("problem")]
     if not shown:
-        echo(f"nothing to ingest: {len(sources)} sources unchanged")
+        echo(f"nothing to ingest: {_n(len(sources), 'source')} unchanged")
     elif len(sources) > shown:
-        echo(f"{len(sources) - shown} other sources unchanged")
+        echo(f"{_n(len(sources) - shown, 'other source')} unchanged")
+    if waiting:
+        echo(
+            f"{_n(len(waiting), 'source')} not ingested, as before (see `companion status`): "
+            + ", ".join(o["path"] for o in waiting[:5])
+            + (" ..." if len(waiting) > 5 else "")
+        )
     if dry:
         echo("dry run: nothing written")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

@@ -214,13 +214,15 @@ class Ingester:
             return self._problem(
                 outcome, row, "skipped", f"{rel}: cannot be read ({exc.strerror})", dry_run
             )
-        if (
-            row is not None
-            and row.state == "done"
-            and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
-            and not force
-        ):
-            return outcome
+        same_stat = row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
+        if row is not None and same_stat and not force:
+            if row.state == "done":
+                return outcome
+            if row.state in ("skipped", "failed") and not asked:
+                # Reported when it was first seen and listed by `status` since: a run over the
+                # whole folder does not fail again for a file nobody has touched.
+                outcome.problem = row.problem
+                return outcome
         waiting = row is not None and row.state == "retrying" and not asked and not force
         if waiting and row is not None and row.next_try is not None and row.next_try > time.time():
             outcome.status, outcome.problem = "retrying", row.problem
@@ -362,6 +364,8 @@ class Ingester:
     ) -> None:
         outcome.created = plan.created
         outcome.updated = plan.updated
+        if not plan.writes:
+            return  # nothing changed (a --force run over the same content): nothing to log
         if dry_run:
             outcome.changes = [_describe(self.view, w) for w in plan.writes]
             return

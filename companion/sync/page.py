@@ -161,6 +161,8 @@ def examine(
         return FileOutcome(None, [], True)
     note = parse_note(data, file.path)
     found = [(p.code, p.message, p.line) for p in note.problems]
+    if source:  # a raw source's `version` is the document's own (`2.0`), not companion's token
+        found = [f for f in found if f[0] != "version"]
     if same:
         return FileOutcome(None, found, True)  # parsed again only to report its problems afresh
     return FileOutcome(page_row(note, file, digest, max_chars, resolver), found, False)

@@ -97,6 +97,12 @@ def merge_bullets(
     lines = region_lines(content or "", page, region)
     want = {bullet_id(page, region, w): w for w in dict.fromkeys(wanted)}
     corrected = {line.id for line in lines if line.id and not line.owned}
+    theirs = [
+        _gist(line.raw) for line in lines if not line.owned and line.raw.lstrip().startswith("- ")
+    ]
+    for ident, text in want.items():
+        if any(_restates(_gist(f"- {text}"), other) for other in theirs):
+            corrected.add(ident)  # a person already says this (in their words): theirs stands
     present: set[str] = set()
     out: list[str] = []
     for line in lines:
@@ -111,6 +117,37 @@ def merge_bullets(
         if ident not in present and ident not in corrected:
             out.append(f"- {text} ^{ident}")
     return "".join(f"{line}\n" for line in out)
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _gist(bullet: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A bullet's words (lowercased, its citation and block id left out) and the sources it cites:
+    what `_restates` compares."""
+    bare = _ID_TAIL.sub("", bullet).strip().removeprefix("- ").strip()
+    link = re.fullmatch(r"\[\[([^\]|#]+)(?:[|#][^\]]*)?\]\]", bare)
+    if link:  # a link bullet (`related`, `mentions`) restates only a link to the same page
+        return frozenset({"[[" + link.group(1).casefold()}), ()
+    cites = tuple(sorted(_CITED.findall(bullet)))
+    text = CITATION.sub(" ", _ID_TAIL.sub("", bullet))
+    text = re.sub(r"\[\[([^\]|#]*)[^\]]*\]\]", r"\1", text)
+    return frozenset(w.casefold() for w in _WORDS.findall(text)), cites
+
+
+_ID_TAIL = re.compile(r"[ \t]+\^i-[0-9a-f]{8}[ \t]*$")
+
+
+def _restates(
+    new: tuple[frozenset[str], tuple[str, ...]], old: tuple[frozenset[str], tuple[str, ...]]
+) -> bool:
+    """A person's bullet citing the same sources with nearly the same words (the smaller word set
+    at least 70% inside the other, and half of all words shared) says what ingest would add."""
+    (a, cites_a), (b, cites_b) = new, old
+    if cites_a != cites_b or not a or not b:
+        return False
+    shared = len(a & b)
+    return shared >= 0.7 * min(len(a), len(b)) and shared >= 0.5 * len(a | b)
 
 
 def owned_bullets(content: str, page: str, region: str) -> list[Line]:
@@ -133,6 +170,7 @@ def cite(text: str, source_pages: Sequence[str]) -> str:
     if body.endswith((".", "!", "?")) and not body.endswith(("..", "...")):
         end = body[-1] if body[-1] != "." else "."
         body = body[:-1].rstrip()
+    body = body.rstrip(" ,;:")  # `covers:` or `departments;` then the citation reads as a sentence
     links = ", ".join(f"[[{p}]]" for p in source_pages)
     return f"{body} ({links}){end}"
 
@@ -251,6 +289,26 @@ def _body(rel: str, text: str) -> str:
     return text[note.body_start :]
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*%%(?![ \t]*companion:).*%%[ \t]*$")
+
+
+def _without_prompts(template: str) -> str:
+    """The template's body without what is there to prompt a person writing by hand: a prose line
+    naming `{{title}}` ("One or two sentences saying what {{title}} is") and a line that is only a
+    `%% ... %%` comment. On a page ingest creates they would be placeholder text, and the first
+    would become the page's description in index.md."""
+    match = re.match(r"\A(?:\ufeff)?---\r?\n.*?\r?\n---\r?\n", template, re.S)
+    head = match.group(0) if match else ""
+    body = template[len(head) :]
+    kept = [
+        line
+        for line in body.splitlines(keepends=True)
+        if not _COMMENT_LINE.match(line)
+        and not (re.search(r"\{\{\s*title\s*\}\}", line) and "[[" not in line)
+    ]
+    return head + "".join(kept)
+
+
 def new_page(
     rel: str,
     template: str,
@@ -269,6 +327,7 @@ def new_page(
     title = rel.rsplit("/", 1)[-1].removesuffix(".md")
     for old, new in (replace or {}).items():
         template = template.replace(old, new)
+    template = _without_prompts(template)
     text = _PLACEHOLDER.sub(lambda m: title if m.group(1) == "title" else stamp(now), template)
     if not text.endswith("\n"):
         text += "\n"

@@ -208,3 +208,47 @@ def test_safe_titles_are_never_paths(name: str, title: str | None) -> None:
 def test_a_300_character_title_is_cut_under_100_at_a_word() -> None:
     title = safe_title("word " * 60)
     assert title is not None and len(title) < 100 and title.endswith("word")
+
+
+def test_a_fact_a_person_already_states_in_their_words_is_not_added_again() -> None:
+    person = (
+        "- The ledger database, pg-ledger, was upgraded to PostgreSQL 15 on 2024-07-20 by "
+        "logical replication ([[wiki/sources/spec]]).\n"
+        "- [[wiki/concepts/Idempotency]]\n"
+    )
+    wanted = [
+        cite(
+            "The ledger database (pg-ledger) was upgraded to **PostgreSQL 15** on 2024-07-20 by "
+            "logical replication, with 94 seconds of paused writes.",
+            [S1],
+        ),
+        cite("The ledger posts about 4.1 million journal entries a day.", [S1]),
+        cite("The ledger database was upgraded on 2024-07-20 by logical replication.", [S2]),
+    ]
+    merged = merge_bullets(person, "Ledger Service", "facts", wanted, _of(S1))
+    added = merged[len(person) :]
+    assert "94 seconds" not in added  # the person's bullet says it (same source, same words)
+    assert "4.1 million" in added
+    assert "wiki/sources/email" in added  # another source saying it is another citation
+    links = merge_bullets(
+        person,
+        "Ledger Service",
+        "related",
+        ["[[wiki/concepts/Idempotency]]", "[[wiki/concepts/Idempotency Keys]]"],
+        lambda _line: False,
+    )
+    assert links[len(person) :].count("\n") == 1 and "Idempotency Keys" in links[len(person) :]
+
+
+def test_a_person_rewording_an_ingested_fact_without_its_id_is_not_contradicted() -> None:
+    text = _page(["Each merchant account may submit at most 500 requests per second."])
+    facts = region_text(text, "facts") or ""
+    mine = "- Each merchant account may submit at most 400 requests per second now ([[wiki/sources/spec]]).\n"
+    edited = text.replace(facts, mine)
+    plan = {
+        "facts": RegionPlan(
+            (cite("Each merchant account may submit at most 500 requests per second.", [S1]),),
+            _of(S1),
+        )
+    }
+    assert edit_page("wiki/entities/CardNet Gateway.md", edited, plan, now=NOW) is None

@@ -219,12 +219,28 @@ _FIELD_LINE = re.compile(r"^[^\W\d_][^:.!?]{0,40}:\s")
 # -- facts ---------------------------------------------------------------------------------------
 
 
+# A document's own bookkeeping, not a fact about its subjects: who attended or wrote it, when the
+# page was updated, how it is classified; and a line that only introduces what follows (`The
+# service covers:`).
+_BOOKKEEPING = re.compile(
+    r"(?i)^(?:\\?\**)?(?:(?:prepared|written|compiled|authored|minuted|taken) by\b|"
+    r"(?:present|attendees|attending|participants|apologies|absent|in attendance|written|"
+    r"author|authors|minutes|chair|note-taker|distribution|circulation|classification|"
+    r"(?:page )?last (?:updated|reviewed|edited)|document (?:owner|history|control)|subject|"
+    r"cc|bcc)\b[^.]{0,12}?(?::|\bby\b|\bon\b))"
+)
+_CONFIDENTIAL = re.compile(r"(?i)\b(?:confidential|internal use only|do not distribute)\b\.?$")
+
+
 def _is_fact(unit: Unit) -> bool:
-    """Plain non-facts are dropped: questions, greetings and thanks, TODO lines."""
+    """Plain non-facts are dropped: questions, greetings and thanks, TODO lines, a document's
+    bookkeeping (attendees, authors, last-updated lines) and lines ending in a colon."""
     if unit.kind == "row":
         return True
     text = unit.text
     if _QUESTION.search(text) or _TODO.match(text):
+        return False
+    if _BOOKKEEPING.match(text) or _CONFIDENTIAL.search(text) or text.rstrip().endswith(":"):
         return False
     return not (_GREETING.match(text) and len(text.split()) <= 8)
 
