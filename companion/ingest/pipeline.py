@@ -22,6 +22,7 @@ source files themselves are only ever read.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import time
@@ -42,7 +43,7 @@ from companion.errors import (
     SynthesisFailed,
 )
 from companion.ingest.plan import Folders, PageWrite, Plan, plan_source, plan_withdraw, summary_name
-from companion.ingest.result import KnownPage, Synthesizer
+from companion.ingest.result import KnownPage, Synthesis, Synthesizer
 from companion.markdown.resolve import Resolver, name_key
 from companion.store.db import Store
 from companion.store.rows import SourceRow
@@ -106,20 +107,30 @@ Settle = Callable[[list[str]], bool]  # bump pending person edits among these pa
 
 
 class _View:
-    """`plan.VaultView` over the index and the disk."""
+    """`plan.VaultView` over the index and the disk. A dry run plans every source against the
+    pages the sources before it *would* have written (`overlay`), so it says what a real run
+    does — not "would create" the same page once per source."""
 
     def __init__(self, settings: Settings, store: Store, templates: Callable[[str], str]) -> None:
         self.settings = settings
         self.store = store
         self._templates = templates
+        self.overlay: dict[str, str] = {}  # rel -> text a dry run planned
         self.refresh()
 
     def refresh(self) -> None:
-        self.paths = self.store.pages.paths()
+        self.paths = sorted({*self.store.pages.paths(), *self.overlay})
         self._folded = {p.casefold(): p for p in self.paths}
-        self._resolver: Resolver | None = None
+
+    def planned(self, writes: Sequence[PageWrite]) -> None:
+        for write in writes:
+            self.overlay[write.rel] = write.text
+        self.refresh()
 
     def read(self, rel: str) -> tuple[str, str] | None:
+        if rel in self.overlay:
+            text = self.overlay[rel]
+            return text, content_hash(text.encode("utf-8"))
         data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
         if data is None:
             return None
@@ -195,16 +206,81 @@ class Ingester:
                 self._one(rel, ledger.get(rel), force, dry_run, paths is not None)
             )
             self.view.refresh()
+        self._compound(report, dry_run)
         report.outcomes.extend(self._withdrawn(dry_run))
         if not dry_run:
             present = set(self.view.paths)
             self.store.sources.delete([p for p in ledger if p not in present])
         return report
 
+    def _compound(self, report: IngestReport, dry_run: bool) -> None:
+        """Pages created in this run get the facts of every source that names them — those
+        ingested before them too, in this run or an earlier one — so the wiki does not depend on
+        the order sources arrived in. Sources whose indexed text holds a new page's name (a
+        full-text phrase query) are planned again; each one that gains facts is one more
+        transaction. Only for a synthesizer that is cheap and deterministic (extractive): the
+        LLM path is not re-run for this."""
+        if not self.synthesizer.name.startswith("extractive"):
+            return
+        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+        folders = (self.folders.entity + "/", self.folders.concept + "/")
+        fresh = [o for o in report.outcomes for rel in o.created if rel.startswith(folders)]
+        seen_pages: set[str] = set()
+        for _ in range(3):  # a re-plan can create a page in turn; three rounds settle it
+            pages = sorted(
+                {rel for o in fresh for rel in o.created if rel.startswith(folders)} - seen_pages
+            )
+            if not pages:
+                return
+            seen_pages.update(pages)
+            names = {_page_name(rel) for rel in pages}
+            holders: set[str] = set()
+            for name in sorted(names):
+                phrase = '"' + name.replace('"', '""') + '"'
+                try:
+                    found = self.store.ranking.bm25(phrase, 1000)
+                except Exception:  # a name FTS cannot parse: nothing to look up for it
+                    continue
+                holders.update(path for _, path, _, _ in found if path.startswith(prefix))
+            rows = {row.path: row for row in self.store.sources.all()}
+            outcomes = {o.path: o for o in report.outcomes}
+            fresh = []
+            for rel in sorted(holders):
+                row = rows.get(rel)
+                earlier = outcomes.get(rel)
+                planned = earlier is not None and earlier.status in ("ingested", "reingested")
+                if not (row is not None and row.state == "done") and not (dry_run and planned):
+                    continue
+                hint = earlier.summary if earlier is not None else None
+                again = self._one(rel, row, True, dry_run, False, summary=hint)
+                self.view.refresh()
+                if not (again.created or again.updated):
+                    continue
+                fresh.append(again)
+                if earlier is None:
+                    again.status = "updated"
+                    report.outcomes.append(again)
+                else:
+                    earlier.created = sorted({*earlier.created, *again.created})
+                    earlier.updated = sorted(
+                        {*earlier.updated, *again.updated} - set(earlier.created)
+                    )
+                    earlier.changes.extend(again.changes)
+                    earlier.facts = again.facts  # the source's facts as planned last
+                    if earlier.status == "unchanged":
+                        earlier.status = "updated"
+
     # -- one source -----------------------------------------------------------------------------
 
     def _one(
-        self, rel: str, row: SourceRow | None, force: bool, dry_run: bool, asked: bool
+        self,
+        rel: str,
+        row: SourceRow | None,
+        force: bool,
+        dry_run: bool,
+        asked: bool,
+        *,
+        summary: str | None = None,
     ) -> SourceOutcome:
         started = time.perf_counter()
         outcome = SourceOutcome(rel, "unchanged", row.summary if row else None)
@@ -237,7 +313,7 @@ class Ingester:
         digest = "sha256:" + content_hash(data)
         for attempt in range(TRIES):
             try:
-                self._ingest_bytes(outcome, rel, data, digest, st, force, dry_run, row)
+                self._ingest_bytes(outcome, rel, data, digest, st, force, dry_run, row, summary)
                 break
             except ChangedOnDisk:
                 if attempt == TRIES - 1:
@@ -287,6 +363,7 @@ class Ingester:
         force: bool,
         dry_run: bool,
         row: SourceRow | None,
+        hint: str | None = None,
     ) -> None:
         now = self.now()
         summaries = self.store.sources.summaries()
@@ -294,7 +371,7 @@ class Ingester:
         previous = (
             row.summary if row is not None and row.summary and self.view.find(row.summary) else None
         )
-        previous = previous or self._summary_listing(rel)
+        previous = hint or previous or self._summary_listing(rel)
         if same and not force:
             summary = same[0]
             outcome.summary = summary
@@ -329,7 +406,7 @@ class Ingester:
             )
         summary = named
         outcome.summary = summary
-        synthesis = self.synthesizer.synthesize(converted, self._known())
+        synthesis = self._conservative(self.synthesizer.synthesize(converted, self._known()))
         outcome.dropped = synthesis.dropped
         raw_paths = self._raw_paths(digest, rel, summary)
         plan = plan_source(
@@ -368,6 +445,7 @@ class Ingester:
             return  # nothing changed (a --force run over the same content): nothing to log
         if dry_run:
             outcome.changes = [_describe(self.view, w) for w in plan.writes]
+            self.view.planned(plan.writes)
             return
         bullets = []
         if plan.created:
@@ -394,6 +472,37 @@ class Ingester:
         tries: int = 0,
         next_try: float | None = None,
     ) -> None:
+        size, mtime = (st.st_size, st.st_mtime_ns) if st else (0, 0)
+        known = self.store.sources.get(rel)
+        same = (
+            rel,
+            state,
+            digest,
+            size,
+            mtime,
+            summary,
+            self.synthesizer.name,
+            tries,
+            next_try,
+            problem,
+        )
+        if (
+            known is not None
+            and (
+                known.path,
+                known.state,
+                known.hash,
+                known.size,
+                known.mtime_ns,
+                known.summary,
+                known.synthesizer,
+                known.tries,
+                known.next_try,
+                known.problem,
+            )
+            == same
+        ):
+            return  # nothing new to record: the row (and its changed_at) stays
         self.store.sources.put(
             [
                 SourceRow(
@@ -480,6 +589,27 @@ class Ingester:
             out.append(outcome)
         return out
 
+    def _conservative(self, synthesis: Synthesis) -> Synthesis:
+        """A new concept page only for a phrase at least two sources use (the index's full-text
+        search over the sources folder): a phrase one document repeats is that document's
+        vocabulary, and a page nobody needs is noise. Entities and pages the vault already has
+        are kept as the synthesizer found them."""
+        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+        kept = []
+        for subject in synthesis.subjects:
+            if subject.kind == "concept" and subject.existing is None:
+                phrase = '"' + subject.name.replace('"', '""') + '"'
+                try:
+                    found = self.store.ranking.bm25(phrase, 1000)
+                except Exception:  # a name FTS cannot parse: keep the synthesizer's word
+                    found = []
+                if len({p for _, p, _, _ in found if p.startswith(prefix)}) < 2:
+                    continue
+            kept.append(subject)
+        if len(kept) == len(synthesis.subjects):
+            return synthesis
+        return dataclasses.replace(synthesis, subjects=tuple(kept))
+
     def _known(self) -> list[KnownPage]:
         return [
             KnownPage(path, title, tuple(aliases), typ)
@@ -563,6 +693,14 @@ def _relist_plan(
     if text is not None:
         plan.writes.append(PageWrite(summary, text, current[1], False))
     return plan
+
+
+def _page_name(rel: str) -> str:
+    """The name a page is mentioned by: its title without a disambiguating ` (entity)`."""
+    title = rel.rsplit("/", 1)[-1].removesuffix(".md")
+    for suffix in (" (entity)", " (concept)"):
+        title = title.removesuffix(suffix)
+    return title
 
 
 def _too_large(rel: str, size: int, limit: int) -> str:
