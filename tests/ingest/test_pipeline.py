@@ -447,3 +447,38 @@ def test_a_pdf_and_an_html_page_become_pages_with_page_numbers_and_no_script(
     )
     assert "var BeaconRelay" not in everything and "Home | Harbour Office" not in everything
     assert (vault / "sources/beacon-manual.pdf").read_bytes() == pdf
+
+
+ONCE = "# Harbour notes\n\nThe harbour master checks the Beacon Relay every Monday morning.\n"
+TWICE = (
+    "# Relay spec\n\nThe Beacon Relay forwards lighthouse signals every 30 seconds.\n"
+    "The Beacon Relay keeps 14 days of signal history.\n"
+)
+
+
+def _facts_by_page(vault: Path) -> dict[str, set[str]]:
+    out = {}
+    for rel, text in _wiki(vault).items():
+        lines = region_lines(region_text(text, "facts") or "", rel.rsplit("/", 1)[1][:-3], "facts")
+        out[rel] = {line.raw for line in lines if line.owned}
+    return out
+
+
+def test_the_pages_do_not_depend_on_the_order_sources_arrive_in(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    together = tmp_path / "together"
+    write(together, "sources/a-harbour.md", ONCE)
+    write(together, "sources/b-relay.md", TWICE)
+    open_app(together, state="s1").ingest()
+    apart = tmp_path / "apart"
+    write(apart, "sources/a-harbour.md", ONCE)
+    app = open_app(apart, state="s2")
+    app.ingest()
+    assert not (apart / "wiki/entities/Beacon Relay.md").exists()  # one mention: no page yet
+    write(apart, "sources/b-relay.md", TWICE)
+    report = app.ingest()
+    assert [o.status for o in report.outcomes if o.path == "sources/a-harbour.md"] == ["updated"]
+    relay = _facts_by_page(apart)["wiki/entities/Beacon Relay.md"]
+    assert any("harbour master checks" in line for line in relay)  # the earlier source's fact
+    assert _facts_by_page(apart) == _facts_by_page(together)
