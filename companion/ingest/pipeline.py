@@ -121,6 +121,7 @@ class _View:
     def refresh(self) -> None:
         self.paths = sorted({*self.store.pages.paths(), *self.overlay})
         self._folded = {p.casefold(): p for p in self.paths}
+        self._resolver: Resolver | None = None
 
     def planned(self, writes: Sequence[PageWrite]) -> None:
         for write in writes:
@@ -144,6 +145,16 @@ class _View:
 
     def template(self, type_name: str) -> str:
         return self._templates(type_name)
+
+    def link(self, rel: str, source: str) -> str:
+        target = rel.removesuffix(".md")
+        if self.settings.schema.is_managed(rel):
+            return target
+        if self._resolver is None:
+            self._resolver = Resolver(self.paths)
+        name = target.rsplit("/", 1)[-1]
+        found = self._resolver.resolve(name, source)
+        return name if found.target == rel and not found.ambiguous else target
 
     def captures(self, rel: str) -> bool:
         """Would a file at `rel` change any existing link's target? Only a link that resolves

@@ -55,6 +55,10 @@ class VaultView(Protocol):
 
     def template(self, type_name: str) -> str: ...
 
+    def link(self, rel: str, source: str) -> str:
+        """The link text (inside `[[...]]`) a page at `source` uses for `rel`: a wiki page by its
+        full path; a person's note by the shortest name that resolves to exactly it (SYSTEM.md §5)."""
+
     def captures(self, rel: str) -> bool:
         """True when a new file at `rel` would change the target of any existing link."""
 
@@ -232,7 +236,7 @@ def plan_source(
         bullets = list(dict.fromkeys(facts_for[rel]))
         plan.facts += len(bullets)
         links = [
-            f"[[{link_target(other)}]]"
+            f"[[{view.link(other, rel)}]]"
             for other, _ in sorted(
                 related.get(rel, Counter()).items(), key=lambda kv: (-kv[1], kv[0])
             )
@@ -289,7 +293,7 @@ def _plan_summary(
     now: datetime,
 ) -> None:
     points = [paged(f.text, f.page) for f in synthesis.summary]
-    mentions = [f"[[{link_target(r)}]]" for r in sorted(fed) + notes]
+    mentions = [f"[[{view.link(r, summary)}]]" for r in sorted(fed) + notes]
     properties = {
         "type": "source",
         "source_hash": digest,
