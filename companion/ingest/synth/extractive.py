@@ -1132,7 +1132,11 @@ class ExtractiveSynthesizer:
     def synthesize(self, source: Converted, known: Sequence[KnownPage]) -> Synthesis:
         found = units(source)
         kept = [unit for unit in found if _is_fact(unit)]
-        finder = _Subjects(kept, table_rows(source), known)
+        # Names are discovered in the document's bookkeeping too ("Attendees: Ravi Menon, ..."):
+        # it is where a first name used later ("Ravi to write the ADR") finds its full name. It
+        # gives no facts.
+        named = [u for u in found if u in kept or _BOOKKEEPING.match(u.text)]
+        finder = _Subjects(named, table_rows(source), known)
         subjects, matcher, names = finder.find()
         entity_regex = matcher.regex
         concept_forms: list[_Form] = []
