@@ -65,4 +65,14 @@ def _existing_folder(path: Path, origin: str) -> Path:
             f"vault {path} (from {origin}) is not a folder. Point it at the folder that holds "
             "your notes (the one containing .obsidian/)."
         )
-    return path.resolve()
+    resolved = path.resolve()
+    if not (resolved / ".obsidian").is_dir() and not (resolved / "SYSTEM.md").is_file():
+        outer = enclosing_vault(resolved.parent)
+        if outer is not None:
+            # A folder inside a vault (its sources/, say) taken for a vault would get a catalog,
+            # a log and a lease of its own, written among the notes of the real one.
+            raise VaultNotFound(
+                f"{resolved} (from {origin}) is a folder inside the Obsidian vault {outer}; "
+                f"pass the vault itself: --vault {outer}"
+            )
+    return resolved

@@ -51,8 +51,10 @@ def _no_vault_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_explicit_vault_wins_over_env_and_markers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "explicit").mkdir()
-    (tmp_path / "env").mkdir()
+    # Each a vault of its own (SYSTEM.md) inside another: a plain folder inside a vault is
+    # refused (tests/vault/test_locate.py).
+    write(tmp_path, "explicit/SYSTEM.md", "# schema")
+    write(tmp_path, "env/SYSTEM.md", "# schema")
     (tmp_path / ".obsidian").mkdir()
     monkeypatch.setenv("COMPANION_VAULT", str(tmp_path / "env"))
     assert find_vault("explicit", tmp_path) == (tmp_path / "explicit").resolve()
@@ -61,7 +63,7 @@ def test_explicit_vault_wins_over_env_and_markers(
 def test_env_vault_wins_over_enclosing_markers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "env").mkdir()
+    write(tmp_path, "env/SYSTEM.md", "# schema")
     (tmp_path / ".obsidian").mkdir()
     monkeypatch.setenv("COMPANION_VAULT", str(tmp_path / "env"))
     assert find_vault(None, tmp_path) == (tmp_path / "env").resolve()
