@@ -819,10 +819,13 @@ class Companion:
             if row.state == "retrying"
         ]
 
-    def _settle_edits(self, paths: list[str]) -> bool:
+    def _settle_edits(self, paths: list[str], recheck: bool) -> bool:
         """Bump the version of every page among `paths` holding a person's edit not yet bumped
-        (SYSTEM.md §8: a writer never folds a person's edit into its own version)."""
-        self.sync_paths(paths, force=True)
+        (SYSTEM.md §8: a writer never folds a person's edit into its own version). The files are
+        looked at again first when the daemon runs (its watcher may lag a save) or when a write
+        was refused because a page changed; a one-shot run indexed the vault just before."""
+        if self.live or recheck:
+            self.sync_paths(paths, force=True)
         states = self.store.pages.file_states(paths)
         bumped = False
         for path in paths:

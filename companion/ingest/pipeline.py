@@ -44,7 +44,7 @@ from companion.errors import (
 )
 from companion.ingest.plan import Folders, PageWrite, Plan, plan_source, plan_withdraw, summary_name
 from companion.ingest.result import KnownPage, Synthesis, Synthesizer
-from companion.markdown.resolve import Resolver, name_key
+from companion.markdown.resolve import Resolver, keys_for_file, name_key
 from companion.store.db import Store
 from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
@@ -103,7 +103,9 @@ class IngestReport:
 
 
 Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bullets)
-Settle = Callable[[list[str]], bool]  # bump pending person edits among these pages; any bumped?
+# Bump pending person edits among these pages (looking at the files again first when asked);
+# whether any was bumped.
+Settle = Callable[[list[str], bool], bool]
 
 
 class _View:
@@ -121,7 +123,19 @@ class _View:
     def refresh(self) -> None:
         self.paths = sorted({*self.store.pages.paths(), *self.overlay})
         self._folded = {p.casefold(): p for p in self.paths}
-        self._resolver: Resolver | None = None
+        self._by_key: dict[str, list[str]] | None = None
+
+    def _named(self, keys: set[str]) -> list[str]:
+        """Every file a link with one of these name keys could resolve to. Resolution only ever
+        chooses among files of the link's name, so a resolver over just these answers for such a
+        link exactly as one over the whole vault would — without building one over 10,000 paths
+        for every page planned."""
+        if self._by_key is None:
+            self._by_key = {}
+            for path in self.paths:
+                for key in keys_for_file(path):
+                    self._by_key.setdefault(key, []).append(path)
+        return sorted({p for key in keys for p in self._by_key.get(key, [])})
 
     def planned(self, writes: Sequence[PageWrite]) -> None:
         for write in writes:
@@ -150,10 +164,8 @@ class _View:
         target = rel.removesuffix(".md")
         if self.settings.schema.is_managed(rel):
             return target
-        if self._resolver is None:
-            self._resolver = Resolver(self.paths)
         name = target.rsplit("/", 1)[-1]
-        found = self._resolver.resolve(name, source)
+        found = Resolver(self._named({name_key(name)})).resolve(name, source)
         return name if found.target == rel and not found.ambiguous else target
 
     def captures(self, rel: str) -> bool:
@@ -163,7 +175,7 @@ class _View:
         links = self.store.links.to_resolve([name_key(rel)])
         if not links:
             return False
-        resolver = Resolver([*self.paths, rel])
+        resolver = Resolver([*self._named(keys_for_file(rel)), rel])
         for link in links:
             if link.target is None:
                 continue
@@ -191,6 +203,9 @@ class Ingester:
         self.settle = settle
         self.now = now
         self.view = _View(settings, store, templates)
+        self._known_pages: dict[str, KnownPage] | None = None
+        self._written: set[str] = set()  # pages committed since `_known` last read them
+        self._recheck = False
         schema = settings.schema
         folder = {t.name: t.folder for t in schema.page_types}
         self.folders = Folders(
@@ -278,6 +293,7 @@ class Ingester:
                     )
                     earlier.changes.extend(again.changes)
                     earlier.facts = again.facts  # the source's facts as planned last
+                    earlier.seconds += again.seconds
                     if earlier.status == "unchanged":
                         earlier.status = "updated"
 
@@ -324,6 +340,7 @@ class Ingester:
         digest = "sha256:" + content_hash(data)
         for attempt in range(TRIES):
             try:
+                self._recheck = attempt > 0  # refused once: the pages changed on disk
                 self._ingest_bytes(outcome, rel, data, digest, st, force, dry_run, row, summary)
                 break
             except ChangedOnDisk:
@@ -432,7 +449,7 @@ class Ingester:
             now=now,
         )
         existing = [w.rel for w in plan.writes if not w.created]
-        if not dry_run and existing and self.settle(existing):
+        if not dry_run and existing and self.settle(existing, self._recheck):
             self.view.refresh()
             raise ChangedOnDisk("a person's edit was versioned first; planning again")
         outcome.status = "reingested" if previous else "ingested"
@@ -469,6 +486,7 @@ class Ingester:
             )
         bullets.extend(f"not written: {s}" for s in skipped)
         self.commit(plan, title, bullets)
+        self._written.update(w.rel for w in plan.writes)
 
     # -- the ledger -----------------------------------------------------------------------------
 
@@ -622,12 +640,21 @@ class Ingester:
         return dataclasses.replace(synthesis, subjects=tuple(kept))
 
     def _known(self) -> list[KnownPage]:
-        return [
-            KnownPage(path, title, tuple(aliases), typ)
-            for path, title, typ, aliases in self.store.pages.known()
-            if not path.startswith(self.settings.schema.sources_folder.rstrip("/") + "/")
-            and not path.startswith(self.folders.sources + "/")
-        ]
+        """The pages a synthesizer may match names against: every note but sources and summary
+        pages. Read once per run, then only the pages this run wrote are read again."""
+        skip = (self.settings.schema.sources_folder.rstrip("/") + "/", self.folders.sources + "/")
+        if self._known_pages is None:
+            rows = self.store.pages.known()
+            self._known_pages = {}
+        else:
+            rows = self.store.pages.known(sorted(self._written))
+            for path in self._written:
+                self._known_pages.pop(path, None)
+        self._written.clear()
+        for path, title, typ, aliases in rows:
+            if not path.startswith(skip):
+                self._known_pages[path] = KnownPage(path, title, tuple(aliases), typ)
+        return [self._known_pages[p] for p in sorted(self._known_pages)]
 
     # -- problems -------------------------------------------------------------------------------
 

@@ -255,14 +255,19 @@ class Pages(Gateway):
         """path -> title of every file in the index (the catalog links by title)."""
         return dict(self.db.execute("SELECT path, title FROM pages"))
 
-    def known(self) -> list[tuple[str, str, str | None, list[str]]]:
-        """(path, title, type, aliases) of every note: what ingest matches names against."""
+    def known(
+        self, paths: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str | None, list[str]]]:
+        """(path, title, type, aliases) of every note (or of those of `paths` that are notes):
+        what ingest matches names against."""
+        sql = "SELECT path, title, type, aliases FROM pages WHERE kind = 'note' AND generated = 0"
+        if paths is None:
+            rows = list(self.db.execute(sql + " ORDER BY path"))
+        else:
+            rows = [r for p in paths for r in self.db.execute(sql + " AND path = ?", (p,))]
         return [
             (path, title, typ, [str(a) for a in json.loads(aliases or "[]") if isinstance(a, str)])
-            for path, title, typ, aliases in self.db.execute(
-                "SELECT path, title, type, aliases FROM pages "
-                "WHERE kind = 'note' AND generated = 0 ORDER BY path"
-            )
+            for path, title, typ, aliases in rows
         ]
 
     def nodes(self) -> list[NodeRow]:

@@ -65,6 +65,7 @@ Ties always go to the earlier fact, so the result is deterministic either way.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -88,6 +89,12 @@ _MMR_RELEVANCE = 0.7
 
 
 _WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _name_words(name: str) -> tuple[str, ...]:
+    """A page name's words, case-folded (cached: a big vault's names are read for every source)."""
+    return tuple(_WORD.findall(name.casefold()))
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -478,7 +485,7 @@ class _Subjects:
             present.update(_WORD.findall(unit.text.casefold()))
 
         def mentioned(name: str) -> bool:
-            words = _WORD.findall(name.casefold())
+            words = _name_words(name)
             return bool(words) and all(word in present for word in words)
 
         ordered = sorted(
