@@ -731,6 +731,9 @@ class Companion:
         given = Path(path)
         if not given.is_file():
             raise SourceError(f"{path}: no such file to copy into the sources folder")
+        from companion.convert import check_suffix
+
+        check_suffix(given.name, self.settings.schema.ingest.formats)  # never copy what is skipped
         limit = self.settings.schema.ingest.max_source_bytes
         if given.stat().st_size > limit:
             raise SourceError(
@@ -840,10 +843,11 @@ class Companion:
         """Write one source's pages and its log.md entry as one journaled transaction (all or
         nothing, replayed after a crash), then index what was written. `ChangedOnDisk` when a
         page changed since it was read: nothing is written."""
+        from companion.errors import PageRefused
         from companion.ingest.neutral import neutralise
         from companion.render.log_md import LOG_HEADER, LOG_PATH, log_entry
         from companion.vault.walk import content_hash
-        from companion.write.atomic import read_regular
+        from companion.write.atomic import landing, read_regular, vault_relative
         from companion.write.generated import is_generated
         from companion.write.journal import write_files
 
@@ -851,6 +855,11 @@ class Companion:
         changes: dict[Path, tuple[bytes, str | None]] = {}
         written: dict[str, str] = {}
         for page in plan.writes:
+            real = vault_relative(vault, landing(vault, page.rel))
+            if real != page.rel or not self.settings.schema.is_managed(real):
+                raise PageRefused(
+                    f"{page.rel} would land on {real}: not a managed page; nothing written"
+                )
             data = page.text.encode("utf-8")
             changes[vault / page.rel] = (data, page.expected)
             written[page.rel] = content_hash(data)

@@ -163,3 +163,8 @@ class SynthesisFailed(CompanionError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class PageRefused(CompanionError):
+    """A wiki page ingest would write is not one it may write in place (a symlink to another file,
+    a page in a linked folder): nothing of that source is written; the reason is shown."""

@@ -449,6 +449,8 @@ def render_ingest(report: dict[str, Any]) -> None:
             + ", ".join(o["path"] for o in waiting[:5])
             + (" ..." if len(waiting) > 5 else "")
         )
+    for note in report.get("notes", []):
+        echo(f"note: {note}", err=True)
     if dry:
         echo("dry run: nothing written")
 

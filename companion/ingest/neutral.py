@@ -14,7 +14,8 @@ possibly spread over several lines) into one safe line:
 - a leading list marker, task box, heading `#`s, blockquote `>` and callout `[!type]` are removed;
 - HTML comments, `<script>`/`<style>` elements with their content, and every other tag are removed
   (text between ordinary tags is kept);
-- a `#` that would start a tag is escaped (`\\#urgent`), and so is a leading character that would
+- a `$` is escaped (`\\$`: `$...$` would be maths); a `#` that would start a tag is escaped
+  (`\\#urgent`), and so is a leading character that would
   make the line a list, heading, quote, table or thematic break when placed after `- `;
 - whitespace runs (newlines included) collapse to one space.
 
@@ -73,6 +74,7 @@ def neutralise(text: str) -> str:
     out = _BLOCK_ID.sub("", out)
     out = _LEAD.sub("", out).strip()
     out = _TAG.sub(r"\\#", out)
+    out = out.replace("$", "\\$")  # `$...$` and `$$` are maths in Obsidian
     if _RISKY_START.match(out):
         out = "\\" + out
     return out

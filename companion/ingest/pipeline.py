@@ -38,17 +38,26 @@ from companion.errors import (
     FileTooLarge,
     NotRegularFile,
     OutsideVault,
+    PageRefused,
     SourceError,
     SourceTooLarge,
     SynthesisFailed,
 )
-from companion.ingest.plan import Folders, PageWrite, Plan, plan_source, plan_withdraw, summary_name
+from companion.ingest.plan import (
+    Folders,
+    PageWrite,
+    Plan,
+    plan_source,
+    plan_withdraw,
+    summary_name,
+    withdrawn,
+)
 from companion.ingest.result import KnownPage, Synthesis, Synthesizer
 from companion.markdown.resolve import Resolver, keys_for_file, name_key
 from companion.store.db import Store
 from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
-from companion.write.atomic import read_regular
+from companion.write.atomic import landing, read_regular, vault_relative
 from companion.write.regions import find_regions
 from companion.write.wiki import region_lines
 
@@ -93,13 +102,18 @@ class SourceOutcome:
 class IngestReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)  # what the run decided not to do, and why
 
     @property
     def written(self) -> bool:
         return any(o.created or o.updated for o in self.outcomes) and not self.dry_run
 
     def as_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "sources": [o.as_json() for o in self.outcomes]}
+        return {
+            "dry_run": self.dry_run,
+            "sources": [o.as_json() for o in self.outcomes],
+            "notes": self.notes,
+        }
 
 
 Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bullets)
@@ -118,6 +132,7 @@ class _View:
         self.store = store
         self._templates = templates
         self.overlay: dict[str, str] = {}  # rel -> text a dry run planned
+        self.bom: set[str] = set()  # pages that start with a byte order mark: written with it
         self.refresh()
 
     def refresh(self) -> None:
@@ -146,10 +161,21 @@ class _View:
         if rel in self.overlay:
             text = self.overlay[rel]
             return text, content_hash(text.encode("utf-8"))
+        real = vault_relative(self.settings.vault, landing(self.settings.vault, rel))
+        if real != rel:
+            # A page that is a link (or sits in a linked folder) would be written through to
+            # another file — perhaps a person's note outside the managed folders: never.
+            raise PageRefused(
+                f"{rel} is a link to {real}; companion writes wiki pages only in place. "
+                "Replace the link with the page itself to have it ingested into"
+            )
         data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
         if data is None:
             return None
-        return data.decode("utf-8").removeprefix("\ufeff"), content_hash(data)
+        text = data.decode("utf-8")  # UnicodeDecodeError: reported for the source by `_one`
+        if text.startswith("\ufeff"):
+            self.bom.add(rel)
+        return text.removeprefix("\ufeff"), content_hash(data)
 
     def find(self, rel: str) -> str | None:
         return self._folded.get(rel.casefold())
@@ -233,7 +259,7 @@ class Ingester:
             )
             self.view.refresh()
         self._compound(report, dry_run)
-        report.outcomes.extend(self._withdrawn(dry_run))
+        report.outcomes.extend(self._withdrawn(dry_run, report))
         if not dry_run:
             present = set(self.view.paths)
             self.store.sources.delete([p for p in ledger if p not in present])
@@ -358,6 +384,12 @@ class Ingester:
                 return self._problem(outcome, row, "skipped", str(exc), dry_run, st, digest)
             except SynthesisFailed as exc:
                 return self._failed_synthesis(outcome, row, exc, dry_run, st, digest)
+            except (CompanionError, OSError, UnicodeDecodeError) as exc:
+                # A page this source would write cannot be written as it is (malformed YAML, a key
+                # given twice, unmatched region markers, a FIFO or a link where a page goes): this
+                # source waits, with the reason in `status`, and every other source goes on. It is
+                # tried again on every run until the page is fixed.
+                return self._problem(outcome, row, "pending", _why(rel, exc), dry_run, st, digest)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
@@ -400,7 +432,11 @@ class Ingester:
             row.summary if row is not None and row.summary and self.view.find(row.summary) else None
         )
         previous = hint or previous or self._summary_listing(rel)
+        restored = False
         if same and not force:
+            page = self.view.read(same[0])
+            restored = page is not None and withdrawn(page[0], same[0])
+        if same and not force and not restored:
             summary = same[0]
             outcome.summary = summary
             outcome.status = "unchanged" if summary == previous else "duplicate"
@@ -427,6 +463,8 @@ class Ingester:
             for p in self.sources()
             if p != rel and posixpath.splitext(posixpath.basename(p))[0].casefold() == stem
         ]
+        if restored:
+            previous = same[0]  # the same bytes are back: their page gets its facts again
         named = previous or summary_name(self.view, self.folders, rel, siblings)
         if named is None:
             raise SourceError(
@@ -485,6 +523,11 @@ class Ingester:
                 "updated: " + ", ".join(f"[[{p.removesuffix('.md')}]]" for p in plan.updated)
             )
         bullets.extend(f"not written: {s}" for s in skipped)
+        if self.view.bom & {w.rel for w in plan.writes}:
+            plan.writes = [
+                dataclasses.replace(w, text="\ufeff" + w.text) if w.rel in self.view.bom else w
+                for w in plan.writes
+            ]
         self.commit(plan, title, bullets)
         self._written.update(w.rel for w in plan.writes)
 
@@ -601,15 +644,35 @@ class Ingester:
         # The raw file being looked at now holds these bytes even before its row is recorded.
         return _relist_plan(summary, current, listed, want, now, edit_page)
 
-    def _withdrawn(self, dry_run: bool) -> list[SourceOutcome]:
+    def _withdrawn(self, dry_run: bool, report: IngestReport) -> list[SourceOutcome]:
         present = set(self.view.paths)
-        out = []
+        out: list[SourceOutcome] = []
+        gone: list[tuple[str, list[str]]] = []
         for path, props in self._summary_pages():
-            if not self.settings.schema.is_managed(path) or props.get("source_deleted"):
+            if not self.settings.schema.is_managed(path):
                 continue
             raws = self._raws(props)
             if not raws or any(r in present for r in raws):
                 continue
+            try:
+                page = self.view.read(path)
+            except (CompanionError, OSError, UnicodeDecodeError) as exc:
+                report.notes.append(f"{path}: its raw files are gone, but {_why(path, exc)}")
+                continue
+            if page is not None and not withdrawn(page[0], path):
+                gone.append((path, raws))
+        folder = self.settings.schema.sources_folder
+        missing = not (self.settings.vault / folder).is_dir()
+        if gone and not self.sources() and (missing or len(gone) > 1):
+            # Every source gone at once is a folder not synced, unmounted or moved — not a person
+            # deleting each one: withdrawing would empty the wiki. Say so and keep everything.
+            report.notes.append(
+                f"{folder}/ holds no sources at all: the facts of {len(gone)} sources were kept "
+                f"(nothing withdrawn). If you deleted them all, delete their pages in "
+                f"{self.folders.sources}/ too"
+            )
+            return out
+        for path, raws in gone:
             plan = plan_withdraw(self.view, path, raws, self.now())
             outcome = SourceOutcome(raws[0], "withdrawn", path)
             if plan.writes:
@@ -731,6 +794,17 @@ def _relist_plan(
     if text is not None:
         plan.writes.append(PageWrite(summary, text, current[1], False))
     return plan
+
+
+def _why(rel: str, exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{rel}: a page it feeds is not valid UTF-8 (byte {exc.start}); fix that page to ingest it"
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (
+            f"{rel}: a page it feeds cannot be written: {exc.strerror or exc}{where}; not ingested"
+        )
+    return f"{rel}: not ingested: {exc}"
 
 
 def _page_name(rel: str) -> str:

@@ -39,6 +39,7 @@ from companion.write.wiki import (
     safe_title,
 )
 
+DELETED_NOTE = "The raw file"  # how the note on a deleted source's summary page starts
 MAX_RELATED = 8  # links in a page's `related` region from one source: the strongest co-subjects
 
 
@@ -351,9 +352,23 @@ def _withdraw(view: VaultView, plan: Plan, targets: set[str], now: datetime) -> 
             plan.writes.append(PageWrite(found, edited, page[1], False))
 
 
+def withdrawn(text: str, page: str) -> bool:
+    """Whether a summary page says its raw file was deleted (ingest's note in `summary`)."""
+    from companion.write.regions import region_text
+
+    content = region_text(text, "summary", page) or ""
+    stem = page.rsplit("/", 1)[-1].removesuffix(".md")
+    return any(
+        line.owned and (line.text or "").startswith(DELETED_NOTE)
+        for line in region_lines(content, stem, "summary")
+    )
+
+
 def plan_withdraw(view: VaultView, summary: str, raw_paths: Sequence[str], now: datetime) -> Plan:
     """A source whose every raw file is gone: its facts withdrawn from every page it fed, and its
-    summary page saying so (`source_deleted` and a note in `summary`)."""
+    summary page saying so (a note heading its `summary` region, `DELETED_NOTE`). The note is
+    ingest's own bullet: when the same bytes come back, the source is planned again and the
+    summary region rewritten without it."""
     plan = Plan(summary)
     current = view.read(summary)
     if current is None:
@@ -372,7 +387,6 @@ def plan_withdraw(view: VaultView, summary: str, raw_paths: Sequence[str], now: 
                 (notice,), lambda line: (line.text or "").startswith("The raw file ")
             )
         },
-        properties={"source_deleted": day},
         sync_sources=False,
         now=now,
     )

@@ -219,8 +219,15 @@ def _frontmatter(rel: str, text: str) -> tuple[dict[str, Any], int]:
             f"{rel} has malformed frontmatter; fix it to have it ingested into"
         )
     version = note.properties.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        version = 0
+    if version is None:
+        return note.properties, 0
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version.strip())  # `version: "3"`: the number a person meant
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        # Counting from 0 again would hand out versions the page has had (SYSTEM.md §8).
+        raise MalformedFrontmatter(
+            f"{rel}: `version` is {version!r}, not a whole number; fix it to have it ingested into"
+        )
     return note.properties, version
 
 

@@ -63,7 +63,7 @@ def test_a_deleted_source_is_withdrawn_by_the_daemon(
     wait_until(summary.exists, timeout=30, what="the start-up ingest")
     (vault / "sources/beacon-relay-spec.md").unlink()
     wait_until(
-        lambda: "source_deleted:" in summary.read_text(encoding="utf-8"),
+        lambda: "was deleted" in summary.read_text(encoding="utf-8"),
         timeout=30,
         what="the withdrawal",
     )

@@ -195,7 +195,7 @@ def test_a_deleted_source_has_its_facts_withdrawn_and_its_summary_says_so(
     spec = "wiki/sources/cardnet-gateway-spec"
     fed = _facts_citing(vault, spec)
     assert fed
-    (vault / "sources/cardnet-gateway-spec.txt").unlink()
+    shutil.move(vault / "sources/cardnet-gateway-spec.txt", tmp_path / "spec-away.txt")
     report = app.ingest()
     assert [o.status for o in report.outcomes if o.status == "withdrawn"] == ["withdrawn"]
     left = {
@@ -205,7 +205,26 @@ def test_a_deleted_source_has_its_facts_withdrawn_and_its_summary_says_so(
     assert all(not lines for lines in left.values())  # ingest's own bullets are gone
     summary = (vault / f"{spec}.md").read_text(encoding="utf-8")
     assert "was deleted" in (region_text(summary, "summary") or "")
-    assert parse_note(summary.encode(), "x.md").properties["source_deleted"]
+    # The same bytes back: the facts come back and the note goes.
+    shutil.copy(tmp_path / "spec-away.txt", vault / "sources/cardnet-gateway-spec.txt")
+    back = app.ingest()
+    assert [o.status for o in back.outcomes if o.path.endswith("spec.txt")] == ["reingested"]
+    assert _facts_citing(vault, spec) == fed
+    assert "was deleted" not in (vault / f"{spec}.md").read_text(encoding="utf-8")
+
+
+def test_a_sources_folder_gone_as_a_whole_withdraws_nothing(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    app = open_app(vault)
+    app.ingest()
+    pages = _wiki(vault)
+    shutil.move(vault / "sources", tmp_path / "away")  # a folder not synced yet, unmounted
+    report = app.ingest()
+    assert [o for o in report.outcomes if o.status == "withdrawn"] == []
+    assert report.notes and "nothing withdrawn" in report.notes[0]
+    assert _wiki(vault) == pages
 
 
 def test_a_persons_text_on_a_wiki_page_survives_every_ingest(
