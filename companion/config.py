@@ -122,10 +122,12 @@ def parse_schema(text: str, origin: str) -> Schema:
         if isinstance(folders, str):
             folders = [folders]  # `managed_folders: wiki` means the one folder
         managed = tuple(str(f).strip("/") for f in folders if str(f).strip("/"))
+        sources = str(data.get("sources_folder", "sources")).strip("/")
+        _check_folders(origin, managed, sources, types)
         return Schema(
             schema_version=int(data.get("schema_version", 1)),
             managed_folders=managed,
-            sources_folder=str(data.get("sources_folder", "sources")).strip("/"),
+            sources_folder=sources,
             page_types=types,
             origin=origin,
             ingest=_ingest_rules(data.get("ingest"), origin),
@@ -134,6 +136,35 @@ def parse_schema(text: str, origin: str) -> Schema:
         raise ConfigError(
             f"{origin}: invalid schema settings ({exc!r}); see the default SYSTEM.md"
         ) from exc
+
+
+def _check_folders(
+    origin: str, managed: tuple[str, ...], sources: str, types: tuple[PageType, ...]
+) -> None:
+    """The folders must make sense together: companion writes only in managed folders, never in
+    the sources folder, and every page type's folder is a managed one."""
+
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder + "/")
+
+    for folder in (sources, *managed, *(t.folder for t in types)):
+        if not folder or folder.startswith(".") or ".." in folder.split("/") or "\\" in folder:
+            raise ConfigError(
+                f"{origin}: folder {folder!r} must be a plain path inside the vault "
+                "(not empty, not hidden, no `..`)"
+            )
+    for folder in managed:
+        if inside(sources, folder) or inside(folder, sources):
+            raise ConfigError(
+                f"{origin}: the sources folder {sources!r} and the managed folder {folder!r} "
+                "overlap; sources are never written, managed folders are"
+            )
+    for page_type in types:
+        if not any(inside(page_type.folder, folder) for folder in managed):
+            raise ConfigError(
+                f"{origin}: page type {page_type.name!r} lives in {page_type.folder!r}, outside "
+                f"the managed folders ({', '.join(managed)}): companion writes only there"
+            )
 
 
 def _ingest_rules(raw: object, origin: str) -> IngestRules:

@@ -360,6 +360,12 @@ class Ingester:
             from companion.convert import check_suffix
 
             check_suffix(rel, self.settings.schema.ingest.formats)
+            odd = sorted(set(posixpath.basename(rel)) & set("#|^[]"))
+            if odd:
+                raise SourceError(
+                    f"{rel}: its name holds {' '.join(odd)}, which an Obsidian link cannot name "
+                    "(its summary page could not link to it); rename the file to ingest it"
+                )
             data = self._read(rel, st)
         except CompanionError as exc:
             return self._problem(outcome, row, "skipped", str(exc), dry_run, st)

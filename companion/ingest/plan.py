@@ -105,6 +105,20 @@ def paged(text: str, page: int | None) -> str:
     return f"{body} (p. {page})"
 
 
+def _dead(view: VaultView, line: Line) -> bool:
+    """One of ingest's `related` links to a wiki page that is gone (a person deleted it): it is
+    taken out. Links ingest keeps are otherwise only ever added (several sources share them)."""
+    raw = (line.text or "").strip()
+    if not (raw.startswith("[[wiki/") and raw.endswith("]]")):
+        return False
+    return view.find(raw[2:-2].split("|")[0] + ".md") is None
+
+
+# Names of notes companion generates at the vault root, and its own: a page named so would be
+# confused with them (`[[CONFLICT]]` must keep meaning the review queue).
+RESERVED = {"conflict", "index", "log", "companion", "system"}
+
+
 def link_target(rel: str) -> str:
     """How a wiki page is linked (SYSTEM.md §5): its full vault path without `.md`."""
     return rel.removesuffix(".md")
@@ -170,6 +184,9 @@ def _targets(
         title = safe_title(subject.name)
         if title is None:
             plan.skipped.append(f"{subject.name!r}: no usable page name")
+            continue
+        if title.casefold() in RESERVED:
+            plan.skipped.append(f"{subject.name!r}: a name companion keeps for its own notes")
             continue
         folder = folders.entity if subject.kind == "entity" else folders.concept
         chosen = None
@@ -264,7 +281,7 @@ def plan_source(
             current[0],
             {
                 "facts": RegionPlan(tuple(bullets), mine),
-                "related": RegionPlan(tuple(links), lambda _line: False),
+                "related": RegionPlan(tuple(links), lambda line: _dead(view, line)),
             },
             now=now,
         )

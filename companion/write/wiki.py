@@ -28,6 +28,7 @@ source as one journaled transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,15 +92,18 @@ def merge_bullets(
     region: str,
     wanted: Sequence[str],
     mine: Callable[[Line], bool],
+    context: Sequence[str] = (),
 ) -> str:
     """The region's new content (see the module docstring). `wanted`: bullet texts in order;
-    `mine`: which of ingest's bullets this change decides (others are kept as they are)."""
+    `mine`: which of ingest's bullets this change decides (others are kept as they are).
+    `context`: the page's lines outside the region — a bullet already there (moved out of the
+    region, or left when a person removed the markers) is not added again."""
     lines = region_lines(content or "", page, region)
     want = {bullet_id(page, region, w): w for w in dict.fromkeys(wanted)}
     corrected = {line.id for line in lines if line.id and not line.owned}
-    theirs = [
-        _gist(line.raw) for line in lines if not line.owned and line.raw.lstrip().startswith("- ")
-    ]
+    corrected.update(m.group(1) for raw in context if (m := _ANY_ID.search(raw)))
+    others = [line.raw for line in lines if not line.owned] + list(context)
+    theirs = [_gist(raw) for raw in others if raw.lstrip().startswith("- ")]
     for ident, text in want.items():
         if any(_restates(_gist(f"- {text}"), other) for other in theirs):
             corrected.add(ident)  # a person already says this (in their words): theirs stands
@@ -136,6 +140,7 @@ def _gist(bullet: str) -> tuple[frozenset[str], tuple[str, ...]]:
 
 
 _ID_TAIL = re.compile(r"[ \t]+\^i-[0-9a-f]{8}[ \t]*$")
+_ANY_ID = re.compile(r"[ \t]\^(i-[0-9a-f]{8})[ \t]*$")
 
 
 def _restates(
@@ -269,7 +274,8 @@ def edit_page(
     find_regions(text, rel)  # unreadable regions: refused before anything is planned
     for name, plan in regions.items():
         old = region_text(text, name, rel)
-        new = merge_bullets(old, page, name, plan.wanted, plan.mine)
+        context = _outside(text, name, rel)
+        new = merge_bullets(old, page, name, plan.wanted, plan.mine, context)
         if new != (old or ""):
             text = set_region(text, name, new, rel)
     try:
@@ -291,6 +297,14 @@ def edit_page(
         raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
 
 
+def _outside(text: str, name: str, rel: str) -> list[str]:
+    """The page's lines outside region `name` (the whole page when it has no such region)."""
+    for region in find_regions(text, rel):
+        if region.name == name:
+            return (text[: region.body_start] + text[region.body_end :]).splitlines()
+    return text.splitlines()
+
+
 def _body(rel: str, text: str) -> str:
     note = parse_note(text.encode("utf-8"), rel)
     return text[note.body_start :]
@@ -299,14 +313,19 @@ def _body(rel: str, text: str) -> str:
 _COMMENT_LINE = re.compile(r"^[ \t]*%%(?![ \t]*companion:).*%%[ \t]*$")
 
 
+def _split_template(template: str) -> tuple[str, str]:
+    """(frontmatter block with its `---` lines, the rest)."""
+    match = re.match(r"\A(?:\ufeff)?---\r?\n.*?\r?\n---\r?\n", template, re.S)
+    head = match.group(0) if match else ""
+    return head, template[len(head) :]
+
+
 def _without_prompts(template: str) -> str:
     """The template's body without what is there to prompt a person writing by hand: a prose line
     naming `{{title}}` ("One or two sentences saying what {{title}} is") and a line that is only a
     `%% ... %%` comment. On a page ingest creates they would be placeholder text, and the first
     would become the page's description in index.md."""
-    match = re.match(r"\A(?:\ufeff)?---\r?\n.*?\r?\n---\r?\n", template, re.S)
-    head = match.group(0) if match else ""
-    body = template[len(head) :]
+    head, body = _split_template(template)
     kept = [
         line
         for line in body.splitlines(keepends=True)
@@ -332,10 +351,23 @@ def new_page(
     example items removed), `properties` set. `replace`: literal template text swapped first (a
     source page's link to its raw file)."""
     title = rel.rsplit("/", 1)[-1].removesuffix(".md")
+    head, body = _split_template(template)
     for old, new in (replace or {}).items():
-        template = template.replace(old, new)
-    template = _without_prompts(template)
-    text = _PLACEHOLDER.sub(lambda m: title if m.group(1) == "title" else stamp(now), template)
+        body = body.replace(old, new)  # the body only: frontmatter values are set as YAML below
+    template = _without_prompts(head + body)
+    head, body = _split_template(template)
+
+    def fill(match: re.Match[str]) -> str:
+        return title if match.group(1) == "title" else stamp(now)
+
+    # In the frontmatter a placeholder that is a whole value becomes a YAML string (a title like
+    # `@home` or `a: b` is not plain YAML); elsewhere the text as it is.
+    head = re.sub(
+        r"(?m)^([ \t]*[^\s:#][^:\n]*:[ \t]*)(\{\{\s*title\s*\}\})[ \t]*$",
+        lambda m: m.group(1) + json.dumps(title, ensure_ascii=False),
+        head,
+    )
+    text = _PLACEHOLDER.sub(fill, head) + _PLACEHOLDER.sub(fill, body)
     if not text.endswith("\n"):
         text += "\n"
     # An empty flow list in the template (`aliases: []`) becomes a block list when items go in:

@@ -373,7 +373,7 @@ def test_a_source_that_links_out_of_the_vault_is_refused(tmp_path: Path, open_ap
     assert not (vault / "wiki/sources/linked.md").exists()
 
 
-@pytest.mark.parametrize("stem", ["CON", "a/../../x", "a" * 300, "[[CONFLICT]] #tag ^id"])
+@pytest.mark.parametrize("stem", ["CON", "a/../../x", "a" * 300, "CONFLICT", 'say "hi" \\ @home'])
 def test_a_hostile_file_name_gets_a_safe_page_name(
     tmp_path: Path, open_app: OpenApp, stem: str
 ) -> None:
@@ -501,3 +501,15 @@ def test_the_pages_do_not_depend_on_the_order_sources_arrive_in(
     relay = _facts_by_page(apart)["wiki/entities/Beacon Relay.md"]
     assert any("harbour master checks" in line for line in relay)  # the earlier source's fact
     assert _facts_by_page(apart) == _facts_by_page(together)
+
+
+def test_a_source_whose_name_no_link_can_name_is_reported(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    vault = tmp_path / "vault"
+    write(vault, "sources/Q3 #2 [draft].txt", "The Beacon Relay forwards signals nightly.\n" * 3)
+    report = open_app(vault).ingest()
+    (outcome,) = report.outcomes
+    assert outcome.status == "skipped"
+    assert "an Obsidian link cannot name" in (outcome.problem or "")
+    assert not (vault / "wiki").exists()

@@ -252,3 +252,30 @@ def test_a_person_rewording_an_ingested_fact_without_its_id_is_not_contradicted(
         )
     }
     assert edit_page("wiki/entities/CardNet Gateway.md", edited, plan, now=NOW) is None
+
+
+def test_facts_left_outside_when_a_person_removed_the_markers_are_not_added_again() -> None:
+    text = _page(["A fact from the spec.", "Another fact from the spec."])
+    start = text.index("%% companion:begin facts %%\n")
+    text = text.replace("%% companion:begin facts %%\n", "").replace(
+        "%% companion:end facts %%\n", ""
+    )
+    assert start > 0 and "^i-" in text  # the bullets stay, now the person's
+    new = edit_page(
+        "wiki/entities/CardNet Gateway.md",
+        text,
+        {
+            "facts": RegionPlan(
+                (
+                    cite("A fact from the spec.", [S1]),
+                    cite("Another fact from the spec.", [S1]),
+                    cite("A third fact.", [S1]),
+                ),
+                _of(S1),
+            )
+        },
+        now=NOW,
+    )
+    assert new is not None
+    assert new.count("A fact from the spec") == 1 and new.count("Another fact") == 1
+    assert (region_text(new, "facts") or "").count("\n") == 1  # only the new fact, appended
