@@ -232,6 +232,7 @@ class Ingester:
         self._known_pages: dict[str, KnownPage] | None = None
         self._written: set[str] = set()  # pages committed since `_known` last read them
         self._recheck = False
+        self._relink: set[str] = set()  # a dry run's sources to plan again (see `_compound`)
         schema = settings.schema
         folder = {t.name: t.folder for t in schema.page_types}
         self.folders = Folders(
@@ -266,62 +267,70 @@ class Ingester:
         return report
 
     def _compound(self, report: IngestReport, dry_run: bool) -> None:
-        """Pages created in this run get the facts of every source that names them — those
-        ingested before them too, in this run or an earlier one — so the wiki does not depend on
-        the order sources arrived in. Sources whose indexed text holds a new page's name (a
-        full-text phrase query) are planned again; each one that gains facts is one more
-        transaction. Only for a synthesizer that is cheap and deterministic (extractive): the
-        LLM path is not re-run for this."""
-        if not self.synthesizer.name.startswith("extractive"):
-            return
-        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
-        folders = (self.folders.entity + "/", self.folders.concept + "/")
-        fresh = [o for o in report.outcomes for rel in o.created if rel.startswith(folders)]
-        seen_pages: set[str] = set()
+        """Pages created get the facts of every source that names them — those ingested before
+        them too, in this run or an earlier one — so the wiki does not depend on the order
+        sources arrived in. Each commit that creates pages marks the sources whose indexed text
+        holds a new page's name (a full-text phrase query) `relink` in the ledger
+        (`_mark_relink`); here they are planned again, each one that gains facts one more
+        transaction. The mark is in the store, so a run killed before this pass finishes leaves
+        it to the next run. Only for a synthesizer that is cheap and deterministic (extractive):
+        the LLM path is not re-run for this."""
         for _ in range(3):  # a re-plan can create a page in turn; three rounds settle it
-            pages = sorted(
-                {rel for o in fresh for rel in o.created if rel.startswith(folders)} - seen_pages
-            )
-            if not pages:
+            if dry_run:
+                todo, self._relink = sorted(self._relink), set()
+            else:
+                todo = [r.path for r in self.store.sources.all() if r.state == "relink"]
+            if not todo:
                 return
-            seen_pages.update(pages)
-            names = {_page_name(rel) for rel in pages}
-            holders: set[str] = set()
-            for name in sorted(names):
-                phrase = '"' + name.replace('"', '""') + '"'
-                try:
-                    found = self.store.ranking.bm25(phrase, 1000)
-                except Exception:  # a name FTS cannot parse: nothing to look up for it
-                    continue
-                holders.update(path for _, path, _, _ in found if path.startswith(prefix))
             rows = {row.path: row for row in self.store.sources.all()}
             outcomes = {o.path: o for o in report.outcomes}
-            fresh = []
-            for rel in sorted(holders):
-                row = rows.get(rel)
+            for rel in todo:
                 earlier = outcomes.get(rel)
-                planned = earlier is not None and earlier.status in ("ingested", "reingested")
-                if not (row is not None and row.state == "done") and not (dry_run and planned):
-                    continue
                 hint = earlier.summary if earlier is not None else None
-                again = self._one(rel, row, True, dry_run, False, summary=hint)
+                again = self._one(rel, rows.get(rel), True, dry_run, False, summary=hint)
                 self.view.refresh()
-                if not (again.created or again.updated):
+                if not (again.created or again.updated or again.problem):
                     continue
-                fresh.append(again)
                 if earlier is None:
-                    again.status = "updated"
+                    if again.status in ("ingested", "reingested"):
+                        again.status = "updated"
                     report.outcomes.append(again)
-                else:
-                    earlier.created = sorted({*earlier.created, *again.created})
-                    earlier.updated = sorted(
-                        {*earlier.updated, *again.updated} - set(earlier.created)
-                    )
-                    earlier.changes.extend(again.changes)
-                    earlier.facts = again.facts  # the source's facts as planned last
-                    earlier.seconds += again.seconds
-                    if earlier.status == "unchanged":
-                        earlier.status = "updated"
+                    continue
+                earlier.created = sorted({*earlier.created, *again.created})
+                earlier.updated = sorted({*earlier.updated, *again.updated} - set(earlier.created))
+                earlier.changes.extend(again.changes)
+                earlier.facts = again.facts  # the source's facts as planned last
+                earlier.seconds += again.seconds
+                if earlier.status == "unchanged":
+                    earlier.status = "updated"
+
+    def _mark_relink(self, created: Sequence[str], source: str, dry_run: bool) -> None:
+        """Mark for `_compound` the other sources that name a page just created."""
+        if not self.synthesizer.name.startswith("extractive"):
+            return
+        folders = (self.folders.entity + "/", self.folders.concept + "/")
+        names = sorted({_page_name(rel) for rel in created if rel.startswith(folders)})
+        if not names:
+            return
+        prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+        holders: set[str] = set()
+        for name in names:
+            phrase = '"' + name.replace('"', '""') + '"'
+            try:
+                found = self.store.ranking.bm25(phrase, 1000)
+            except Exception:  # a name FTS cannot parse: nothing to look up for it
+                continue
+            holders.update(path for _, path, _, _ in found if path.startswith(prefix))
+        holders.discard(source)
+        if dry_run:
+            self._relink.update(holders)
+            return
+        marked = []
+        for rel in sorted(holders):
+            row = self.store.sources.get(rel)
+            if row is not None and row.state == "done":
+                marked.append(dataclasses.replace(row, state="relink", changed_at=time.time()))
+        self.store.sources.put(marked)
 
     # -- one source -----------------------------------------------------------------------------
 
@@ -343,18 +352,9 @@ class Ingester:
             return self._problem(
                 outcome, row, "skipped", f"{rel}: cannot be read ({exc.strerror})", dry_run
             )
-        same_stat = row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
-        if row is not None and same_stat and not force:
-            if row.state == "done":
-                return outcome
-            if row.state in ("skipped", "failed") and not asked:
-                # Reported when it was first seen and listed by `status` since: a run over the
-                # whole folder does not fail again for a file nobody has touched.
-                outcome.problem = row.problem
-                return outcome
-        waiting = row is not None and row.state == "retrying" and not asked and not force
-        if waiting and row is not None and row.next_try is not None and row.next_try > time.time():
-            outcome.status, outcome.problem = "retrying", row.problem
+        if row is not None and row.state == "relink":
+            force = True  # a page created since names it: plan it again (see `_compound`)
+        if row is not None and not force and _nothing_new(outcome, row, st, asked):
             return outcome
         try:
             from companion.convert import check_suffix
@@ -518,6 +518,7 @@ class Ingester:
         if dry_run:
             outcome.changes = [_describe(self.view, w) for w in plan.writes]
             self.view.planned(plan.writes)
+            self._mark_relink(plan.created, outcome.path, dry_run)
             return
         bullets = []
         if plan.created:
@@ -536,6 +537,7 @@ class Ingester:
             ]
         self.commit(plan, title, bullets)
         self._written.update(w.rel for w in plan.writes)
+        self._mark_relink(plan.created, outcome.path, dry_run)
 
     # -- the ledger -----------------------------------------------------------------------------
 
@@ -800,6 +802,25 @@ def _relist_plan(
     if text is not None:
         plan.writes.append(PageWrite(summary, text, current[1], False))
     return plan
+
+
+def _nothing_new(outcome: SourceOutcome, row: SourceRow, st: os.stat_result, asked: bool) -> bool:
+    """Whether the ledger already says all there is about this source (filling `outcome`): done
+    and unchanged; skipped or failed before and untouched since (reported when first seen,
+    listed by `status` since: a run over the whole folder does not fail again for it); or a
+    retry not yet due. `asked`: named on the command line, so it is tried whatever the ledger
+    says."""
+    same_stat = (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
+    if same_stat and row.state == "done":
+        return True
+    if same_stat and row.state in ("skipped", "failed") and not asked:
+        outcome.problem = row.problem
+        return True
+    due = row.next_try is None or row.next_try <= time.time()
+    if row.state == "retrying" and not asked and not due:
+        outcome.status, outcome.problem = "retrying", row.problem
+        return True
+    return False
 
 
 def _why(rel: str, exc: BaseException) -> str:

@@ -48,8 +48,9 @@ from companion.write.atomic import (
 )
 
 JOURNAL = "journal.json"
-# A test hook, never set in use: `COMPANION_TEST_CRASH_AT=staged|committed|renamed-N` kills the
-# process (SIGKILL, as `kill -9` would) at that step of the next multi-file write, so a test can
+# A test hook, never set in use: `COMPANION_TEST_CRASH_AT=staged|committed|renamed-N` (optionally
+# `@K`: of the K-th multi-file write) kills the process (SIGKILL, as `kill -9` would) at that step
+# of the first (K-th) multi-file write, so a test can
 # prove each step recovers (all of the change or none of it) without racing a random kill.
 _CRASH_AT = "COMPANION_TEST_CRASH_AT"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -110,6 +111,7 @@ def write_files(
     and no temp behind."""
     folders = _Folders()
     staged: list[Staged] = []
+    _WRITES[0] += 1
     try:
         try:
             for target, (data, expected) in changes.items():
@@ -142,8 +144,16 @@ def write_files(
     return [s.target for s in staged]
 
 
+_WRITES = [0]  # multi-file writes begun by this process (for `step@N`)
+
+
 def _crash_point(step: str) -> None:
-    if os.environ.get(_CRASH_AT) == step:
+    """The test hook: `step` (the first write's) or `step@N` (the N-th write's) kills us."""
+    wanted = os.environ.get(_CRASH_AT)
+    if not wanted:
+        return
+    name, _, nth = wanted.partition("@")
+    if name == step and (not nth or int(nth) == _WRITES[0]):
         import signal
 
         os.kill(os.getpid(), signal.SIGKILL)

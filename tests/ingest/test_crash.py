@@ -110,3 +110,27 @@ def test_kill_9_at_each_journal_step_leaves_all_pages_or_none(
     reference_final = dict(after)
     reference_final.pop("log.md", None)
     assert final == reference_final
+
+
+CONFLICTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "conflicts-dev" / "sources"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CONFLICTS.is_dir(), reason=f"shared test data not found at {CONFLICTS}")
+def test_a_run_killed_in_its_relinking_pass_is_finished_by_the_next(tmp_path: Path) -> None:
+    """Pages created by later sources get the facts of earlier ones in a second pass. Killing the
+    run at that pass's first write leaves the rest marked in the ledger: the next run finishes
+    it, and the pages are those of a run never killed."""
+    runs = {}
+    for name, crash in (("straight", None), ("killed", "committed@13")):
+        vault = tmp_path / name / "vault"
+        shutil.copytree(CONFLICTS, vault / "sources")
+        state = tmp_path / name / "state"
+        assert _run(vault, state, "index", "--no-embed").returncode == 0
+        if crash is not None:  # 12 sources, one write each; the 13th is the second pass's first
+            assert _run(vault, state, "ingest", crash=crash).returncode == -signal.SIGKILL
+        done = _run(vault, state, "ingest")
+        assert done.returncode == 0, done.stderr
+        assert "nothing to ingest" in _run(vault, state, "ingest").stdout
+        runs[name] = {k: v for k, v in _pages(vault).items() if k != "log.md"}
+    assert runs["killed"] == runs["straight"]
