@@ -40,6 +40,9 @@ from companion.write.wiki import (
 )
 
 DELETED_NOTE = "The raw file"  # how the note on a deleted source's summary page starts
+# The `mentions` line that remembers a page a person deleted, so no later change of the source
+# recreates it (a link would resolve to nothing; this names the page as plain text).
+NOT_RECREATED = "Not recreated (a person deleted it): "
 MAX_RELATED = 8  # links in a page's `related` region from one source: the strongest co-subjects
 
 
@@ -105,6 +108,10 @@ def paged(text: str, page: int | None) -> str:
     return f"{body} (p. {page})"
 
 
+def _wiki_folders(folders: Folders) -> tuple[str, ...]:
+    return (folders.entity.casefold(), folders.concept.casefold())
+
+
 def _dead(view: VaultView, line: Line) -> bool:
     """One of ingest's `related` links to a wiki page that is gone (a person deleted it): it is
     taken out. Links ingest keeps are otherwise only ever added (several sources share them)."""
@@ -160,6 +167,8 @@ def _mentioned(text: str | None, page: str) -> set[str]:
         raw = line.raw.strip()
         if raw.startswith("- [[") and "]]" in raw:
             out.add(raw[4 : raw.index("]]")].split("|")[0].casefold())
+        elif line.owned and (line.text or "").startswith(NOT_RECREATED):
+            out.add((line.text or "")[len(NOT_RECREATED) :].strip("` ").casefold())
     return out
 
 
@@ -291,8 +300,11 @@ def plan_source(
     # Pages this source fed before and feeds no longer: its facts there are withdrawn.
     _withdraw(view, plan, before - {link_target(r).casefold() for r in fed}, now)
 
+    gone = sorted(
+        t for t in deleted if t.startswith(tuple(f + "/" for f in _wiki_folders(folders)))
+    )
     _plan_summary(
-        view, plan, summary, raw_paths, digest, converted, date, synthesis, fed, notes, now
+        view, plan, summary, raw_paths, digest, converted, date, synthesis, fed, notes, now, gone
     )
     return plan
 
@@ -309,9 +321,11 @@ def _plan_summary(
     fed: set[str],
     notes: list[str],
     now: datetime,
+    gone: Sequence[str] = (),
 ) -> None:
     points = [paged(f.text, f.page) for f in synthesis.summary]
     mentions = [f"[[{view.link(r, summary)}]]" for r in sorted(fed) + notes]
+    mentions += [f"{NOT_RECREATED}`{target}`" for target in gone]
     properties = {
         "type": "source",
         "source_hash": digest,

@@ -278,11 +278,12 @@ def test_a_wiki_page_a_person_deleted_is_not_recreated(tmp_path: Path, open_app:
     assert created
     (vault / created[0]).unlink()
     raw = vault / "sources/cardnet-gateway-spec.txt"
-    raw.write_text(
-        raw.read_text(encoding="utf-8") + "\nA new closing line for the spec.\n", encoding="utf-8"
-    )
-    app.ingest()
-    assert not (vault / created[0]).exists()
+    for line in ("A new closing line for the spec.", "And a second change to the spec."):
+        raw.write_text(raw.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+        app.ingest()
+        assert not (vault / created[0]).exists()  # not after the first change, nor the next
+    summary = (vault / "wiki/sources/cardnet-gateway-spec.md").read_text(encoding="utf-8")
+    assert "Not recreated (a person deleted it)" in (region_text(summary, "mentions") or "")
 
 
 NEUTRAL = """\
