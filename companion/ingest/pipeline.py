@@ -471,6 +471,9 @@ class Ingester:
         ]
         if restored:
             previous = same[0]  # the same bytes are back: their page gets its facts again
+        split_from = self._shared(previous, rel, digest) if previous and not restored else None
+        if split_from is not None:
+            previous = None  # one of several identical copies changed: it gets its own page
         named = previous or summary_name(self.view, self.folders, rel, siblings)
         if named is None:
             raise SourceError(
@@ -498,6 +501,8 @@ class Ingester:
             raise ChangedOnDisk("a person's edit was versioned first; planning again")
         outcome.status = "reingested" if previous else "ingested"
         outcome.facts = plan.facts
+        if split_from is not None:
+            self._unlist(split_from, rel, now, dry_run)
         title = converted.title or posixpath.basename(rel)
         self._finish(outcome, plan, title, dry_run, skipped=plan.skipped)
         if not dry_run:
@@ -632,6 +637,40 @@ class Ingester:
                 listed = [p for p in self._raws(props) if p in present and p != rel]
         same = [r.path for r in self.store.sources.all() if r.hash == digest and r.path in present]
         return list(dict.fromkeys([rel, *[p for p in listed if p in same]]))
+
+    def _shared(self, summary: str, rel: str, digest: str) -> str | None:
+        """`summary` when `rel` now holds other bytes than the page was made from while other raw
+        files it lists still hold those (the page stays theirs: a changed `rel` must not take it
+        over), else None."""
+        props = dict(self._summary_pages()).get(summary, {})
+        made_from = str(props.get("source_hash", "")).strip().lower()
+        if made_from == digest:
+            return None  # the same bytes planned again (--force, relinking): the page is theirs
+        present = set(self.view.paths)
+        rows = {r.path: r for r in self.store.sources.all()}
+        others = [
+            p
+            for p in self._raws(props)
+            if p != rel and p in present and p in rows and rows[p].hash == made_from
+        ]
+        return summary if others else None
+
+    def _unlist(self, summary: str, rel: str, now: datetime, dry_run: bool) -> None:
+        """Take raw file `rel` off the `sources` of `summary` (its copies keep the page)."""
+        from companion.write.wiki import edit_page
+
+        current = self.view.read(summary)
+        if current is None:
+            return
+        listed = self._raws(dict(self._summary_pages()).get(summary, {}))
+        want = [p for p in listed if p != rel]
+        plan = _relist_plan(summary, current, listed, want, now, edit_page)
+        if plan.writes:
+            note = SourceOutcome(rel, "updated", summary)
+            self._finish(
+                note, plan, f"{posixpath.basename(rel)} changed: its own page now", dry_run
+            )
+            self.view.refresh()
 
     def _relist(self, summary: str, digest: str, now: datetime, rel: str) -> Plan | None:
         """The same bytes under another name: list every present raw path with them on the

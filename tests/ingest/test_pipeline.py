@@ -514,3 +514,30 @@ def test_a_source_whose_name_no_link_can_name_is_reported(
     assert outcome.status == "skipped"
     assert "an Obsidian link cannot name" in (outcome.problem or "")
     assert not (vault / "wiki").exists()
+
+
+def test_one_of_two_identical_copies_changing_gets_its_own_page(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    shutil.copy(vault / "sources/q3-architecture-review.md", vault / "sources/q3-copy.md")
+    app = open_app(vault)
+    app.ingest()
+    shared = "wiki/sources/q3-architecture-review"
+    before = _facts_citing(vault, shared)
+    copy = vault / "sources/q3-copy.md"
+    copy.write_text(
+        copy.read_text(encoding="utf-8").replace("5 brokers", "6 brokers"), encoding="utf-8"
+    )
+    report = app.ingest()
+    outcome = next(o for o in report.outcomes if o.path == "sources/q3-copy.md")
+    assert (outcome.status, outcome.summary) == ("ingested", "wiki/sources/q3-copy.md"), outcome
+    note = parse_note((vault / f"{shared}.md").read_bytes(), "x.md")
+    assert note.properties["sources"] == ["[[sources/q3-architecture-review.md]]"]
+    assert _facts_citing(vault, shared) == before  # the unchanged original keeps its facts
+    assert any(
+        "6 brokers" in line
+        for lines in _facts_citing(vault, "wiki/sources/q3-copy").values()
+        for line in lines
+    )
+    assert {o.status for o in app.ingest().outcomes} == {"unchanged"}
