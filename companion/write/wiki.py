@@ -109,18 +109,35 @@ def merge_bullets(
             corrected.add(ident)  # a person already says this (in their words): theirs stands
     present: set[str] = set()
     out: list[str] = []
-    for line in lines:
+    for number, line in enumerate(lines):
         if line.owned and line.id is not None:
             if line.id in present:
                 continue  # a duplicate of a bullet already kept
             if mine(line) and line.id not in want:
-                continue  # withdrawn or replaced
+                if not _has_children(lines, number):
+                    continue  # withdrawn or replaced
+                # A person wrote under it (an indented note): dropping it would hang their
+                # lines under another fact. It stays, without its id — theirs now.
+                out.append(_ID_TAIL.sub("", line.raw))
+                continue
             present.add(line.id)
         out.append(line.raw)
     for ident, text in want.items():
         if ident not in present and ident not in corrected:
             out.append(f"- {text} ^{ident}")
     return "".join(f"{line}\n" for line in out)
+
+
+def _has_children(lines: Sequence[Line], number: int) -> bool:
+    """Whether the bullet at `number` has indented lines under it that are not ingest's."""
+    for line in lines[number + 1 :]:
+        if not line.raw.strip():
+            return False
+        if not line.raw[:1].isspace():
+            return False
+        if not line.owned:
+            return True
+    return False
 
 
 _WORDS = re.compile(r"\w+")

@@ -279,3 +279,30 @@ def test_facts_left_outside_when_a_person_removed_the_markers_are_not_added_agai
     assert new is not None
     assert new.count("A fact from the spec") == 1 and new.count("Another fact") == 1
     assert (region_text(new, "facts") or "").count("\n") == 1  # only the new fact, appended
+
+
+def test_a_persons_note_under_a_withdrawn_fact_keeps_its_fact() -> None:
+    text = _page(["The cluster has 5 brokers.", "The cluster runs in two zones."])
+    facts = region_text(text, "facts") or ""
+    first = facts.splitlines()[0]
+    annotated = facts.replace(first, first + "\n  - Ravi: verified this in October.", 1)
+    text = text.replace(facts, annotated)
+    new = edit_page(
+        "wiki/entities/CardNet Gateway.md",
+        text,
+        {
+            "facts": RegionPlan(
+                (
+                    cite("The cluster has 6 brokers.", [S1]),
+                    cite("The cluster runs in two zones.", [S1]),
+                ),
+                _of(S1),
+            )
+        },
+        now=NOW,
+    )
+    assert new is not None
+    lines = (region_text(new, "facts") or "").splitlines()
+    at = lines.index("  - Ravi: verified this in October.")
+    assert lines[at - 1].startswith("- The cluster has 5 brokers") and "^i-" not in lines[at - 1]
+    assert any("6 brokers" in line for line in lines)
