@@ -59,7 +59,7 @@ from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
 from companion.write.atomic import landing, read_regular, vault_relative
 from companion.write.regions import find_regions
-from companion.write.wiki import region_lines
+from companion.write.wiki import ids_citing, region_lines
 
 TRIES = 3  # plans of one source refused because a page changed meanwhile, before giving up
 # An LLM that failed is tried again after 5, then 10 minutes: 3 tries over ~15 minutes, then the
@@ -193,6 +193,9 @@ class _View:
         name = target.rsplit("/", 1)[-1]
         found = Resolver(self._named({name_key(name)})).resolve(name, source)
         return name if found.target == rel and not found.ambiguous else target
+
+    def written(self, rel: str, source: str) -> set[str]:
+        return self.store.sources.bullets(rel, source)
 
     def captures(self, rel: str) -> bool:
         """Would a file at `rel` change any existing link's target? Only a link that resolves
@@ -542,6 +545,13 @@ class Ingester:
             ]
         self.commit(plan, title, bullets)
         self._written.update(w.rel for w in plan.writes)
+        cited = plan.summary.removesuffix(".md")
+        folders = (self.folders.entity + "/", self.folders.concept + "/")
+        for write in plan.writes:
+            if write.rel.startswith(folders):
+                page = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
+                ids = ids_citing(write.text.removeprefix("\ufeff"), page, "facts", cited)
+                self.store.sources.set_bullets(write.rel, cited, ids)
         self._mark_relink(plan.created, outcome.path, dry_run)
 
     # -- the ledger -----------------------------------------------------------------------------

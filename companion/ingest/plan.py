@@ -32,6 +32,7 @@ from companion.ingest.result import Converted, Subject, Synthesis
 from companion.write.wiki import (
     Line,
     RegionPlan,
+    all_ids,
     cite,
     edit_page,
     new_page,
@@ -62,6 +63,9 @@ class VaultView(Protocol):
     def link(self, rel: str, source: str) -> str:
         """The link text (inside `[[...]]`) a page at `source` uses for `rel`: a wiki page by its
         full path; a person's note by the shortest name that resolves to exactly it (SYSTEM.md §5)."""
+
+    def written(self, rel: str, source: str) -> set[str]:
+        """Ids of the fact bullets citing `source` that ingest last wrote on `rel`."""
 
     def captures(self, rel: str) -> bool:
         """True when a new file at `rel` would change the target of any existing link."""
@@ -289,7 +293,13 @@ def plan_source(
             rel,
             current[0],
             {
-                "facts": RegionPlan(tuple(bullets), mine),
+                # Bullets ingest wrote before that are nowhere on the page now: a person deleted
+                # them, and that stands.
+                "facts": RegionPlan(
+                    tuple(bullets),
+                    mine,
+                    frozenset(view.written(rel, cited) - all_ids(current[0])),
+                ),
                 "related": RegionPlan(tuple(links), lambda line: _dead(view, line)),
             },
             now=now,

@@ -197,6 +197,22 @@ def _m0007_sources(db: apsw.Connection) -> None:
     )
 
 
+def _m0008_wiki_bullets(db: apsw.Connection) -> None:
+    """Which fact bullets ingest wrote on which page for which source, so one a person deleted is
+    not written again on the next change of that source. A cache of intent, not of content: lost
+    with the index (a rebuilt index forgets deletions made before it, nothing else)."""
+    db.execute(
+        """
+        CREATE TABLE wiki_bullets (
+            page TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (page, summary, id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
@@ -206,6 +222,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0005_page_fts", _m0005_page_fts),
     ("0006_unversioned", _m0006_unversioned),
     ("0007_sources", _m0007_sources),
+    ("0008_wiki_bullets", _m0008_wiki_bullets),
 )
 
 

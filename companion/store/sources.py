@@ -94,3 +94,21 @@ class Sources(Gateway):
 
     def delete(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM sources WHERE path = ?", [(p,) for p in paths])
+
+    # -- the bullets ingest wrote -----------------------------------------------------------------
+
+    def bullets(self, page: str, summary: str) -> set[str]:
+        """Ids of the fact bullets citing `summary` that ingest last wrote on `page`."""
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM wiki_bullets WHERE page = ? AND summary = ?", (page, summary)
+            )
+        }
+
+    def set_bullets(self, page: str, summary: str, ids: Iterable[str]) -> None:
+        self.db.execute("DELETE FROM wiki_bullets WHERE page = ? AND summary = ?", (page, summary))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO wiki_bullets VALUES (?, ?, ?)",
+            [(page, summary, i) for i in sorted(ids)],
+        )

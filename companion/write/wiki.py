@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -93,15 +93,18 @@ def merge_bullets(
     wanted: Sequence[str],
     mine: Callable[[Line], bool],
     context: Sequence[str] = (),
+    refused: Collection[str] = (),
 ) -> str:
     """The region's new content (see the module docstring). `wanted`: bullet texts in order;
     `mine`: which of ingest's bullets this change decides (others are kept as they are).
     `context`: the page's lines outside the region — a bullet already there (moved out of the
-    region, or left when a person removed the markers) is not added again."""
+    region, or left when a person removed the markers) is not added again. `refused`: ids of
+    bullets a person deleted, not added again either."""
     lines = region_lines(content or "", page, region)
     want = {bullet_id(page, region, w): w for w in dict.fromkeys(wanted)}
     corrected = {line.id for line in lines if line.id and not line.owned}
     corrected.update(m.group(1) for raw in context if (m := _ANY_ID.search(raw)))
+    corrected.update(refused)
     others = [line.raw for line in lines if not line.owned] + list(context)
     theirs = [_gist(raw) for raw in others if raw.lstrip().startswith("- ")]
     for ident, text in want.items():
@@ -228,6 +231,8 @@ class RegionPlan:
 
     wanted: tuple[str, ...]
     mine: Callable[[Line], bool]
+    # Ids of bullets ingest wrote here before that a person has since deleted: not re-added.
+    refused: frozenset[str] = frozenset()
 
 
 def stamp(now: datetime) -> str:
@@ -292,7 +297,7 @@ def edit_page(
     for name, plan in regions.items():
         old = region_text(text, name, rel)
         context = _outside(text, name, rel)
-        new = merge_bullets(old, page, name, plan.wanted, plan.mine, context)
+        new = merge_bullets(old, page, name, plan.wanted, plan.mine, context, plan.refused)
         if new != (old or ""):
             text = set_region(text, name, new, rel)
     try:
@@ -410,3 +415,18 @@ def new_page(
         raise MalformedFrontmatter(
             f"the template for {rel} cannot be filled in ({exc}); nothing written"
         ) from exc
+
+
+def ids_citing(text: str, page: str, region: str, source: str) -> set[str]:
+    """The ids of ingest's own bullets in `region` that cite exactly `source` (`wiki/sources/x`)."""
+    content = region_text(text, region) or ""
+    return {
+        line.id
+        for line in region_lines(content, page, region)
+        if line.owned and line.id and line.cites() == [source]
+    }
+
+
+def all_ids(text: str) -> set[str]:
+    """Every ingest id anywhere on the page (kept, edited or moved)."""
+    return set(re.findall(r"\^(i-[0-9a-f]{8})\b", text))

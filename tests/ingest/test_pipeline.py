@@ -541,3 +541,22 @@ def test_one_of_two_identical_copies_changing_gets_its_own_page(
         for line in lines
     )
     assert {o.status for o in app.ingest().outcomes} == {"unchanged"}
+
+
+def test_facts_a_person_deleted_are_not_written_again_when_the_source_changes(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    app = open_app(vault)
+    app.ingest()
+    page = vault / "wiki/entities/CardNet Gateway.md"
+    text = page.read_text(encoding="utf-8")
+    facts = region_text(text, "facts") or ""
+    assert ID.search(facts)
+    kept = [line for line in facts.splitlines() if not ID.search(line)]
+    page.write_text(text.replace(facts, "".join(f"{k}\n" for k in kept)), encoding="utf-8")
+    raw = vault / "sources/cardnet-gateway-spec.txt"
+    raw.write_text(raw.read_text(encoding="utf-8") + "\nA closing line.\n", encoding="utf-8")
+    report = app.ingest()
+    assert [o.status for o in report.outcomes if o.path.endswith("spec.txt")] == ["reingested"]
+    assert not ID.search(region_text(page.read_text(encoding="utf-8"), "facts") or "")
