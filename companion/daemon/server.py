@@ -91,8 +91,10 @@ class ApiServer:
         server.handlers = self.handlers
         server.idle_timeout = self.idle_timeout
         self._server = server
+        # The poll interval is how long `stop` waits for the loop to notice (0.5 s by default):
+        # a daemon stops promptly, and the selector costs nothing between polls.
         self._thread = threading.Thread(
-            target=server.serve_forever, name="companion-api", daemon=True
+            target=server.serve_forever, args=(0.05,), name="companion-api", daemon=True
         )
         self._thread.start()
 
