@@ -247,8 +247,10 @@ def _is_fact(unit: Unit) -> bool:
     text = unit.text
     if _QUESTION.search(text) or _TODO.match(text):
         return False
-    if _BOOKKEEPING.match(text) or _CONFIDENTIAL.search(text) or text.rstrip().endswith(":"):
+    if _BOOKKEEPING.match(text) or _CONFIDENTIAL.search(text):
         return False
+    if text.rstrip().endswith(":") and ". " not in text:
+        return False  # one lead-in sentence ("The service covers:"); joined to a fact, it stays
     return not (_GREETING.match(text) and len(text.split()) <= 8)
 
 
@@ -1161,8 +1163,23 @@ class ExtractiveSynthesizer:
             [*finder.forms(k for k in names if not k.startswith("concept:")), *concept_forms]
         )
         facts: list[Fact] = []
+        # A fact that names no subject is about its section's subject, else the document's: the
+        # `RTO | 4 hours` row of a runbook titled "CareRecord downtime runbook" is about CareRecord.
+        title = source.title or next((u.heading for u in found if u.heading), "")
+        document = tuple(dict.fromkeys(names[key] for key in about.find(title)))
+        sections: dict[str, tuple[str, ...]] = {}
+        entities = {s.name for s in subjects if s.kind == "entity"}
         for unit in kept:
             mentioned = tuple(dict.fromkeys(names[key] for key in about.find(unit.text)))
+            if entities.isdisjoint(
+                mentioned
+            ):  # no entity named: the section's, else the document's
+                if unit.heading and unit.heading not in sections:
+                    sections[unit.heading] = tuple(
+                        dict.fromkeys(names[key] for key in about.find(unit.heading))
+                    )
+                fallback = (sections.get(unit.heading, ()) if unit.heading else ()) or document
+                mentioned = tuple(dict.fromkeys((*mentioned, *fallback)))
             facts.append(
                 Fact(
                     unit.text,
