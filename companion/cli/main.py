@@ -22,7 +22,8 @@ from companion.errors import EXIT_INTERNAL, CompanionError
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="companion")
 def cli() -> None:
-    """Keep an Obsidian vault indexed, linked and searchable. The markdown is the truth.
+    """Keep an Obsidian vault indexed, linked and searchable, and turn the files you drop into
+    its sources/ folder into cited wiki pages. The markdown is the truth.
 
     Exit codes: 0 success, 1 user error (the message says what to do), 2 usage error,
     3 conflict (the page's version moved on), 75 busy (another process is writing the vault;
@@ -32,6 +33,7 @@ def cli() -> None:
     Quick start:
       companion init ~/notes            scaffold a vault (folders, SYSTEM.md, templates)
       companion index ~/notes           index it: text search at once, then embeddings
+      companion ingest --vault ~/notes  files in sources/ -> summary, entity and concept pages
       companion search "retry policy"   hybrid (BM25 + vector) search
       companion status                  what is indexed, embedded, and any problems
     """
