@@ -47,8 +47,8 @@ from companion.write.state import ensure_state_dir
 
 if TYPE_CHECKING:
     from companion.graph import VaultGraph
-    from companion.ingest.pipeline import IngestReport
     from companion.ingest.plan import Plan
+    from companion.ingest.report import IngestReport
     from companion.search.memory import VectorIndex
     from companion.store.rows import EdgeRow, PendingChunk
     from companion.sync.embedding import BatchOutcome

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from companion.ingest.pipeline import IngestReport
+    from companion.ingest.report import IngestReport
 
 SLICE = 500  # paths per transaction when a burst arrives
 
