@@ -388,7 +388,7 @@ def ingest(
         echo(json.dumps(done, indent=2))
     else:
         render_ingest(done)
-    if any(o["status"] in ("failed", "skipped") for o in done["sources"]):
+    if any(o["status"] in ("failed", "skipped", "pending") for o in done["sources"]):
         sys.exit(1)
 
 
@@ -421,14 +421,15 @@ def render_ingest(report: dict[str, Any]) -> None:
         if o["status"] == "unchanged" and not (o["created"] or o["updated"]):
             continue
         shown += 1
-        if o["status"] in ("skipped", "failed", "retrying"):
+        if o["status"] in ("skipped", "failed", "retrying", "pending"):
             echo(f"{o['status']}: {o['problem']}", err=True)
             continue
         took = f" in {o['seconds']:.2f}s" if o["seconds"] else ""
         dropped = f", {o['dropped']} dropped (quote not found)" if o["dropped"] else ""
         created, updated = len(o["created"]), len(o["updated"])
+        status = _WOULD.get(o["status"], o["status"]) if dry else o["status"]
         echo(
-            f"{o['status']} {o['path']} -> {o['summary']}: {_n(created, 'page')} {verb}created, "
+            f"{status} {o['path']} -> {o['summary']}: {_n(created, 'page')} {verb}created, "
             f"{updated} {verb}updated, {_n(o['facts'], 'fact')}{dropped}{took}"
         )
         for change in o.get("changes", []):
@@ -453,6 +454,15 @@ def render_ingest(report: dict[str, Any]) -> None:
         echo(f"note: {note}", err=True)
     if dry:
         echo("dry run: nothing written")
+
+
+_WOULD = {
+    "ingested": "would ingest",
+    "reingested": "would re-ingest",
+    "duplicate": "would list",
+    "updated": "would update for",
+    "withdrawn": "would withdraw",
+}
 
 
 def _n(count: int, noun: str) -> str:

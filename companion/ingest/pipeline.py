@@ -47,6 +47,7 @@ from companion.ingest.plan import (
     Plan,
     plan_source,
     plan_withdraw,
+    remembered,
     summary_name,
     withdrawn,
 )
@@ -95,6 +96,7 @@ class Ingester:
         self._written: set[str] = set()  # pages committed since `_known` last read them
         self._recheck = False
         self._relink: set[str] = set()  # a dry run's sources to plan again (see `_compound`)
+        self._deleted: set[str] | None = None  # wiki pages people deleted (see `_deleted_pages`)
         schema = settings.schema
         folder = {t.name: t.folder for t in schema.page_types}
         self.folders = Folders(
@@ -349,6 +351,7 @@ class Ingester:
         plan = plan_source(
             self.view,
             self.folders,
+            deleted=self._deleted_pages(),
             summary=summary,
             raw_paths=raw_paths,
             digest=digest,
@@ -402,16 +405,23 @@ class Ingester:
                 dataclasses.replace(w, text="\ufeff" + w.text) if w.rel in self.view.bom else w
                 for w in plan.writes
             ]
+        # Marked before the commit: a crash right after it must not lose which other sources
+        # owe facts to the pages it creates (once they exist, nothing would mark them again).
+        # A commit refused, or killed before its commit point, leaves marks that only cost a
+        # re-plan that finds nothing to change.
+        self._mark_relink(plan.created, outcome.path, dry_run)
         self.commit(plan, title, bullets)
         self._written.update(w.rel for w in plan.writes)
         cited = plan.summary.removesuffix(".md")
         folders = (self.folders.entity + "/", self.folders.concept + "/")
         for write in plan.writes:
+            text = write.text.removeprefix("\ufeff")
             if write.rel.startswith(folders):
                 page = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
-                ids = ids_citing(write.text.removeprefix("\ufeff"), page, "facts", cited)
+                ids = ids_citing(text, page, "facts", cited)
                 self.store.sources.set_bullets(write.rel, cited, ids)
-        self._mark_relink(plan.created, outcome.path, dry_run)
+            if self._deleted is not None and write.rel == plan.summary:
+                self._deleted.update(remembered(text, write.rel))
 
     # -- the ledger -----------------------------------------------------------------------------
 
@@ -596,6 +606,25 @@ class Ingester:
                 self.view.refresh()
             out.append(outcome)
         return out
+
+    def _deleted_pages(self) -> set[str]:
+        """Every wiki page a person deleted that some summary page remembers (its `mentions`: a
+        link to a page gone, or a "Not recreated" line),
+        so no source — not only the one that made it — brings it back. Read once per run, then
+        kept up to date from the summary pages this run writes."""
+        if self._deleted is None:
+            self._deleted = set()
+            for path, _ in self._summary_pages():
+                try:
+                    page = self.view.read(path)
+                except (CompanionError, OSError, UnicodeDecodeError):
+                    continue
+                if page is not None:
+                    self._deleted.update(remembered(page[0], path))
+        wiki = (self.folders.entity.casefold() + "/", self.folders.concept.casefold() + "/")
+        return {
+            t for t in self._deleted if t.startswith(wiki) and self.view.find(t + ".md") is None
+        }
 
     def _conservative(self, synthesis: Synthesis) -> Synthesis:
         """A new concept page only for a phrase at least two sources use (the index's full-text

@@ -222,10 +222,17 @@ def _targets(
     return out
 
 
+def remembered(text: str, page: str) -> set[str]:
+    """Every page (link target, casefolded) a summary page's `mentions` names: linked, or
+    remembered as deleted by a person. Those that no longer exist are the deleted ones."""
+    return _mentioned(text, page)
+
+
 def plan_source(
     view: VaultView,
     folders: Folders,
     *,
+    deleted: set[str] = frozenset(),  # type: ignore[assignment]
     summary: str,
     raw_paths: Sequence[str],
     digest: str,
@@ -240,7 +247,7 @@ def plan_source(
     cited = link_target(summary)
     current_summary = view.read(summary)
     before = _mentioned(current_summary[0] if current_summary else None, summary)
-    deleted = {t for t in before if view.find(t + ".md") is None}
+    deleted = {t for t in before if view.find(t + ".md") is None} | set(deleted)
     targets = _targets(view, folders, synthesis, deleted, plan)
 
     facts_for: dict[str, list[str]] = {}

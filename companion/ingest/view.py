@@ -66,7 +66,7 @@ class VaultOnDisk:
             # another file — perhaps a person's note outside the managed folders: never.
             raise PageRefused(
                 f"{rel} is a link to {real}; companion writes wiki pages only in place. "
-                "Replace the link with the page itself to have it ingested into"
+                "Replace the link with the page itself so ingest can write it"
             )
         data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
         if data is None:

@@ -167,10 +167,15 @@ def _restates(
     new: tuple[frozenset[str], tuple[str, ...]], old: tuple[frozenset[str], tuple[str, ...]]
 ) -> bool:
     """A person's bullet citing the same sources with nearly the same words (the smaller word set
-    at least 70% inside the other, and half of all words shared) says what ingest would add."""
+    at least 70% inside the other, half of all words shared) and no number the other contradicts
+    (one's numbers all among the other's) says what ingest would add."""
     (a, cites_a), (b, cites_b) = new, old
     if cites_a != cites_b or not a or not b:
         return False
+    numbers_a = {w for w in a if w[:1].isdigit()}
+    numbers_b = {w for w in b if w[:1].isdigit()}
+    if not (numbers_a <= numbers_b or numbers_b <= numbers_a):
+        return False  # another number is another claim (a changed value, a conflict), not a copy
     shared = len(a & b)
     return shared >= 0.7 * min(len(a), len(b)) and shared >= 0.5 * len(a | b)
 
@@ -243,7 +248,7 @@ def _frontmatter(rel: str, text: str) -> tuple[dict[str, Any], int]:
     note = parse_note(text.encode("utf-8"), rel)
     if any(p.code == "yaml" for p in note.problems):
         raise MalformedFrontmatter(
-            f"{rel} has malformed frontmatter; fix it to have it ingested into"
+            f"{rel} has malformed frontmatter; fix it before ingest can write it"
         )
     version = note.properties.get("version")
     if version is None:
@@ -253,7 +258,7 @@ def _frontmatter(rel: str, text: str) -> tuple[dict[str, Any], int]:
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         # Counting from 0 again would hand out versions the page has had (SYSTEM.md §8).
         raise MalformedFrontmatter(
-            f"{rel}: `version` is {version!r}, not a whole number; fix it to have it ingested into"
+            f"{rel}: `version` is {version!r}, not a whole number; fix it before ingest can write it"
         )
     return note.properties, version
 

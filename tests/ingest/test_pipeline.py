@@ -560,3 +560,24 @@ def test_facts_a_person_deleted_are_not_written_again_when_the_source_changes(
     report = app.ingest()
     assert [o.status for o in report.outcomes if o.path.endswith("spec.txt")] == ["reingested"]
     assert not ID.search(region_text(page.read_text(encoding="utf-8"), "facts") or "")
+
+
+def test_a_page_a_person_deleted_is_not_recreated_by_another_source(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    app = open_app(vault)
+    app.ingest()
+    page = vault / "wiki/entities/CardNet Gateway.md"
+    assert page.is_file()
+    page.unlink()
+    app.ingest()  # the spec's summary page now remembers the deletion
+    write(
+        vault,
+        "sources/gateway-notes.md",
+        "# Gateway notes\n\nThe CardNet Gateway rejects bursts above the limit.\n"
+        "The CardNet Gateway answers within 30 seconds.\n",
+    )
+    report = app.ingest()
+    assert [o.status for o in report.outcomes if o.path == "sources/gateway-notes.md"] == ["ingested"]
+    assert not page.exists()

@@ -240,18 +240,27 @@ def test_a_fact_a_person_already_states_in_their_words_is_not_added_again() -> N
     assert links[len(person) :].count("\n") == 1 and "Idempotency Keys" in links[len(person) :]
 
 
-def test_a_person_rewording_an_ingested_fact_without_its_id_is_not_contradicted() -> None:
+def test_a_persons_rewording_stands_and_a_changed_number_is_another_claim() -> None:
+    fact = cite("Each merchant account may submit at most 500 requests per second.", [S1])
     text = _page(["Each merchant account may submit at most 500 requests per second."])
     facts = region_text(text, "facts") or ""
+    (written,) = [line.id for line in region_lines(facts, "CardNet Gateway", "facts")]
+    assert written is not None
     mine = "- Each merchant account may submit at most 400 requests per second now ([[wiki/sources/spec]]).\n"
-    edited = text.replace(facts, mine)
-    plan = {
-        "facts": RegionPlan(
-            (cite("Each merchant account may submit at most 500 requests per second.", [S1]),),
-            _of(S1),
-        )
-    }
-    assert edit_page("wiki/entities/CardNet Gateway.md", edited, plan, now=NOW) is None
+    edited = text.replace(facts, mine)  # reworded, its id removed: the person's bullet now
+    # The store remembers ingest wrote that fact here and it is gone: the person's version stands.
+    refused = {"facts": RegionPlan((fact,), _of(S1), frozenset({written}))}
+    assert edit_page("wiki/entities/CardNet Gateway.md", edited, refused, now=NOW) is None
+    # A fact with other numbers than the person's is another claim (a change in the source, or a
+    # contradiction): it is written beside theirs, never hidden by it.
+    changed = cite("Each merchant account may submit at most 600 requests per second.", [S1])
+    new = edit_page(
+        "wiki/entities/CardNet Gateway.md",
+        edited,
+        {"facts": RegionPlan((changed,), _of(S1))},
+        now=NOW,
+    )
+    assert new is not None and "600 requests" in new and "400 requests" in new
 
 
 def test_facts_left_outside_when_a_person_removed_the_markers_are_not_added_again() -> None:
