@@ -112,10 +112,19 @@ def section_title(type_name: str) -> str:
     return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
 
 
+RAW_SOURCES = "Raw sources"  # the section of the notes under the sources folder
+
+
 def _section_of(row: CatalogRow, schema: Schema) -> str:
+    if row.path.startswith(schema.sources_folder.rstrip("/") + "/"):
+        # Dropped files, not wiki pages — whatever `type` their own frontmatter gives — and
+        # never confused with the `Sources` section of their summary pages.
+        return RAW_SOURCES
     for page_type in schema.page_types:
         folder = page_type.folder
-        if row.type == page_type.name or row.path.startswith(folder + "/"):
+        if row.path.startswith(folder + "/") or (
+            row.type == page_type.name and schema.is_managed(row.path)
+        ):
             return section_title(page_type.name)
     return one_line(row.path.split("/", 1)[0]) if "/" in row.path else "Notes"
 

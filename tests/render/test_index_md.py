@@ -12,7 +12,14 @@ import pytest
 from companion.config import default_system_md, parse_schema
 from companion.markdown.parse import parse_note
 from companion.markdown.resolve import Resolver
-from companion.render.index_md import INLINE_LIMIT, code, link_to, render_index, subindex_path
+from companion.render.index_md import (
+    INLINE_LIMIT,
+    code,
+    link_to,
+    render_index,
+    sections,
+    subindex_path,
+)
 from companion.store.rows import CatalogRow
 
 SCHEMA = parse_schema(default_system_md(), "default SYSTEM.md")
@@ -93,3 +100,14 @@ def test_a_code_span_survives_any_backticks() -> None:
     assert code("plain") == "`plain`"
     assert code("a`b") == "``a`b``"
     assert code("`edge`") == "`` `edge` ``"
+
+
+def test_raw_sources_have_their_own_section_whatever_type_they_claim() -> None:
+    schema = parse_schema(default_system_md(), "default SYSTEM.md")
+    rows = [
+        CatalogRow("sources/spec.md", "spec", "source", "The raw spec."),
+        CatalogRow("wiki/sources/spec.md", "spec", "source", "Its summary page."),
+        CatalogRow("notes/Relay.md", "Relay", "entity", "A person's note saying type: entity."),
+    ]
+    titled = {s.name: s for s in sections(rows, schema)}
+    assert set(titled) == {"Raw sources", "Sources", "notes"}
