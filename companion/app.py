@@ -1110,6 +1110,15 @@ class Companion:
             last = store.meta.get("last_index")
             problems = [p._asdict() for p in store.pages.problems()]
             rows = store.sources.all()
+            prefix = self.settings.schema.sources_folder.rstrip("/") + "/"
+            formats = self.settings.schema.ingest.formats
+            files = [
+                p
+                for p in store.pages.paths()
+                if p.startswith(prefix) and p.lower().endswith(tuple(formats))
+            ]
+        seen = {row.path for row in rows}
+        unseen = [p for p in files if p not in seen]
         states: dict[str, int] = {}
         for row in rows:
             states[row.state] = states.get(row.state, 0) + 1
@@ -1119,6 +1128,9 @@ class Companion:
                 {"path": r.path, "state": r.state, "problem": r.problem, "tries": r.tries}
                 for r in rows
                 if r.state != "done"
+            ]
+            + [  # present, but no ingest has looked at them yet
+                {"path": p, "state": "new", "problem": None, "tries": 0} for p in unseen
             ],
         }
         return Status(
