@@ -21,7 +21,7 @@ How the text is read, line by line (one pass, no backtracking):
   paragraph is one long line keeps each line apart.
 - A line that starts a new unit even without a blank line before it: a list item (`- `, `* `, `+ `,
   `1. `, `1) `), a numbered clause (`2.1 Each merchant account...`: a number with a dot inside,
-  then a capital), a field line (`Owner: Clinical Applications`, a short capitalised label and a
+  then a capital), a field line (`Owner: Payments Platform`, a short capitalised label and a
   colon, when the line before it ended a sentence or was a field itself), and a timeline line
   (`06:05  Stopped the ...`). Indented lines after an item continue it.
 - Sentences split after `.`, `?` or `!` (closing quotes, brackets and emphasis marks allowed after
@@ -236,7 +236,7 @@ def _cells(raw: str) -> list[str]:
 
 
 def _is_field_line(raw: str) -> bool:
-    """`Owner: Clinical Applications`: a short capitalised label, a colon, a value."""
+    """`Owner: Payments Platform`: a short capitalised label, a colon, a value."""
     match = _FIELD.match(raw)
     if match is None:
         return False
@@ -266,8 +266,8 @@ def _is_abbreviation(before: str, after: str) -> bool:
 
 
 def _lower_start(rest: str) -> bool:
-    """A sentence may start lower-case with a name written so (`resultsview shows ...`,
-    `pmi-core keeps ...`), never with a word that follows an abbreviation's dot (`etc. and`)."""
+    """A sentence may start lower-case with a name written so (`webhook-dispatcher sends ...`,
+    `risk-scorer keeps ...`), never with a word that follows an abbreviation's dot (`etc. and`)."""
     match = _FIRST_WORD.match(rest)
     return match is not None and match.group(0) not in _FUNCTION_WORDS
 

@@ -579,5 +579,7 @@ def test_a_page_a_person_deleted_is_not_recreated_by_another_source(
         "The CardNet Gateway answers within 30 seconds.\n",
     )
     report = app.ingest()
-    assert [o.status for o in report.outcomes if o.path == "sources/gateway-notes.md"] == ["ingested"]
+    assert [o.status for o in report.outcomes if o.path == "sources/gateway-notes.md"] == [
+        "ingested"
+    ]
     assert not page.exists()

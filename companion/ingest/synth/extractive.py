@@ -17,31 +17,31 @@ Subjects, conservatively (a page nobody needs is noise):
    the writer links to the note instead of creating a duplicate. One mention is enough.
 2. Names the text uses, found in the facts (headings, e-mail headers and signatures are not facts):
    runs of capitalised words (`Alice Chen`, `Infrastructure & Hosting`; a sentence's first word
-   is dropped when it is a stop word or an imperative — `If CareRecord`, `Ask Lumenvale` — or an
-   ordinary word of this document before a name that also stands alone — `Outside Service
-   Desk` — but kept in `Clinical Applications`, whose second word never starts a name by
+   is dropped when it is a stop word or an imperative — `If PayHub`, `Ask Northwind` — or an
+   ordinary word of this document before a name that also stands alone — `Outside Help
+   Desk` — but kept in `Payments Platform`, whose second word never starts a name by
    itself; honorifics and legal suffixes trimmed: `Dr Tobias Fairweather` -> `Tobias
    Fairweather`, `Harbourline Payments Ltd` -> `Harbourline Payments`), CamelCase words
-   (`CareRecord`, `vSphere`), acronyms of three or more capitals or two with digits (`PACS`,
+   (`PayHub`, `vSphere`), acronyms of three or more capitals or two with digits (`PSP`,
    `DC2`; not generic ones such as `UTC`, `HTTP`, `MUST`, not one used as a common noun: `per
    MID`, `VMs`, or one defined by a lower-case phrase, `recovery time objective (RTO)`), single
    capitalised words never written in lower case (`Kafka`, `Marketly`; one seen only at sentence
-   starts, `Yusuf reported`, counts only as a mention of a longer name), kebab-case
+   starts, `Sofia reported`, counts only as a mention of a longer name), kebab-case
    identifiers (`pg-ledger-2`, `tw-node-a`: with a digit, in backticks, or standing where a name
    stands — before punctuation, after a bracket, at a sentence start — and not an ordinary
    compound such as `on-call`, `sign-off`), dotted identifiers in backticks (`payments.events`),
-   and lower-case names that start a sentence (`resultsview shows ...`) and are never capitalised.
+   and lower-case names that start a sentence (`webhook-dispatcher sends ...`) and are never capitalised.
    Such a name needs two mentions.
 3. Table subjects: the first column of a table whose rows name things (its header says `System`,
    `Team`, `Service`..., or most of its first cells are names) is a subject with one mention; a
-   cell holding a known name (`Tidewell integration engine`) is about that name instead.
+   cell holding a known name (`Kestrel message broker`) is about that name instead.
 
 Variants merge into one subject: case (`ledger service` / `Ledger Service`), an explicit short
 form (`CardNet Gateway (CardNet)`, `Clinical Digital Services (CDS)`: an alias), and a shorter
-name that is the start or end of exactly one longer one (`Ravi` / `Ravi Menon`, `CareRecord` /
-`Oxbow CareRecord`). The page is named after the longer form unless the short one is written at
-least twice as often and the long one is no person's full name (`CareRecord`, alias `Oxbow
-CareRecord`; but `Yusuf Demirel`, however often `Yusuf` is written); a defined short form names
+name that is the start or end of exactly one longer one (`Ravi` / `Ravi Menon`, `PayHub` /
+`Acme PayHub`). The page is named after the longer form unless the short one is written at
+least twice as often and the long one is no person's full name (`PayHub`, alias `Acme
+PayHub`; but `Sofia Lindqvist`, however often `Sofia` is written); a defined short form names
 its definition (`Clinical Digital Services`, alias `CDS`); a bare first name is a mention, not an
 alias. The vault's own title always wins.
 
@@ -133,9 +133,9 @@ _GENERIC_NAMES = _wordset(
     approved rejected chosen done yes no attendees present chair place agenda subject from to cc
     re fw fwd incident postmortem contract policy report meeting board team""",
 )
-# Never part of a name: `the Calder Moss Wi-Fi outage` names Calder Moss.
+# Never part of a name: `the Harbour Point Wi-Fi outage` names Harbour Point.
 _NOT_IN_NAMES = _wordset("wi-fi wifi internet email e-mail web online offline")
-# Imperatives that start action items (`Ask Lumenvale for ...`): not the first word of a name.
+# Imperatives that start action items (`Ask Northwind for ...`): not the first word of a name.
 _IMPERATIVES = _wordset(
     """ask add agree alert allow apply approve arrange assign book bring build buy call cancel
     change check choose clarify clean clear close collect complete confirm consider contact
@@ -158,7 +158,7 @@ _NOT_IN_CONCEPTS = _wordset(
     taught thought threw understood became become did done got gotten had put cut hit let shut
     live available late due ready able likely unable possible""",
 )
-# Second words of an organisation's name: `Tidewell Software` is not Tidewell's full name.
+# Second words of an organisation's name: `Kestrel Systems` is not Kestrel's full name.
 _ORG_WORDS = _wordset(
     """software systems system imaging networks network telecom technologies technology
     solutions labs lab group data health services service partners consulting cloud digital bank
@@ -576,8 +576,8 @@ class _Subjects:
 
     def _drops_first(self, run: Sequence[_Tok]) -> bool:
         """Whether a run's sentence-initial first word is no part of the name: a stop word or an
-        imperative (`If CareRecord`, `Ask Lumenvale`), or an ordinary word of this document
-        before a name that also stands alone (`Outside Service Desk`); `Clinical Applications`
+        imperative (`If PayHub`, `Ask Northwind`), or an ordinary word of this document
+        before a name that also stands alone (`Outside Help Desk`); `Payments Platform`
         keeps `Clinical`, since `Applications` never starts a name by itself."""
         lower = run[0].text.lower()
         if lower in _STOPWORDS or lower in _IMPERATIVES or lower in _MONTHS_DAYS:
@@ -607,7 +607,7 @@ class _Subjects:
             if lower in _IMPERATIVES or re.fullmatch(r"[A-Z]{2,}s", word):
                 return  # `PCs`, `VMs`: acronyms in the plural are common nouns
             if lower not in self.lower_words and len(word) > 2:
-                # at a sentence start only a mention of a longer name (`Yusuf reported`)
+                # at a sentence start only a mention of a longer name (`Sofia reported`)
                 self._add(word, case_sensitive=True, weak=tok.initial)
 
     def _acronym(self, word: str) -> None:
@@ -642,7 +642,7 @@ class _Subjects:
         return tok.initial or tok.before_stop or tok.after_paren
 
     def _lower_name(self, word: str, unit: Unit) -> None:
-        """`resultsview shows ...`: a sentence may start lower-case only with a name."""
+        """`webhook-dispatcher sends ...`: a sentence may start lower-case only with a name."""
         if unit.kind == "item" or word in _STOPWORDS or len(word) < 3:
             return
         if word.capitalize() in self.capital_words or not word.isalpha():
@@ -708,7 +708,7 @@ class _Subjects:
         )
 
     def _holds_candidate(self, cell: str) -> bool:
-        """A cell naming a known thing (`Tidewell integration engine`) marks that thing."""
+        """A cell naming a known thing (`Kestrel message broker`) marks that thing."""
         words = cell.split()
         for size in range(len(words), 0, -1):
             for start in range(len(words) - size + 1):
@@ -922,8 +922,8 @@ def _abbreviates(short: str, long_key: str) -> bool:
 
 def _choose_name(written: Counter[str]) -> str:
     """The longest form (`Ravi Menon`, not `Ravi`), unless a shorter one is written at least
-    twice as often and the longer one is not just it with a surname: `CareRecord` over `Oxbow
-    CareRecord`, `Tidewell` over `Tidewell Software`, `Calder Moss` over `Calder Moss General
+    twice as often and the longer one is not just it with a surname: `PayHub` over `Acme
+    PayHub`, `Kestrel` over `Kestrel Systems`, `Harbour Point` over `Harbour Point General
     Hospital`."""
     longest = max(written, key=lambda s: (len(s.split()), written[s], s))
     commonest = max(written, key=lambda s: (written[s], len(s.split()), s))
@@ -935,7 +935,7 @@ def _choose_name(written: Counter[str]) -> str:
 
 
 def _person_like(short: str, long: str) -> bool:
-    """`Yusuf` and `Yusuf Demirel`: a first name (or surname) and a two- or three-word name of
+    """`Sofia` and `Sofia Lindqvist`: a first name (or surname) and a two- or three-word name of
     capitalised words none of which says organisation (`Software`, `Hospital`, ...)."""
     words = long.split()
     if len(short.split()) != 1 or not 2 <= len(words) <= 3 or short not in (words[0], words[-1]):
@@ -1164,7 +1164,7 @@ class ExtractiveSynthesizer:
         )
         facts: list[Fact] = []
         # A fact that names no subject is about its section's subject, else the document's: the
-        # `RTO | 4 hours` row of a runbook titled "CareRecord downtime runbook" is about CareRecord.
+        # `RTO | 4 hours` row of a runbook titled "PayHub outage runbook" is about PayHub.
         title = source.title or next((u.heading for u in found if u.heading), "")
         document = tuple(dict.fromkeys(names[key] for key in about.find(title)))
         sections: dict[str, tuple[str, ...]] = {}
