@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_main import run
 from tests.helpers import copy_example_vault, write
 
@@ -42,6 +44,7 @@ def test_dry_run_lists_pages_and_region_changes_and_writes_nothing(tmp_path: Pat
     assert not (vault / "wiki/sources").exists()
 
 
+@pytest.mark.slow
 def test_a_path_outside_the_sources_folder_is_refused_with_the_way_to_copy_it(
     tmp_path: Path,
 ) -> None:
@@ -61,6 +64,7 @@ def test_a_path_outside_the_sources_folder_is_refused_with_the_way_to_copy_it(
     assert report["sources"][0]["status"] == "ingested"
 
 
+@pytest.mark.slow
 def test_an_unsupported_source_is_reported_with_the_supported_formats(tmp_path: Path) -> None:
     vault, opts = _vault(tmp_path)
     write(vault, "sources/notes.docx", b"PK\x03\x04")

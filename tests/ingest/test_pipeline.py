@@ -374,6 +374,7 @@ def test_a_source_that_links_out_of_the_vault_is_refused(tmp_path: Path, open_ap
     assert not (vault / "wiki/sources/linked.md").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stem", ["CON", "a/../../x", "a" * 300, "CONFLICT", 'say "hi" \\ @home'])
 def test_a_hostile_file_name_gets_a_safe_page_name(
     tmp_path: Path, open_app: OpenApp, stem: str
