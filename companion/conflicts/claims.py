@@ -1,0 +1,455 @@
+"""Claims: a fact reduced to what it says about which subject, attribute and scope.
+
+`claim(text, page, title)` reads one fact (a bullet's text, with or without its `- `, citation
+and block id) into a `Claim`; `comparable(a, b)` says whether two claims are about the same
+thing, so that their values may be compared; `index_key(c)` gives the keys a claim is stored
+under, so that a new claim meets its candidates without being compared with every claim of a
+vault. All three are pure functions of their arguments: no I/O, no clock, no model.
+
+**Conservative by rule**, as in `values`: two claims are comparable only when everything below
+agrees. A pair wrongly called comparable can become a false conflict (a person's attention); a
+pair wrongly kept apart only misses one.
+
+**Text.** The citation (`CITATION` of `companion.write.wiki`, SYSTEM.md §6) is cut out and its
+source pages kept in `sources`; a trailing block id (`^i-1a2b3c4d`) and a leading `- ` are cut;
+the space the citation leaves before the final stop is closed up. `text` is what remains.
+
+**Values and booleans.** `values` come from `companion.conflicts.values.values(text)` and
+`polarity` from its `polarity`. A fact with no value is still a claim when it is a *boolean
+statement*: a copula or auxiliary before a participle or adjective (`is replicated`, `are not
+stored`, `was encrypted`), a modal before a verb (`can refund`, `cannot retry`), or any
+denial `polarity` finds (`never`, `no longer`, `no failed payouts`): the sentence asserts or
+denies a property. It gets one `boolean` value on its predicate word (the first denial cue
+when no copula or modal is found), its truth the sentence's polarity. Anything else
+(`The ledger team owns the dashboard`) is `None`: nothing to compare.
+
+**Subject.** The page's title (lower-cased), unless the words before the verb — up to the
+first auxiliary, modal, value, comma, or a lower-case word ending in `s` after the first word
+(`allows`, `consumes`) — hold a *name* that is not the title: a run of capitalised words
+(`Settlement Gateway`, `Payments API`, `PostgreSQL`) or a `code` span. The first word of the
+sentence is part of a name only when it has an inner capital or is an acronym (`PostgreSQL`,
+`API`) or the next word is capitalised too (`Payments API`), so a sentence-initial `Nightly`
+is not one. A name whose words are among the title's (or the title's among its) is the title.
+The product of a version value is never a subject (`PostgreSQL 15 is ...` is about the page).
+
+**Attribute.** The fact's content words, stemmed (a light suffix stripper — plural `s`/`es`/
+`ies`, `ed`, `ing`, `ly`, a final `e` — and a table of irregular verbs: `kept` -> `keep`),
+lower-cased, de-duplicated and sorted, without: the subject's and the title's words, the
+values' spans, the scope words, stop words, bound words (`at most`, `about`), denials, and
+*light and change verbs* (`run`, `use`, `have`, `upgrade`, `reduce`, `move`, `now`, `since`,
+...), so that "the database was upgraded to PostgreSQL 16" has the attribute of "the
+database runs PostgreSQL 15". Added: `version` and the product's words for a version value
+(`The ledger runs PostgreSQL 15` -> `("postgresql", "version")`), and the counted noun for a
+count value (`two replicas` -> `replica`): the value says how many, the noun is *what* is
+stated; and
+`enabled` for `enabled`/`disabled`, `supported` for `supported`/`unsupported` (both truths of
+one attribute; `yes`/`no` add nothing). A boolean statement's predicate word stays.
+
+**Scope.** Words that make two claims about different things, from one generic vocabulary
+(`_SCOPE`): statistics (`median`, `mean`/`average`, `peak`, `p50`.. `p999`, `95th percentile`
+-> `p95`), environments (`production`/`prod`, `staging`, `test`, `sandbox`, `dev`, `dr`),
+populations (`adult`, `child`/`paediatric`, `infant`, `elderly`), commitments (`contractual`,
+`internal`, `target`, `sla`, `slo`), periods (`weekday`, `weekend`, `business hours`,
+`off-peak`, `overnight`), read/write, inbound/outbound, and `per <noun>` / `each <noun>`
+for any noun that is not a unit of time (`per merchant` -> `per:merchant`). Synonyms share one
+token (`prod` and `production` are `env:production`). Scope is a sorted tuple; comparable
+claims must have the *same* scope, so `p95 latency` never meets `latency` (unqualified).
+
+**Change.** `change` is True when the text states a change over time: a change verb before
+`from`/`to` (`upgraded from 14 to 15`, `reduced to 8 minutes`, `moved from X to Y`; not the
+bound `up to` of `fell up to 14 minutes behind`), `since`, `no longer`, `used to`,
+`previously`, `formerly`, `replaced`, or `was ... now`.
+
+**Comparable** (`comparable`): the same subject, the same scope, attributes whose Jaccard
+similarity is at least `JACCARD` = 0.5 (two empty attributes count as equal), and at least one
+pair of values `same_value` can compare (same kind and unit; see `values`).
+
+**Index keys** (`index_key`): one key per attribute word, `subject \\x1f scope \\x1f word`
+(`\\x1f` cannot occur in a word); an empty attribute has the one key with an empty word.
+Every comparable pair shares a key — a Jaccard of at least 0.5 of two non-empty sets needs a
+common word — so looking a claim up under its keys finds every candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from companion.conflicts.values import Value, polarity, same_value, values
+from companion.write.wiki import CITATION, cited_sources
+
+JACCARD = 0.5  # the least attribute overlap of two comparable claims
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One fact as a comparable claim (see the module docstring for how each field is read)."""
+
+    page: str
+    subject: str
+    attribute: tuple[str, ...]
+    scope: tuple[str, ...]
+    values: tuple[Value, ...]
+    polarity: bool
+    text: str
+    sources: tuple[str, ...]
+    change: bool
+
+
+# ---- vocabularies (generic English, no corpus words) -----------------------------------------
+
+
+def _set(words: str) -> frozenset[str]:
+    """A vocabulary written as whitespace-separated words."""
+    return frozenset(words.split())
+
+
+_STOP = _set(
+    """a an the this that these those it its it's they them their there here of for to in on at
+    by with from into onto out as and or but nor so if then than which who whom whose what when
+    where while how why all any both each every either neither some such own same other another
+    is are was were be been being am has have had having do does did doing can could may might
+    must shall should will would not no never none nothing n't cannot also only just very more
+    most less least few many much up down over under about around approximately roughly nearly
+    circa within above below exceeding maximum minimum max min once again via per
+    after before during between through until till whether even still already yet currently
+    ever always usually typically generally one""",
+)
+_LIGHT_VERB_WORDS = _set(
+    """run use have get make do go become take give set hold now since previously
+    formerly upgrade downgrade migrate move change switch reduce increase raise lower cut bump
+    drop extend shorten replace supersede longer used start begin occur happen execute
+    perform operate"""
+)  # stemmed below, once `_stem` is defined
+_IRREGULAR = {
+    "kept": "keep", "ran": "run", "running": "run", "held": "hold", "built": "build",
+    "sent": "send", "spent": "spend", "paid": "pay", "made": "make", "took": "take",
+    "taken": "take", "gave": "give", "given": "give", "went": "go", "gone": "go", "got": "get",
+    "had": "have", "has": "have", "read": "read", "written": "write", "wrote": "write",
+    "rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "cut": "cut",
+    "set": "set", "lost": "lose", "left": "leave", "became": "become", "shown": "show",
+    "grew": "grow", "grown": "grow", "began": "begin", "begun": "begin", "data": "data",
+}  # fmt: skip
+_AUX = _set(
+    """is are was were be been being has have had does do did can cannot could may might must
+    shall should will would isn't aren't wasn't weren't doesn't don't didn't can't won't""",
+)
+_COPULA = _set("is are was were be been being isn't aren't wasn't weren't")
+_MODAL = _set("can cannot could may might must shall should will would can't won't mustn't")
+_ADVERBS_SKIPPED = _set("not never no longer always also only still now fully")
+_ADJECTIVE_END = ("ed", "en", "able", "ible", "ive", "ous", "ful", "ic", "al", "ent", "ant")
+_TIME_NOUNS = _set(
+    """second seconds sec secs minute minutes min mins hour hours hr hrs day days week weeks
+    month months year years quarter quarters night nights""",
+)
+_CALENDAR = _set(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday""",
+)  # what is left of a date `values` skips ("April 2024"): when, not what
+
+# A boolean value's word, as `values` reads it, -> the attribute word both truths share
+# (`enabled` and `disabled` state one attribute; `yes`/`no` state none).
+_FLAG_WORDS = {"enabled": "enabled", "disabled": "enabled", "supported": "supported",
+               "unsupported": "supported"}  # fmt: skip
+
+# Scope words: a token, or a two-word phrase, -> its canonical scope token.
+_SCOPE: dict[str, str] = {}
+
+
+def _scope_add(token: str, forms: str) -> None:
+    for form in forms.split("|"):
+        _SCOPE[form] = token
+
+
+_scope_add("stat:median", "median|p50|50th percentile")
+_scope_add("stat:mean", "mean|average|avg|averaged")
+_scope_add("stat:peak", "peak|peaks|peaked")
+_scope_add("stat:p75", "p75|75th percentile")
+_scope_add("stat:p90", "p90|90th percentile")
+_scope_add("stat:p95", "p95|95th percentile")
+_scope_add("stat:p99", "p99|99th percentile")
+_scope_add("stat:p999", "p999|p99.9|99.9th percentile")
+_scope_add("stat:tail", "tail")
+_scope_add("env:production", "production|prod|live")
+_scope_add("env:staging", "staging|stage|pre-production|preprod")
+_scope_add("env:test", "test|tests|testing|qa|uat")
+_scope_add("env:sandbox", "sandbox")
+_scope_add("env:development", "development|dev")
+_scope_add("env:dr", "dr|disaster recovery|failover")
+_scope_add("pop:adult", "adult|adults")
+_scope_add("pop:child", "child|children|paediatric|pediatric|kids")
+_scope_add("pop:infant", "infant|infants|neonatal")
+_scope_add("pop:elderly", "elderly|senior|seniors")
+_scope_add("commit:contractual", "contractual|contractually|sla|slas")
+_scope_add("commit:internal", "internal|internally")
+_scope_add("commit:target", "target|targets|targeted|goal|objective|slo|slos")
+_scope_add("period:weekday", "weekday|weekdays")
+_scope_add("period:weekend", "weekend|weekends")
+_scope_add("period:business-hours", "business hours|office hours|working hours")
+_scope_add("period:off-peak", "off-peak|offpeak")
+_scope_add("period:overnight", "overnight")
+_scope_add("op:read", "read|reads")
+_scope_add("op:write", "write|writes")
+_scope_add("dir:inbound", "inbound|incoming|ingress")
+_scope_add("dir:outbound", "outbound|outgoing|egress")
+
+# ---- patterns --------------------------------------------------------------------------------
+
+_BLOCK_ID = re.compile(r"[ \t]+\^[A-Za-z0-9-]+[ \t]*$")
+_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
+_SPACE_STOP = re.compile(r"[ \t]+([.!?;:,])")
+_SPACES = re.compile(r"[ \t]{2,}")
+_WORD = re.compile(r"[^\W\d_]\w*(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
+_CODE = re.compile(r"`([^`\n]+)`")
+_LINK = re.compile(r"\[\[([^\]\[|]+)(?:\|([^\]\[]+))?\]\]")
+_PER = re.compile(r"\b(?:per|each|every)\s+([A-Za-z][A-Za-z-]*)", re.IGNORECASE)
+_PERCENTILE = re.compile(r"\b(?:p\d{2,3}(?:\.\d)?|\d{2}(?:\.\d)?th percentile)\b", re.IGNORECASE)
+_CHANGE_VERB = (
+    r"(?:upgrad|downgrad|migrat|mov|chang|switch|reduc|increas|rais|lower|cut|bump|drop|"
+    r"extend|shorten|replac|rais|grew|grow|fell|fall|rose|ris)\w*"
+)
+_CHANGE = re.compile(
+    rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
+    r"|\bsince\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b|\breplaced\b"
+    r"|\bsuperseded\b|\bwas\b[^.;]*\bnow\b|\bwere\b[^.;]*\bnow\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no longer|cannot|no|none|nothing|without)\b|n't\b", re.IGNORECASE
+)
+
+
+# ---- reading a claim -------------------------------------------------------------------------
+
+
+def claim(text: str, page: str, title: str) -> Claim | None:
+    """The claim a fact's `text` makes on the page `page` (vault path) titled `title`, or None
+    when it states nothing comparable: no value and no boolean statement."""
+    sources = tuple(cited_sources(text))
+    body = _clean(text)
+    found = list(values(body))
+    asserts = polarity(body)
+    view = _blank_spans(body, found)  # before the predicate is added: that word stays
+    if not found:
+        predicate = _boolean_statement(body)
+        if predicate is None:
+            return None
+        start, end = predicate
+        found.append(Value("boolean", start, end, body[start:end], truth=asserts))
+    view = _LINK.sub(lambda m: " " + (m.group(2) or m.group(1)) + " ", view)
+    view = _CODE.sub(lambda m: " " + m.group(1) + " ", view)
+    title_words = {_stem(w) for w in _words(_title(title))}
+    products = {w for v in found if v.kind == "version" and v.unit for w in v.unit.split()}
+    subject = _subject(body, found, title, title_words, products)
+    scope, view = _scope(view)
+    excluded = title_words | {_stem(w) for w in subject.split()}
+    words: set[str] = set()
+    for raw in _words(view):
+        lw = raw.lower()
+        if lw in _STOP or lw in _TIME_NOUNS or lw in _CALENDAR:
+            continue
+        stem = _stem(lw)
+        if stem in _LIGHT_VERBS or stem in excluded or lw in _STOP or len(stem) < 2:
+            continue
+        words.add(stem)
+    for v in found:
+        if v.kind == "version":
+            words.add("version")
+            words.update(_stem(w) for w in (v.unit or "").split())
+        elif v.kind == "boolean" and v.raw.lower() in _FLAG_WORDS:
+            words.add(_FLAG_WORDS[v.raw.lower()])
+        elif v.kind == "count" and v.unit:
+            words.add(_stem(v.unit.lower()))
+    return Claim(
+        page=page,
+        subject=subject,
+        attribute=tuple(sorted(words)),
+        scope=scope,
+        values=tuple(found),
+        polarity=asserts,
+        text=body,
+        sources=sources,
+        change=_CHANGE.search(body) is not None,
+    )
+
+
+def _clean(text: str) -> str:
+    body = _BULLET.sub("", text.strip(), count=1)
+    body = _BLOCK_ID.sub("", body)
+    body = CITATION.sub("", body)
+    body = _SPACE_STOP.sub(r"\1", body)
+    return _SPACES.sub(" ", body).strip()
+
+
+def _title(title: str) -> str:
+    """A page title without a disambiguating suffix (`Idempotency (concept)`)."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", title.strip()) or title.strip()
+
+
+def _words(text: str) -> list[str]:
+    return [m.group().replace("’", "'") for m in _WORD.finditer(text)]
+
+
+def _blank_spans(text: str, found: list[Value]) -> str:
+    chars = list(text)
+    for v in found:
+        chars[v.start : v.end] = " " * (v.end - v.start)
+    return "".join(chars)
+
+
+def _stem(word: str) -> str:
+    """A light, deterministic suffix stripper: enough to meet `keys`/`key`, `stored`/`stores`,
+    `synchronously`/`synchronous`; not a linguistic stemmer."""
+    w = word.lower().replace("’", "'")
+    w = re.sub(r"'s$|s'$", "", w)
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "shes", "ches", "xes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ly") and len(w) > 5:
+        w = w[:-2]
+    if w.endswith("ing") and len(w) > 5:
+        w = _undouble(w[:-3])
+    elif w.endswith("ed") and len(w) > 4:
+        w = _undouble(w[:-2])
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    return _IRREGULAR.get(w, w)
+
+
+_LIGHT_VERBS = frozenset(_stem(w) for w in _LIGHT_VERB_WORDS)
+
+
+def _undouble(w: str) -> str:
+    if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+        return w[:-1]
+    return w
+
+
+def _boolean_statement(body: str) -> tuple[int, int] | None:
+    """The predicate word of a boolean statement (see the module docstring), or None."""
+    tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(body)]
+    for i, (w, _, _) in enumerate(tokens):
+        if w not in _COPULA and w not in _MODAL:
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j][0] in _ADVERBS_SKIPPED:
+            j += 1
+        if j >= len(tokens):
+            break
+        nxt, s, e = tokens[j]
+        if nxt in _STOP:
+            continue
+        if w in _MODAL or nxt.endswith(_ADJECTIVE_END) or nxt in _IRREGULAR:
+            return s, e
+    if polarity(body):
+        return None
+    m = _NEGATION.search(body)  # a denial `polarity` found: its first cue is the predicate
+    if m is not None:
+        return m.start(), m.end()
+    return None
+
+
+def _subject(
+    body: str, found: list[Value], title: str, title_words: set[str], products: set[str]
+) -> str:
+    default = " ".join(w.lower() for w in _words(_title(title)))
+    first_value = min((v.start for v in found if v.kind != "boolean"), default=len(body))
+    limit = min(first_value, body.find(",") if "," in body else len(body))
+    phrase: list[tuple[str, bool]] = []  # (word, is code) in subject position
+    code_spans = [(m.start(), m.end()) for m in _CODE.finditer(body)]
+    for n, m in enumerate(_WORD.finditer(body)):
+        if m.start() >= limit:
+            break
+        w = m.group()
+        lw = w.lower()
+        if lw in _AUX or (n > 0 and w.islower() and lw.endswith("s") and lw not in _STOP):
+            break
+        in_code = any(a <= m.start() < b for a, b in code_spans)
+        phrase.append((w, in_code))
+    names: list[list[str]] = []
+    run: list[str] = []
+    for k, (w, in_code) in enumerate(phrase):
+        lw = re.sub(r"'s$|’s$", "", w.lower())
+        capital = w[:1].isupper() or any(c.isupper() for c in w[1:])
+        if k == 0 and not in_code:
+            inner = any(c.isupper() for c in w[1:])
+            nxt_cap = k + 1 < len(phrase) and phrase[k + 1][0][:1].isupper()
+            capital = inner or nxt_cap
+        if (capital or in_code) and lw not in products and lw not in _STOP:
+            run.append(lw)
+            continue
+        if run:
+            names.append(run)
+            run = []
+    if run:
+        names.append(run)
+    for name in names:
+        stems = {_stem(w) for w in name}
+        if stems <= title_words or title_words <= stems:
+            return default
+        return " ".join(name)
+    return default
+
+
+def _scope(view: str) -> tuple[tuple[str, ...], str]:
+    """The scope tokens in `view`, and `view` with their words blanked."""
+    found: set[str] = set()
+    chars = list(view)
+
+    def blank(a: int, b: int) -> None:
+        chars[a:b] = " " * (b - a)
+
+    low = view.lower()
+    for m in _PERCENTILE.finditer(low):
+        token = _SCOPE.get(m.group())
+        if token is not None:
+            found.add(token)
+        blank(m.start(), m.end())
+    for m in _PER.finditer(view):
+        noun = m.group(1).lower()
+        if noun in _TIME_NOUNS or noun in _STOP:
+            continue
+        found.add("per:" + _stem(noun))
+        blank(m.start(), m.end())
+    for form, token in _SCOPE.items():
+        if " " not in form and "-" not in form:
+            continue
+        for m in re.finditer(rf"\b{re.escape(form)}\b", "".join(chars).lower()):
+            found.add(token)
+            blank(m.start(), m.end())
+    for m in _WORD.finditer("".join(chars)):
+        token = _SCOPE.get(m.group().lower())
+        if token is not None:
+            found.add(token)
+            blank(m.start(), m.end())
+    return tuple(sorted(found)), "".join(chars)
+
+
+# ---- comparing and indexing ------------------------------------------------------------------
+
+
+def comparable(a: Claim, b: Claim) -> bool:
+    """Whether `a` and `b` are about the same thing: the same subject and scope, attributes
+    overlapping by at least `JACCARD`, and a pair of values of one kind and unit."""
+    if a.subject != b.subject or a.scope != b.scope:
+        return False
+    sa, sb = set(a.attribute), set(b.attribute)
+    if (sa or sb) and len(sa & sb) / len(sa | sb) < JACCARD:
+        return False
+    return any(same_value(x, y) is not None for x in a.values for y in b.values)
+
+
+def index_key(c: Claim) -> tuple[str, ...]:
+    """The keys `c` is stored under: `subject`, scope and one attribute word each, so every claim
+    `comparable` with `c` shares at least one of them."""
+    head = c.subject + _SEP + "+".join(c.scope) + _SEP
+    return tuple(head + w for w in c.attribute) or (head,)
