@@ -58,7 +58,7 @@ from companion.store.db import Store
 from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
 from companion.write.atomic import read_regular
-from companion.write.wiki import ids_citing
+from companion.write.wiki import edit_page, ids_citing
 
 TRIES = 3  # plans of one source refused because a page changed meanwhile, before giving up
 # An LLM that failed is tried again after 5, then 10 minutes: 3 tries over ~15 minutes, then the
@@ -411,6 +411,7 @@ class Ingester:
         # re-plan that finds nothing to change.
         self._mark_relink(plan.created, outcome.path, dry_run)
         self.commit(plan, title, bullets)
+        self.view.refresh()  # the index now holds what was written
         self._written.update(w.rel for w in plan.writes)
         cited = plan.summary.removesuffix(".md")
         folders = (self.folders.entity + "/", self.folders.concept + "/")
@@ -486,7 +487,7 @@ class Ingester:
         )
 
     def _summary_pages(self) -> list[tuple[str, dict[str, Any]]]:
-        return self.store.sources.summary_pages()
+        return self.view.summary_pages()
 
     def _raws(self, props: dict[str, Any]) -> list[str]:
         items = props.get("sources")
@@ -536,14 +537,12 @@ class Ingester:
 
     def _unlist(self, summary: str, rel: str, now: datetime, dry_run: bool) -> None:
         """Take raw file `rel` off the `sources` of `summary` (its copies keep the page)."""
-        from companion.write.wiki import edit_page
-
         current = self.view.read(summary)
         if current is None:
             return
         listed = self._raws(dict(self._summary_pages()).get(summary, {}))
         want = [p for p in listed if p != rel]
-        plan = _relist_plan(summary, current, listed, want, now, edit_page)
+        plan = _relist_plan(summary, current, listed, want, now)
         if plan.writes:
             note = SourceOutcome(rel, "updated", summary)
             self._finish(
@@ -554,8 +553,6 @@ class Ingester:
     def _relist(self, summary: str, digest: str, now: datetime, rel: str) -> Plan | None:
         """The same bytes under another name: list every present raw path with them on the
         summary page, and drop the listed ones that are gone (a rename re-points the link)."""
-        from companion.write.wiki import edit_page
-
         present = set(self.view.paths)
         props = dict(self._summary_pages()).get(summary, {})
         listed = self._raws(props)
@@ -568,7 +565,7 @@ class Ingester:
         if current is None:
             return None
         # The raw file being looked at now holds these bytes even before its row is recorded.
-        return _relist_plan(summary, current, listed, want, now, edit_page)
+        return _relist_plan(summary, current, listed, want, now)
 
     def _withdrawn(self, dry_run: bool, report: IngestReport) -> list[SourceOutcome]:
         present = set(self.view.paths)
@@ -723,7 +720,6 @@ def _relist_plan(
     listed: list[str],
     want: list[str],
     now: datetime,
-    edit_page: Callable[..., str | None],
 ) -> Plan:
     plan = Plan(summary)
     if want == listed or not want:

@@ -9,6 +9,7 @@ is refused (`PageRefused`) before it is read: ingest writes wiki pages only in p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from companion.config import Settings
 from companion.errors import PageRefused
@@ -38,6 +39,14 @@ class VaultOnDisk:
         self.paths = sorted({*self.store.pages.paths(), *self.overlay})
         self._folded = {p.casefold(): p for p in self.paths}
         self._by_key: dict[str, list[str]] | None = None
+        self._summaries: list[tuple[str, dict[str, Any]]] | None = None
+
+    def summary_pages(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, properties) of every summary page, as the index has them: read once until the
+        next `refresh` (a source's planning asks several times; a commit is followed by one)."""
+        if self._summaries is None:
+            self._summaries = self.store.sources.summary_pages()
+        return self._summaries
 
     def _named(self, keys: set[str]) -> list[str]:
         """Every file a link with one of these name keys could resolve to. Resolution only ever

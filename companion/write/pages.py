@@ -49,7 +49,10 @@ from companion.write.fmedit import (
 
 _BOM = b"\xef\xbb\xbf"
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*")
-_PLACEHOLDER = re.compile(r"\{\{\s*(title|date|time)(?::[^}]*)?\s*\}\}")
+# A template's placeholders (Obsidian core Templates syntax), filled when a page is created here
+# and by ingest (write/wiki.py); `updated` is written in `STAMP_FORMAT` (SYSTEM.md §3).
+PLACEHOLDER = re.compile(r"\{\{\s*(title|date|time)(?::[^}]*)?\s*\}\}")
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,7 @@ def _edited(rel: str, note: Note, change: PageChange) -> str:
 
 
 def _stamped(rel: str, text: str, version: int, now: datetime | None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or datetime.now(UTC)).strftime(STAMP_FORMAT)
     try:
         return set_value(set_value(text, "version", version), "updated", stamp)
     except FrontmatterEditError as exc:
@@ -354,8 +357,8 @@ def create_page(
         )
     moment = now or datetime.now(UTC)
     title = posixpath.basename(rel)[:-3]
-    text = _PLACEHOLDER.sub(
-        lambda m: title if m.group(1) == "title" else moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    text = PLACEHOLDER.sub(
+        lambda m: title if m.group(1) == "title" else moment.strftime(STAMP_FORMAT),
         template,
     )
     note = parse_note(text.encode("utf-8"), rel)

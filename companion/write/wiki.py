@@ -38,6 +38,7 @@ from typing import Any
 from companion.errors import MalformedFrontmatter, RegionError
 from companion.markdown.parse import parse_note
 from companion.write.fmedit import FrontmatterEditError, add_items, remove_items, set_value
+from companion.write.pages import PLACEHOLDER, STAMP_FORMAT
 from companion.write.regions import find_regions, region_text, set_region
 
 _ID = re.compile(r"^- (?P<text>.*?)[ \t]+\^(?P<id>i-[0-9a-f]{8})[ \t]*$")
@@ -46,7 +47,6 @@ CITATION = re.compile(
     r"\(\[\[wiki/sources/[^\]\[|#^]+\]\](?:, \[\[wiki/sources/[^\]\[|#^]+\]\])*\)"
 )
 _CITED = re.compile(r"\[\[(wiki/sources/[^\]\[|#^]+)\]\]")
-_PLACEHOLDER = re.compile(r"\{\{\s*(title|date|time)(?::[^}]*)?\s*\}\}")
 _REFUSED_CHARS = re.compile(r'[*"<>|?#^\[\]\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
 _RESERVED = re.compile(r"(?i)(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\..*)?")
@@ -241,7 +241,7 @@ class RegionPlan:
 
 
 def stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now.astimezone(UTC).strftime(STAMP_FORMAT)
 
 
 def _frontmatter(rel: str, text: str) -> tuple[dict[str, Any], int]:
@@ -394,7 +394,7 @@ def new_page(
         lambda m: m.group(1) + json.dumps(title, ensure_ascii=False),
         head,
     )
-    text = _PLACEHOLDER.sub(fill, head) + _PLACEHOLDER.sub(fill, body)
+    text = PLACEHOLDER.sub(fill, head) + PLACEHOLDER.sub(fill, body)
     if not text.endswith("\n"):
         text += "\n"
     # An empty flow list in the template (`aliases: []`) becomes a block list when items go in:
