@@ -15,13 +15,23 @@ shares its code: the citation pattern (SYSTEM.md §6), frontmatter parsing (PyYA
 extraction, and above all the text normaliser that decides whether a fact's words are the source's
 words (`normalise`): markdown emphasis (`*`, `_`), backslash escapes and whitespace folded, link
 syntax reduced to its shown text, HTML tags dropped, list/quote/heading markers at a line's start
-and a table row's outer pipes removed, and the spacing around `|` made one space either side (a
-table row becomes a fact as its cells joined with " | "). The same function is applied to both
-sides. Two things are tried both ways on a source (`VARIANTS`), and a fact passes when either
+and a table row's outer pipes removed, and the spacing around `|` made one space either side. The
+same function is applied to both sides. Two things are tried both ways on a source (`VARIANTS`), and a fact passes when either
 holds it: a markdown link with an `http(s)` target as its text alone and as "text (url)" (the
 product keeps a URL as words after the link text rather than lose it), and the markers at a
 line's start stripped or kept (a wrapped line of a .txt or PDF may start with "2023. ", which is
 no list marker there).
+
+A table row's fact is not the row's words in a row: ingest labels its cells with their column
+headers (`System: ledger-sync; Team: Payments Platform`, `ledger-sync — Owner: Clinical
+Applications`, `Retry budget: 3 attempts`; companion/ingest/units.py). So a fact not
+found as it stands is also tried as a row (`SourceText.row_of`): it holds when it is, once
+normalised, exactly the non-empty cells of one table row of the source in order, each
+optionally after its own column's header and a colon, with only separators (`;`, `|`, `:`,
+`—`, white space) between them and a cell's final punctuation optional. That rule is written
+here, not imported: it accepts no word that is not the row's or its header's, without copying
+the product's choice of form. A fact matched so is then looked at as that row's source line
+(its page, the evaluation quotes it must hold).
 
 A fact from a paged source (a PDF) ends with a page locator, `(p. 3)`, before its citation
 (companion/ingest/plan.py `paged`): it is taken off before the words are looked up, and the words
@@ -71,6 +81,11 @@ _SPACE = re.compile(r"\s+")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _COMMENT = re.compile(r"%%.*?%%", re.S)
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
+_TABLE_LINE = re.compile(r"^\s*\|")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_ROW_GAP = r"(?:\s*[;|:—]\s*|\s+)"  # what may stand between two cells of a row's fact
+_CELL_END = ".,;:!?"
 
 
 # -- the normaliser --------------------------------------------------------------------------------
@@ -316,6 +331,7 @@ class SourceText:
 
     whole: tuple[str, ...]  # one per variant
     pages: tuple[tuple[str, ...], ...] = ()  # per variant: each page's text; () without pages
+    rows: tuple[SourceRow, ...] = ()  # the table data rows of the converted text
 
     @property
     def plain(self) -> str:
@@ -327,6 +343,16 @@ class SourceText:
             for (u, m), text in zip(VARIANTS, self.whole, strict=True)
         )
 
+    def row_of(self, words: str) -> str | None:
+        """The source line of the table row whose cells `words` state, labelled with their
+        headers or not (see the module docstring); None when they are no row's."""
+        for variant, (u, m) in enumerate(VARIANTS):
+            said = normalise(words, keep_urls=u, markers=m).rstrip(_CELL_END + " ")
+            for row in self.rows:
+                if row.stated(said, variant):
+                    return row.line
+        return None
+
     def on_page(self, words: str, page: int) -> bool:
         """Do `words` start on page `page` (1-based)? A sentence may run on to the next page."""
         for (u, m), pages in zip(VARIANTS, self.pages, strict=True):
@@ -337,6 +363,67 @@ class SourceText:
             if 0 <= at < len(pages[page - 1]):
                 return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One table data row of a converted source: its line as the source has it, and per variant
+    of `VARIANTS` its header and cells normalised (the header `()` for a table without one)."""
+
+    line: str
+    header: tuple[tuple[str, ...], ...]
+    cells: tuple[tuple[str, ...], ...]
+
+    def stated(self, said: str, variant: int) -> bool:
+        """Is `said` (normalised) exactly this row's non-empty cells in order, each optionally
+        after its own header and a colon, with only separators between?"""
+        header, cells = self.header[variant], self.cells[variant]
+        present = [(i, c.rstrip(_CELL_END + " ")) for i, c in enumerate(cells)]
+        present = [(i, c) for i, c in present if c]
+        if not present or not all(c in said for _, c in present):
+            return False  # cheap: most facts are no row's
+        parts = []
+        for i, cell in present:
+            label = header[i].rstrip(": ") if i < len(header) else ""
+            lead = rf"(?:{re.escape(label)}\s*:\s*)?" if label else ""
+            parts.append(f"{lead}{re.escape(cell)}[{re.escape(_CELL_END)}]*")
+        return re.fullmatch(_ROW_GAP.join(parts), said) is not None
+
+
+def _split_cells(line: str) -> list[str]:
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    return _CELL_SPLIT.split(body)
+
+
+def source_rows(text: str) -> tuple[SourceRow, ...]:
+    """The table data rows of converted text: runs of lines starting with `|`; the first line of
+    a run is the header when a separator line (`|---|---|`) follows it."""
+
+    def each(cells: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+        return tuple(
+            tuple(normalise(cell, keep_urls=u, markers=m) for cell in cells) for u, m in VARIANTS
+        )
+
+    out: list[SourceRow] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not _TABLE_LINE.match(lines[i]) or _TABLE_SEP.match(lines[i]):
+            i += 1
+            continue
+        header: tuple[tuple[str, ...], ...] = tuple(() for _ in VARIANTS)
+        if i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1]):
+            header = each(_split_cells(lines[i]))
+            i += 2
+        while i < len(lines) and _TABLE_LINE.match(lines[i]):
+            if not _TABLE_SEP.match(lines[i]):
+                out.append(SourceRow(lines[i], header, each(_split_cells(lines[i]))))
+            i += 1
+    return tuple(out)
 
 
 # (text, page start offsets) of a raw file converted: `companion.convert.convert`'s.
@@ -367,6 +454,7 @@ class Sources:
                     )
                     if starts
                     else (),
+                    source_rows(text),
                 )
         return self._cache[raw]
 
@@ -395,6 +483,14 @@ def split_page(body: str) -> tuple[str, int | None]:
     """A fact from a paged source ends with a page locator, ` (p. 3)`, before its citation."""
     m = _PAGE_LOCATOR.match(body)
     return (m.group("body"), int(m.group("page"))) if m else (body, None)
+
+
+def _on_page(text: SourceText, body: str, page: int) -> bool:
+    """Does the fact start on `page`: its words, or the source line of the row it states?"""
+    if text.on_page(body, page):
+        return True
+    row = None if text.holds(body) else text.row_of(body)
+    return row is not None and text.on_page(row, page)
 
 
 def check_citations(vault: Vault, sources: Sources) -> dict[str, Any]:
@@ -438,11 +534,11 @@ def check_citations(vault: Vault, sources: Sources) -> dict[str, Any]:
                 fail(bullet, f"raw file missing: {', '.join(raws)}")
                 ok = False
                 break
-            if not any(t.holds(body) for t in texts):
+            if not any(t.holds(body) or t.row_of(body) is not None for t in texts):
                 fail(bullet, f"text not in the cited source: {', '.join(raws)}")
                 ok = False
                 break
-            if page is not None and not any(t.on_page(body, page) for t in texts):
+            if page is not None and not any(_on_page(t, body, page) for t in texts):
                 paged = any(t.pages for t in texts)
                 fail(
                     bullet,
@@ -608,7 +704,9 @@ def side_facts(
         body = fact_body(bullet.text)
         if body is None:
             continue
-        words = normalise(split_page(body)[0])
+        said = split_page(body)[0]
+        row = texts.row_of(said) if texts is not None and not texts.holds(said) else None
+        words = normalise(row if row is not None else said)  # a labelled row: as its source line
         if quote in words or (len(words.split()) >= 4 and _overlaps(hay, quote, words)):
             out.append(bullet)
     return out

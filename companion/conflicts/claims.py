@@ -73,8 +73,10 @@ common word — so looking a claim up under its keys finds every candidate.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
+from companion.conflicts.categories import Label, exclusive_cue, labels
 from companion.conflicts.values import Value, polarity, same_value, values
 from companion.write.wiki import CITATION, cited_sources
 
@@ -95,6 +97,12 @@ class Claim:
     text: str
     sources: tuple[str, ...]
     change: bool
+    names: tuple[str, ...] = ()  # other names the clause is about (qualifiers), lower-cased
+    labels: tuple[Label, ...] = ()  # named values: categories and role names
+    exclusive: bool = False  # the clause says its value is the only one
+    fact: str = ""  # the whole fact the clause was read from, cleaned
+    surface: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of the attribute
+    row: str | None = None  # a table row's thing (its first cell), lower-cased; "" the page's
 
 
 # ---- vocabularies (generic English, no corpus words) -----------------------------------------
@@ -114,7 +122,7 @@ _STOP = _set(
     most less least few many much up down over under about around approximately roughly nearly
     circa within above below exceeding maximum minimum max min once again via per
     after before during between through until till whether even still already yet currently
-    ever always usually typically generally one""",
+    ever always usually typically generally one we us our you your i""",
 )
 _LIGHT_VERB_WORDS = _set(
     """run use have get make do go become take give set hold now since previously
@@ -154,6 +162,14 @@ _CALENDAR = _set(
 _FLAG_WORDS = {"enabled": "enabled", "disabled": "enabled", "supported": "supported",
                "unsupported": "supported"}  # fmt: skip
 
+# What "a <noun>" makes a rate of, like "per <noun>" ("£2 a study"): the nouns prices and
+# limits are stated for. Others ("a backup", "a day") are things, or times (rates of time).
+_RATE_NOUNS = _set(
+    """study studies user users seat seats licence license transaction transactions message
+    messages record records request requests call calls device devices patient patients
+    customer customers account accounts item items unit units order orders test tests""",
+)
+
 # Scope words: a token, or a two-word phrase, -> its canonical scope token.
 _SCOPE: dict[str, str] = {}
 
@@ -172,12 +188,12 @@ _scope_add("stat:p95", "p95|95th percentile")
 _scope_add("stat:p99", "p99|99th percentile")
 _scope_add("stat:p999", "p999|p99.9|99.9th percentile")
 _scope_add("stat:tail", "tail")
-_scope_add("env:production", "production|prod|live")
+_scope_add("env:production", "production|prod")
 _scope_add("env:staging", "staging|stage|pre-production|preprod")
 _scope_add("env:test", "test|tests|testing|qa|uat")
 _scope_add("env:sandbox", "sandbox")
 _scope_add("env:development", "development|dev")
-_scope_add("env:dr", "dr|disaster recovery|failover")
+_scope_add("env:dr", "dr|disaster recovery")
 _scope_add("pop:adult", "adult|adults")
 _scope_add("pop:child", "child|children|paediatric|pediatric|kids")
 _scope_add("pop:infant", "infant|infants|neonatal")
@@ -204,7 +220,11 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _WORD = re.compile(r"[^\W\d_]\w*(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
 _CODE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[\[([^\]\[|]+)(?:\|([^\]\[]+))?\]\]")
-_PER = re.compile(r"\b(?:per|each|every)\s+([A-Za-z][A-Za-z-]*)", re.IGNORECASE)
+_PER = re.compile(
+    r"\b(?:per|each|(?:for|on|with) every|(?:for|on|with) each|an?)\s+((?:[A-Za-z][A-Za-z-]*\s+){0,2}?"
+    r"[A-Za-z][A-Za-z-]*)(?=\s*(?:[,.;:)]|$|\s+(?:archived|stored|processed|sent|handled|created)\b))",
+    re.IGNORECASE,
+)
 _PERCENTILE = re.compile(r"\b(?:p\d{2,3}(?:\.\d)?|\d{2}(?:\.\d)?th percentile)\b", re.IGNORECASE)
 _CHANGE_VERB = (
     r"(?:upgrad|downgrad|migrat|mov|chang|switch|reduc|increas|rais|lower|cut|bump|drop|"
@@ -308,6 +328,8 @@ def _stem(word: str) -> str:
         return _IRREGULAR[w]
     if len(w) <= 3 or not w.isalpha():
         return w
+    if w.endswith("ically"):
+        return w[:-4]
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith(("sses", "shes", "ches", "xes")):
@@ -415,7 +437,9 @@ def _scope(view: str) -> tuple[tuple[str, ...], str]:
             found.add(token)
         blank(m.start(), m.end())
     for m in _PER.finditer(view):
-        noun = m.group(1).lower()
+        noun = m.group(1).lower().split()[-1]
+        if m.group().lower().startswith(("a ", "an ")) and noun not in _RATE_NOUNS:
+            continue
         if noun in _TIME_NOUNS or noun in _STOP:
             continue
         found.add("per:" + _stem(noun))
@@ -453,3 +477,245 @@ def index_key(c: Claim) -> tuple[str, ...]:
     `comparable` with `c` shares at least one of them."""
     head = c.subject + _SEP + "+".join(c.scope) + _SEP
     return tuple(head + w for w in c.attribute) or (head,)
+
+
+# ---- clause-level claims ---------------------------------------------------------------------
+
+# Where one fact holds several statements: a sentence end, `;`, a dash between words, and the
+# conjunctions that start a new statement. A colon splits only after a statement (a verb before
+# it): `Recovery time objective: 4 hours` is one statement, `X has no offline mode: when ...` two.
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?])\s+(?=[A-Z])|;\s+|\s+[—–]\s+|\s+-{1,2}\s+"
+    r"|,\s+(?=(?:so|but|while|whereas|although|though|as it|as they|and it|and they|"
+    r"and we|and the|and a)\b)"
+)
+_COLON = re.compile(r":\s+")
+_KEYED_ROW = re.compile(r"^([^:;—]{1,80}?) — ([^:;]{1,60}?):\s+(.+?)\s*$")
+_ROW_CELL = re.compile(r"^\s*([^:;]{1,60}?):\s+(.+?)\s*$")
+_NAME_WORD = re.compile(r"[A-Z][\w&'’.-]*|[A-Za-z]*[a-z][A-Z][\w-]*")
+_NAME_GLUE = frozenset({"&", "of", "and", "for"})
+_ORDINARY_FIRST = _STOP | _set(
+    """during because since after before when while if although though once until unless
+    we our you your i he she they their its my nobody everyone each every all no
+    note decision action owner""",
+)
+
+
+def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> list[Claim]:
+    """The claims one fact makes, one per statement (clause) that states a value, a named value
+    or a boolean property: `text` a bullet's or sentence's text, `page` the vault path of the
+    page it sits on, `title`/`aliases` that page's names. The subject of every claim is the page
+    (two claims are compared only on one page); the names in a clause other than the page's
+    are its `names`, which tell two entities on one page apart."""
+    sources = tuple(cited_sources(text))
+    body = _clean(text)
+    own = {_stem(w) for name in (title, *aliases) for w in _words(_title(name))}
+    own_names = {" ".join(_words(_title(n))).lower() for n in (title, *aliases)}
+    keyed = _KEYED_ROW.match(body)
+    if keyed is not None:  # a two-column row: `key — Header: value`, the key its attribute
+        body = f"{keyed.group(1)} ({keyed.group(2)}): {keyed.group(3)}"
+    row = _row_cells(body)
+    clauses: list[tuple[str, tuple[str, ...]]] = []
+    thing: str | None = None
+    if row is not None:
+        thing = " ".join(_words(row[0][1])).lower()
+        if any(re.match(rf"{re.escape(n)}(?![\w-])", thing) for n in own_names if n):
+            thing = ""  # `Tidewell integration engine` on the page `Tidewell`
+        extra: tuple[str, ...] = (thing,) if thing else ()
+        for label, cell in row[1:]:
+            clauses.append((f"{label}: {cell}", extra))
+    else:
+        for part in _split(body):
+            clauses.append((part, ()))
+    out: list[Claim] = []
+    for part, qualifiers in clauses:
+        c = _clause_claim(part, body, page, title, own, own_names, sources, qualifiers)
+        if c is not None:
+            if thing is not None:
+                c = replace(c, row=thing)
+            out.append(c)
+    return out
+
+
+def _row_cells(body: str) -> list[tuple[str, str]] | None:
+    """A labelled table row (`Label: cell; Label: cell`, as ingest writes rows with a header)
+    as (label, cell) pairs, or None when `body` is not one."""
+    if ";" not in body:
+        return None
+    cells = []
+    for part in body.split("; "):
+        m = _ROW_CELL.match(part)
+        if m is None:
+            return None
+        cells.append((m.group(1), m.group(2).rstrip(".")))
+    return cells if len(cells) >= 2 else None
+
+
+def _split(body: str) -> list[str]:
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(body) if p and p.strip()]
+    out: list[str] = []
+    for part in parts:
+        m = _COLON.search(part)
+        if m is not None:
+            left = part[: m.start()]
+            left_words = {w.lower() for w in _words(left)}
+            if left_words & _AUX or len(left_words) >= 7:
+                out.extend(p for p in (left, part[m.end() :]) if p.strip())
+                continue
+        out.append(part)
+    return out
+
+
+def _name_word(w: str) -> str:
+    """A name's word, lower-cased: without a possessive, and `PCs`/`VMs` as `pc`/`vm`."""
+    w = re.sub(r"['’]s$", "", w)
+    if len(w) >= 3 and w.endswith("s") and w[:-1].isupper():
+        w = w[:-1]
+    return w.lower()
+
+
+def _names(clause: str, spans: list[tuple[int, int]], own_names: set[str]) -> list[str]:
+    """Runs of capitalised words in `clause` outside `spans` (values and labels), without the
+    page's own names, month and weekday names, or an ordinary sentence-initial word."""
+    found: list[str] = []
+    run: list[str] = []
+    tokens = list(re.finditer(r"[\w&'’.-]+", clause))
+
+    def close() -> None:
+        while run and run[-1].lower() in _NAME_GLUE:
+            run.pop()
+        if run:
+            name = " ".join(_name_word(w) for w in run)
+            if name not in own_names and not all(w.lower() in _CALENDAR for w in run):
+                found.append(name)
+        run.clear()
+
+    for n, m in enumerate(tokens):
+        w = m.group().strip(".")
+        inside = any(a <= m.start() < b for a, b in spans)
+        capital = bool(w) and _NAME_WORD.fullmatch(w) is not None
+        if n == 0 and capital and w.lower() in _ORDINARY_FIRST:
+            capital = False
+        if n == 0 and capital and not any(c.isupper() for c in w[1:]):
+            nxt = tokens[1].group() if len(tokens) > 1 else ""
+            capital = nxt[:1].isupper()
+        if inside or not (capital or (run and w.lower() in _NAME_GLUE)):
+            close()
+            continue
+        run.append(w)
+    close()
+    return found
+
+
+# Words that name one attribute: a price is a fee is a cost; an owner owns.
+_SYNONYMS = {
+    "fee": "price", "pric": "price", "cost": "price", "charg": "price", "pay": "price",
+    "tariff": "price", "owner": "own", "owning": "own", "supplier": "provid",
+    "suppl": "provid", "vendor": "provid", "carrier": "provid",
+}  # fmt: skip
+# The products of `values` that are classification labels, not versions: `Priority 1` and
+# `Priority 2` are two things (names), not one thing's two versions.
+_CLASSES = _set(
+    """tier level priority phase severity sev category class grade band stage step zone
+    wave type"""
+)
+
+
+# Phrasal verbs and their nouns, read as one word: "fails over" is "failover".
+_COMPOUNDS = [
+    (re.compile(r"\bfail(?:s|ed|ing)?[ -]over\b", re.I), "failover"),
+    (re.compile(r"\b(?:log|logs|logged|logging)[ -](?:in|on)\b", re.I), "login"),
+    (re.compile(r"\b(?:sign|signs|signed|signing)[ -](?:in|on)\b", re.I), "signin"),
+    (re.compile(r"\b(?:back|backs|backed|backing)[ -]up\b", re.I), "backup"),
+    (re.compile(r"\b(?:cut|cuts|cutting)[ -]over\b", re.I), "cutover"),
+    (re.compile(r"\b(?:go|goes|went|gone|going)[ -]live\b", re.I), "golive"),
+]
+
+
+def _same_length(word: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: word.ljust(len(m.group()))
+
+
+def _clause_claim(
+    part: str,
+    fact: str,
+    page: str,
+    title: str,
+    own: set[str],
+    own_names: set[str],
+    sources: tuple[str, ...],
+    extra: tuple[str, ...],
+) -> Claim | None:
+    found = []
+    classes: list[str] = []
+    for v in values(part):
+        if v.kind == "version" and v.unit in _CLASSES:
+            classes.append(f"{v.unit} {'.'.join(map(str, v.version or ()))}")
+        elif v.kind == "time" and not part[: v.start].strip(" |"):
+            continue  # a log's time stamp (`06:05 Stopped ...`): when, not what
+        else:
+            found.append(v)
+    named = labels(part)
+    asserts = polarity(part)
+    if not found and not named:
+        # A statement with no value asserts or denies its predicate: a boolean claim, true
+        # or false with the clause (its word, when a copula or modal shows one).
+        predicate = _boolean_statement(part) or (0, 0)
+        start, end = predicate
+        found.append(Value("boolean", start, end, part[start:end], truth=asserts))
+    spans = [(v.start, v.end) for v in found if v.kind != "boolean"]
+    spans += [(x.start, x.end) for x in named]
+    products = {w for v in found if v.kind == "version" and v.unit for w in v.unit.split()}
+    names = [n for n in _names(part, spans, own_names) if not set(n.split()) <= products]
+    names += [c for c in classes if c not in names]
+    view = list(part)
+    for a, b in spans:
+        view[a:b] = " " * (b - a)
+    scope, rest = _scope("".join(view))
+    for pattern, word in _COMPOUNDS:
+        rest = pattern.sub(word, rest)
+    name_words = {_stem(w) for n in names for w in n.split()}
+    words: dict[str, str] = {}
+    for raw in _words(rest):
+        lw = raw.lower()
+        if lw in _STOP or lw in _TIME_NOUNS or lw in _CALENDAR:
+            continue
+        stem = _stem(lw)
+        if stem in _LIGHT_VERBS or stem in own or stem in name_words or len(stem) < 2:
+            continue
+        words.setdefault(_SYNONYMS.get(stem, stem), raw)
+    for v in found:
+        if v.kind == "version":
+            words.setdefault("version", "version")
+        elif v.kind == "boolean" and v.raw.lower() in _FLAG_WORDS:
+            words.setdefault(_FLAG_WORDS[v.raw.lower()], v.raw.lower())
+        elif v.kind == "count" and v.unit:
+            words.setdefault(_stem(v.unit.lower()), v.unit.lower())
+    return Claim(
+        page=page,
+        subject=page,
+        attribute=tuple(sorted(words)),
+        scope=scope,
+        values=tuple(found),
+        polarity=asserts,
+        text=part,
+        sources=sources,
+        change=_CHANGE_ONLY.search(part) is not None,
+        names=tuple(dict.fromkeys((*extra, *names))),
+        labels=tuple(named),
+        exclusive=exclusive_cue(part),
+        fact=fact,
+        surface=tuple(words.items()),
+    )
+
+
+# A change over time, stated: a change verb before from/to, `up from`/`down from`, `no longer`,
+# `used to`, `previously`/`formerly`, `replaced`, `was ... now`. Not `since`: "has been two hours
+# ever since go-live" pins a value to a period, it states no change.
+_CHANGE_ONLY = re.compile(
+    rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
+    r"|\b(?:up|down)\s+from\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b"
+    r"|\breplaced\b|\bsuperseded\b"
+    r"|\b(?:was|were)\b[^.;]{0,40}?,\s*(?:and\s+)?(?:it\s+|they\s+)?(?:is\s+|are\s+)?now\b",
+    re.IGNORECASE,
+)

@@ -572,6 +572,7 @@ _PREFIX_ANY: list[tuple[Bound, _Lazy]] = [
     ("le", _bound_re(
         "at most|up to|no more than|not more than|no greater than|not greater than|no higher than"
         "|no longer than|not longer than|a maximum of|maximum of|max of|maximum|max\\.?|capped at"
+        "|(?:a |the )?(?:cap|limit|ceiling) of"
         "|limited to|not exceeding|not to exceed|(?:does|do|did|must|may|shall|will|should|can"
         "|could|would)\\s*(?:not|n['’]t) exceed|cannot exceed|never exceeds?|within|or less than",
         "≤|<=|=<")),

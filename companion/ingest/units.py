@@ -38,10 +38,29 @@ a paragraph): `item` means "the unit is the whole list entry". An item's span st
 marker (`- `, `2.1 `), so a unit's text is its content.
 
 `text` is `neutralise(Converted.text[start:end])` for sentences and items: one safe line, the same
-function the page writer's check applies. For a row it is the row's cells, each neutralised,
-joined with ` | ` (outer pipes removed), so it reads as the source's row; its span covers the
-whole row line. Dropped: a unit with no letter, fewer than `MIN_WORDS` words (a row: 2), or more
-than `MAX_WORDS` words (a paragraph that failed to split is no fact).
+function the page writer's check applies. For a row it is the row's cells, each neutralised, put
+with their column headers, so the fact reads on its own on a wiki page (and a reader, or the
+conflict detector, can tell which column a value is in); its span still covers the whole row line:
+
+- a header row and three or more columns: `Header: cell` for each non-empty cell, joined with
+  `; ` (`System: ledger-sync; Team: Payments Platform; Purpose: Nightly settlement`); a cell
+  under an empty (or missing) header cell is its bare text;
+- a header row and two columns (a key/value table, or a list of things and one attribute): the
+  first cell is the row's key and the first header only names what kind of thing it is
+  (`System`, `Setting`), so it is left out. When the second header is generic (`Value`,
+  `Details`, `Description`, `Notes`, ...: `_GENERIC_VALUE_HEADERS`) or empty the row is
+  `key: value` (`Retry budget: 3 attempts`); when it names an attribute it is kept as
+  that value's label: `key — Header: value` (`ledger-sync — Owner: Payments Platform`). An
+  empty key leaves `Header: value` (or the bare value), an empty value the bare key;
+- no header row: two columns are `key: value`; more stay the cells joined with ` | `, empty
+  ones included (without headers a cell is known only by its place).
+
+A label or key that already ends with `:` is not given a second one (`Owner: x`, never
+`Owner:: x`). Which rows are units does not depend on this text: a row is dropped when its cells
+(joined with ` | `) hold no letter, fewer than 2 words or more than `4 * MAX_CHARS` characters.
+`TableRow.cells` and `header` stay the plain neutralised cells. Other units are dropped when they
+hold no letter, fewer than `MIN_WORDS` words, or more than `MAX_WORDS` words (a paragraph that
+failed to split is no fact).
 """
 
 from __future__ import annotations
@@ -116,12 +135,18 @@ _FUNCTION_WORDS = _wordset(
     this that these those which who whom whose what when where while etc"""
 )
 _LEAD_LABEL = re.compile(r"^(\*\*|__)[^*_\n]{1,60}?\1\W*$")
+# A two-column table's second header that names no attribute: its rows read `key: value`.
+_GENERIC_VALUE_HEADERS = _wordset(
+    """value values detail details setting settings description descriptions note notes answer
+    answers info information comment comments"""
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Unit:
     """One sentence, list item or table row: `start`/`end` its exact span in `Converted.text`,
-    `text` its neutralised text (a row: its neutralised cells joined with ` | `), `heading` the
+    `text` its neutralised text (a row: its neutralised cells with their column headers, see the
+    module docstring), `heading` the
     nearest heading above it, neutralised (`""` when none)."""
 
     start: int
@@ -564,10 +589,59 @@ class _Reader:
         if _TABLE_SEP.match(line.raw):
             return
         cells = tuple(_cells(line.raw))
-        text = _SPACE.sub(" ", " | ".join(cells)).strip()
-        if _words(text) < _ROW_MIN_WORDS or not _LETTER.search(text) or len(text) > 4 * MAX_CHARS:
+        plain = _SPACE.sub(" ", " | ".join(cells)).strip()
+        if (
+            _words(plain) < _ROW_MIN_WORDS
+            or not _LETTER.search(plain)
+            or len(plain) > 4 * MAX_CHARS
+        ):
             return
         start = line.start + (len(line.raw) - len(line.raw.lstrip()))
-        unit = Unit(start, line.end, "row", text, self.heading)
+        unit = Unit(start, line.end, "row", _row_text(cells, header, plain), self.heading)
         self.units.append(unit)
         self.rows.append(TableRow(unit, cells, header))
+
+
+# -- a row's text ------------------------------------------------------------------------------
+
+
+def _labelled(label: str, value: str) -> str:
+    """`label: value`, without a second colon when the label already ends with one (emphasis
+    around it included: `**Owner:**`)."""
+    label = label.rstrip()
+    if not label:
+        return value
+    return f"{label} {value}" if label.rstrip("*_").endswith(":") else f"{label}: {value}"
+
+
+def _generic_value_header(cell: str) -> bool:
+    """`Value`, `**Details**`, `Notes:`: a second column's header that names no attribute."""
+    bare = cell.strip().rstrip(":").strip("*_ ").strip().casefold()
+    return not bare or bare in _GENERIC_VALUE_HEADERS
+
+
+def _row_text(cells: tuple[str, ...], header: tuple[str, ...], plain: str) -> str:
+    """A row's unit text from its neutralised cells and header (see the module docstring);
+    `plain` is the cells joined with ` | `, the headerless form of three or more columns."""
+    has_header = any(header)
+    columns = max(len(cells), len(header))
+    if columns == 2 and len(cells) <= 2:
+        key = cells[0] if cells else ""
+        value = cells[1] if len(cells) > 1 else ""
+        attribute = header[1] if has_header and len(header) > 1 else ""
+        if _generic_value_header(attribute):
+            attribute = ""
+        if not value:
+            return key
+        shown = _labelled(attribute, value)
+        if not key:
+            return shown
+        return f"{key} — {shown}" if attribute else _labelled(key, value)
+    if not has_header:
+        return plain
+    parts = [
+        _labelled(header[i] if i < len(header) else "", cell)
+        for i, cell in enumerate(cells)
+        if cell
+    ]
+    return _SPACE.sub(" ", "; ".join(parts)).strip()

@@ -74,7 +74,7 @@ def test_facts_are_the_units_less_questions_greetings_and_todos() -> None:
         unit = found[fact.start]
         assert (fact.text, fact.end, fact.kind) == (unit.text, unit.end, unit.kind)
         assert fact.page is None
-    assert result.synthesizer == "extractive-1"
+    assert result.synthesizer == "extractive-2"
     assert result.dropped == 0
 
 
@@ -257,6 +257,22 @@ def test_table_subjects_need_one_mention_and_other_tables_give_none() -> None:
     names = entities(synth(text))
     assert {"bedflow", "medsync"} <= set(names)
     assert not {"Hosting", "Database"} & set(names)
+
+
+def test_a_row_fact_is_labelled_but_its_repeated_headers_name_no_subject_or_concept() -> None:
+    text = (
+        "# Payment systems\n\n| System | Team | Support contact |\n|---|---|---|\n"
+        "| ledger-sync | Payments Platform | Payments Desk |\n"
+        "| risk-scorer | Fraud Analytics | Fraud Desk |\n"
+        "| card-vault | Security Engineering | Vault Desk |\n"
+    )
+    result = synth(text)
+    assert result.facts[0].text == (
+        "System: ledger-sync; Team: Payments Platform; Support contact: Payments Desk"
+    )
+    assert set(entities(result)) == {"ledger-sync", "risk-scorer", "card-vault"}
+    assert concepts(result) == []  # `support contact`, on every row, is the table's
+    assert [f.about for f in result.facts] == [("ledger-sync",), ("risk-scorer",), ("card-vault",)]
 
 
 def test_each_fact_names_every_subject_it_mentions_in_order() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from companion.convert import convert
 from companion.ingest.neutral import neutralise
 from companion.ingest.result import Converted, Format
 from companion.ingest.units import Unit, table_rows, unit_at, units
@@ -174,7 +175,7 @@ def test_field_lines_are_items_of_their_own() -> None:
     assert found[1].text == "Last reviewed: 24 February 2025, by Farah Siddiqui"
 
 
-def test_tables_become_rows_of_neutralised_cells_without_header_or_separator() -> None:
+def test_tables_become_rows_of_labelled_neutralised_cells_without_header_or_separator() -> None:
     source = md(
         "## Risks\n\n"
         "| Risk | Owner | Action |\n"
@@ -185,8 +186,11 @@ def test_tables_become_rows_of_neutralised_cells_without_header_or_separator() -
     )
     found = units(source)
     assert [(unit.kind, unit.text) for unit in found] == [
-        ("row", "Single region (eu-west-1) | Sofia Lindqvist | Write the DR plan"),
-        ("row", "Payouts do not wait | Ravi Menon | Gate payouts on `recon`"),
+        (
+            "row",
+            "Risk: Single region (eu-west-1); Owner: Sofia Lindqvist; Action: Write the DR plan",
+        ),
+        ("row", "Risk: Payouts do not wait; Owner: Ravi Menon; Action: Gate payouts on `recon`"),
     ]
     assert all(unit.heading == "Risks" for unit in found)
     first = found[0]
@@ -197,6 +201,154 @@ def test_tables_become_rows_of_neutralised_cells_without_header_or_separator() -
     assert rows[0].header == ("Risk", "Owner", "Action")
     assert rows[0].cells == ("Single region (eu-west-1)", "Sofia Lindqvist", "Write the DR plan")
     assert rows[0].unit == first
+
+
+def row_texts(source: Converted) -> list[str]:
+    return [unit.text for unit in units(source) if unit.kind == "row"]
+
+
+def test_a_row_of_a_headed_table_of_three_columns_labels_each_cell_with_its_header() -> None:
+    line = "| ledger-sync | Payments Platform | Nightly settlement |"
+    source = md(f"| System | Team | Purpose |\n|---|---|---|\n{line}\n")
+    (row,) = table_rows(source)
+    assert (
+        row.unit.text == "System: ledger-sync; Team: Payments Platform; Purpose: Nightly settlement"
+    )
+    assert source.text[row.unit.start : row.unit.end] == line  # the span is the row, as before
+    assert row.cells == ("ledger-sync", "Payments Platform", "Nightly settlement")
+    assert row.header == ("System", "Team", "Purpose")
+
+
+def test_header_cells_are_neutralised_like_the_cells_they_label() -> None:
+    source = md(
+        "| [[Systems\\|System]] | #owner | Cost |\n|---|---|---|\n| ledger-sync | [[Payments Team]] | $40 |\n"
+    )
+    assert row_texts(source) == ["System: ledger-sync; \\#owner: Payments Team; Cost: \\$40"]
+    assert_spans_exact(source)
+
+
+@pytest.mark.parametrize("generic", ["Value", "Details", "Setting", "**Notes**", "answer", "Info:"])
+def test_a_two_column_table_under_a_generic_second_header_reads_key_colon_value(
+    generic: str,
+) -> None:
+    source = md(
+        f"| Item | {generic} |\n|---|---|\n"
+        "| Retry budget | 3 attempts |\n| Settlement cut-off | 22:00 |\n"
+    )
+    assert row_texts(source) == [
+        "Retry budget: 3 attempts",
+        "Settlement cut-off: 22:00",
+    ]
+
+
+def test_a_two_column_table_under_an_attribute_header_labels_the_value_after_its_key() -> None:
+    source = md(
+        "| System | Owner |\n|---|---|\n"
+        "| ledger-sync | Payments Platform |\n| risk-scorer | Fraud Analytics |\n"
+    )
+    assert row_texts(source) == [
+        "ledger-sync — Owner: Payments Platform",
+        "risk-scorer — Owner: Fraud Analytics",
+    ]
+    assert [row.cells for row in table_rows(source)] == [
+        ("ledger-sync", "Payments Platform"),
+        ("risk-scorer", "Fraud Analytics"),
+    ]
+
+
+def test_a_headerless_table_of_two_columns_is_key_value_and_of_more_keeps_its_pipes() -> None:
+    two = md("| Retry budget | 3 attempts |\n| Settlement cut-off | 22:00 |\n")
+    assert row_texts(two) == [
+        "Retry budget: 3 attempts",
+        "Settlement cut-off: 22:00",
+    ]
+    assert all(row.header == () for row in table_rows(two))
+    three = md(
+        "| ledger-sync | Payments Platform | Nightly settlement |\n| risk-scorer |  | Scoring |\n"
+    )
+    assert row_texts(three) == [
+        "ledger-sync | Payments Platform | Nightly settlement",
+        "risk-scorer | | Scoring",  # without headers a cell is known by its place: the gap stays
+    ]
+
+
+def test_empty_cells_are_left_out_and_a_cell_under_an_empty_header_is_bare() -> None:
+    three = md(
+        "| Region | Lag |  |\n|---|---|---|\n"
+        "| all regions |  | no lag measured |\n| eu-west | 5 s | two lines |\n"
+    )
+    assert row_texts(three) == [
+        "Region: all regions; no lag measured",
+        "Region: eu-west; Lag: 5 s; two lines",
+    ]
+    two = md("| System | Owner |\n|---|---|\n| ledger-sync batch |  |\n|  | Payments Platform |\n")
+    assert row_texts(two) == ["ledger-sync batch", "Owner: Payments Platform"]
+
+
+def test_a_label_or_key_ending_with_a_colon_gets_no_second_colon() -> None:
+    labelled = md(
+        "| System: | **Owner:** | Purpose |\n|---|---|---|\n| ledger-sync | Payments Team | Runs: every night |\n"
+    )
+    assert row_texts(labelled) == [
+        "System: ledger-sync; **Owner:** Payments Team; Purpose: Runs: every night"
+    ]
+    key_value = md("| Contact: | Jonas Berg |\n| Escalation: | Alice Chen |\n")
+    assert row_texts(key_value) == ["Contact: Jonas Berg", "Escalation: Alice Chen"]
+    for text in (*row_texts(labelled), *row_texts(key_value)):
+        assert "::" not in text and ":**:" not in text
+
+
+def test_html_table_rows_arrive_labelled_through_the_html_converter(tmp_path: Path) -> None:
+    page = tmp_path / "inventory.html"
+    page.write_text(
+        "<html><body><h2>Systems</h2><table>"
+        "<tr><th>System</th><th>Team</th><th>Purpose</th></tr>"
+        "<tr><td>ledger-sync</td><td><b>Payments</b> Platform</td><td>Nightly settlement</td></tr>"
+        "</table><h2>Targets</h2><table><tr><th>Setting</th><th>Value</th></tr>"
+        "<tr><td>Retry budget</td><td>3 attempts</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    source = convert(page.name, page.read_bytes())
+    rows = table_rows(source)
+    assert [row.unit.text for row in rows] == [
+        "System: ledger-sync; Team: Payments Platform; Purpose: Nightly settlement",
+        "Retry budget: 3 attempts",
+    ]
+    assert [row.unit.heading for row in rows] == ["Systems", "Targets"]
+    assert source.text[rows[0].unit.start : rows[0].unit.end] == (
+        "| ledger-sync | Payments Platform | Nightly settlement |"
+    )
+
+
+def test_a_markdown_table_in_a_real_file_is_labelled_and_its_spans_do_not_move(
+    tmp_path: Path,
+) -> None:
+    note = tmp_path / "payment-systems.md"
+    note.write_text(
+        "---\ntitle: Payment systems\n---\n# Payment systems\n\n"
+        "The inventory lists every payment system we run.\n\n"
+        "| System | Team | Support hours |\n"
+        "| :--- | :---: | ---: |\n"
+        "| ledger-sync | Payments Platform | 24/7 |\n"
+        "| risk-scorer | Fraud Analytics | 08:00-18:00 |\n\n"
+        "| Setting | Value |\n|---|---|\n| Retry budget | 3 attempts |\n",
+        encoding="utf-8",
+    )
+    source = convert(note.name, note.read_bytes())
+    found = units(source)
+    assert [(unit.kind, unit.text) for unit in found] == [
+        ("sentence", "The inventory lists every payment system we run."),
+        ("row", "System: ledger-sync; Team: Payments Platform; Support hours: 24/7"),
+        ("row", "System: risk-scorer; Team: Fraud Analytics; Support hours: 08:00-18:00"),
+        ("row", "Retry budget: 3 attempts"),
+    ]
+    spans = [source.text[unit.start : unit.end] for unit in found if unit.kind == "row"]
+    assert spans == [
+        "| ledger-sync | Payments Platform | 24/7 |",
+        "| risk-scorer | Fraud Analytics | 08:00-18:00 |",
+        "| Retry budget | 3 attempts |",
+    ]
+    assert_spans_exact(source)
 
 
 def test_unsafe_source_text_arrives_neutralised() -> None:

@@ -6,6 +6,9 @@ uses. What it decides is which units are facts, which names deserve a page, and 
 about which page.
 
 Facts: every unit, less the plain non-facts: questions, greetings and thanks, and TODO lines.
+A table row's fact is its cells labelled with their headers (`units.py`), but everything below
+reads a row as its cells alone, joined with ` | `: a header repeated on every row is no name,
+no concept and no mention.
 
 Subjects, conservatively (a page nobody needs is noise):
 
@@ -70,7 +73,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -1133,24 +1136,34 @@ def _summary_embedded(facts: Sequence[Fact], embedder: Embedder) -> list[int]:
 class ExtractiveSynthesizer:
     """Facts are the source's own sentences, items and rows; see the module docstring."""
 
-    name = "extractive-1"
+    name = "extractive-2"  # 2: a table row's fact is its cells with their headers (units.py)
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self.embedder = embedder
 
     def synthesize(self, source: Converted, known: Sequence[KnownPage]) -> Synthesis:
         found = units(source)
+        rows = table_rows(source)
+        # A row's fact text labels its cells with their headers (`System: ledger-sync; Team:
+        # ...`), but names, concepts and mentions are read in its cells alone, joined with ` | `
+        # (a `|` starts a cell as `.` starts a sentence, `_SENTENCE_GAP`): a header repeated on
+        # every row is no name (`Support`), no recurring phrase and no mention of a page.
+        cells_of = {
+            row.unit: replace(row.unit, text=_SPACE.sub(" ", " | ".join(row.cells)).strip())
+            for row in rows
+        }
         kept = [unit for unit in found if _is_fact(unit)]
+        read = [cells_of.get(unit, unit) for unit in kept]
         # Names are discovered in the document's bookkeeping too ("Attendees: Ravi Menon, ..."):
         # it is where a first name used later ("Ravi to write the ADR") finds its full name. It
         # gives no facts.
-        named = [u for u in found if u in kept or _BOOKKEEPING.match(u.text)]
-        finder = _Subjects(named, table_rows(source), known)
+        named = [cells_of.get(u, u) for u in found if u in kept or _BOOKKEEPING.match(u.text)]
+        finder = _Subjects(named, rows, known)
         subjects, matcher, names = finder.find()
         entity_regex = matcher.regex
         concept_forms: list[_Form] = []
         known_names = {s.name.casefold() for s in subjects}
-        for name, forms in _concepts(kept, entity_regex):
+        for name, forms in _concepts(read, entity_regex):
             if name.casefold() in known_names:
                 continue
             subjects.append(Subject(name, "concept"))
@@ -1169,8 +1182,8 @@ class ExtractiveSynthesizer:
         document = tuple(dict.fromkeys(names[key] for key in about.find(title)))
         sections: dict[str, tuple[str, ...]] = {}
         entities = {s.name for s in subjects if s.kind == "entity"}
-        for unit in kept:
-            mentioned = tuple(dict.fromkeys(names[key] for key in about.find(unit.text)))
+        for unit, as_read in zip(kept, read, strict=True):
+            mentioned = tuple(dict.fromkeys(names[key] for key in about.find(as_read.text)))
             if entities.isdisjoint(
                 mentioned
             ):  # no entity named: the section's, else the document's

@@ -1,0 +1,325 @@
+"""Judging a pair of claims: a conflict, a supersedes, or nothing to say.
+
+`judge(old, new)` takes two claims on one page (`claims.claims`) from different sources and says
+whether they cannot both be true (`conflict`), whether the newer one states a change from the
+older one's value (`supersedes`), or neither (None). It is pure: the sources' dates come in as
+arguments, and the same pair gives the same `Finding`, with the same id, in either order.
+
+**About the same thing.** Both on one page (their subject) and:
+- the same scope (`p95` never meets `median`, `production` never meets `test`);
+- their other names meet: when both clauses name something besides the page, some name of one
+  shares a word with some name of the other (`Wrenfield Royal` and `Wrenfield Royal Infirmary`
+  meet; two teams' sizes on a department's page do not);
+- their attributes overlap: the shared stems are at least half of the smaller attribute, and at
+  least two when both have four or more (two long sentences sharing one word are not about one
+  thing). Two empty attributes overlap (a bare `Version: 11.2` row against `running 10.4`).
+
+**Values.** For each kind of value (a quantity's dimension, a count's noun, money's currency, a
+date, a time, a product's version, a label's class) that *each side states exactly once*, the
+pair is compared; a kind stated twice on a side (`12 servers in DC1, 6 in DC2`) is not, since
+which of the two is meant cannot be told. Then, in this order:
+1. any pair is the same value (`14 days` = `a fortnight`, `GBP 0.62` = `62p`) → nothing: a
+   restatement, or an update that also states the old value;
+2. every differing pair can still be true together (bounds: `at least 95%` and `98.6%`) → nothing;
+3. a differing label of a class that is not exclusive (platforms, regions, suppliers) counts only
+   when a side says it is the only one (`only ever`, `always`, `every`);
+4. a side states a change (`upgraded from 7.0 to 8.0`, `reduced from 20 to 8 minutes`, `up from
+   84`) → a `supersedes` when that side is the newer source (by the sources' dates; undated or
+   same-day: the new fact is the newer); when the change is stated by the older side, nothing —
+   the newer fact repeats an older value the change had left behind, or is about another moment;
+5. otherwise → a `conflict`.
+
+**Booleans.** Two clauses with no comparable value but opposite polarity (`is replicated` / `is
+not replicated`, `has no offline mode` / `recorded observations offline`) conflict when their
+attributes overlap by at least two thirds, with at least one shared word that is not the
+predicate's auxiliary.
+
+**Ids.** `conflict-` (or `superseded-`) plus six hex characters of a SHA-1 over the page, the
+shared attribute and the two normalised values, sorted: a rebuild re-derives the same id, and
+a third source restating either value gives the same id again (so a rejected value is not raised
+a second time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from companion.conflicts.categories import Label, same_option
+from companion.conflicts.claims import Claim
+from companion.conflicts.values import Value, compatible, same_value
+
+Verdict = Literal["conflict", "supersedes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What `judge` found: `old` the stored claim, `new` the incoming one; for a `supersedes`,
+    `older`/`newer` say which the change replaced and which stated it."""
+
+    verdict: Verdict
+    id: str
+    title: str
+    old: Claim
+    new: Claim
+    category: str  # numeric, version, date, boolean, ownership, categorical
+
+
+def _meet(a: Iterable[str], b: Iterable[str]) -> bool:
+    from companion.conflicts.claims import _stem
+
+    sa = [{_stem(w) for w in n.split()} for n in a]
+    sb = [{_stem(w) for w in n.split()} for n in b]
+    if not sa or not sb:
+        return True
+    return any(x & y for x in sa for y in sb)
+
+
+def related(a: Claim, b: Claim) -> tuple[str, ...] | None:
+    """The attribute stems `a` and `b` share when they are about the same thing (see the module
+    docstring), else None."""
+    if a.subject != b.subject or a.scope != b.scope:
+        return None
+    if not _meet(a.names, b.names):
+        return None
+    if not _same_row_thing(a, b) or not _same_row_thing(b, a):
+        return None
+    sa, sb = set(a.attribute), set(b.attribute)
+    if not sa or not sb:
+        return ()  # a bare label (`Hosting: Azure UK South`): its values decide
+    shared = sa & sb
+    # A name both clauses use is part of what they are about (`FHIR` in "the FHIR interface
+    # supports STU3" and "a FHIR R4 API").
+    na = {w for n in a.names for w in n.split()}
+    nb = {w for n in b.names for w in n.split()}
+    shared |= {"name:" + w for w in na & nb}
+    if not shared:
+        return None
+    return tuple(sorted(shared))
+
+
+def _same_row_thing(a: Claim, b: Claim) -> bool:
+    """A table row is about its first cell: about the page (`""`), or about a thing `b` must be
+    about too (another row about it, or a clause that names it)."""
+    if a.row is None:
+        return True
+    if b.row is not None:
+        return a.row == b.row
+    if not a.row:
+        return True
+    return a.row in b.fact.lower()
+
+
+def _strong(a: Claim, b: Claim, shared: tuple[str, ...]) -> bool:
+    """Enough shared words for two values of one kind to be of one attribute: two, unless a
+    side's attribute has fewer than three words."""
+    return len(shared) >= 2 or min(len(a.attribute), len(b.attribute)) < 3
+
+
+def _group(v: Value) -> str:
+    if v.kind in ("date", "boolean"):
+        return v.kind
+    if v.kind == "version":
+        return "version:" + (v.unit or "").split()[-1] if v.unit else "version:"
+    return f"{v.kind}:{v.unit}"
+
+
+def _once(items: Iterable[Value]) -> dict[str, Value]:
+    seen: dict[str, list[Value]] = {}
+    counts = 0
+    for v in items:
+        if v.kind == "boolean" or (v.kind == "count" and v.unit is None):
+            continue  # a bare number says nothing of what it counts
+        counts += v.kind == "count"
+        seen.setdefault(_group(v), []).append(v)
+    return {
+        k: vs[0]
+        for k, vs in seen.items()
+        if len(vs) == 1 and not (vs[0].kind == "count" and counts > 1)
+    }
+
+
+def _once_labels(items: Iterable[Label]) -> dict[str, Label]:
+    seen: dict[str, list[Label]] = {}
+    for x in items:
+        seen.setdefault(x.klass, []).append(x)
+    return {k: xs[0] for k, xs in seen.items() if len({y.option for y in xs}) == 1}
+
+
+def _norm(v: Value) -> str:
+    if v.kind == "date":
+        return f"date:{v.date}"
+    if v.kind == "version":
+        return f"version:{v.unit}:{'.'.join(map(str, v.version or ()))}"
+    if v.kind == "boolean":
+        return f"boolean:{v.truth}"
+    return f"{v.kind}:{v.unit}:{v.magnitude:g}:{v.bound}" if v.magnitude is not None else v.raw
+
+
+def _category(kind: str) -> str:
+    if kind.startswith("version"):
+        return "version"
+    if kind == "date":
+        return "date"
+    if kind in ("owner", "provider"):
+        return "ownership"
+    if kind.startswith(("quantity", "count", "percent", "money", "time")):
+        return "numeric"
+    if kind == "boolean":
+        return "boolean"
+    return "categorical"
+
+
+def ident(prefix: str, page: str, shared: tuple[str, ...], a: str, b: str) -> str:
+    """A stable block id for the finding (see the module docstring)."""
+    key = "\x1f".join((page, " ".join(shared), *sorted((a, b))))
+    return f"{prefix}-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
+
+
+def _title(claim: Claim, shared: tuple[str, ...], category: str) -> str:
+    """What is disputed, in the claim's own words: the page's name, then the shared attribute
+    words as the claim writes them (or the kind of value when nothing is shared)."""
+    page = claim.page.rpartition("/")[2].removesuffix(".md")
+    words = [w for stem, w in claim.surface if stem in shared][:6]
+    what = " ".join(words) or {"version": "version", "date": "date"}.get(category, category)
+    return f"{page}: {what}"
+
+
+def judge(
+    old: Claim, new: Claim, old_date: date | None = None, new_date: date | None = None
+) -> Finding | None:
+    """The finding on `new` (the incoming claim) against `old` (a stored one), or None."""
+    shared = related(old, new)
+    if shared is None:
+        return None
+    values_compared, differing = _value_diffs(old, new, shared)
+    labels_compared, label_diffs = _label_diffs(old, new, shared)
+    differing += label_diffs
+    compared = values_compared or labels_compared
+    if not differing:
+        if compared or old.polarity == new.polarity or not (_pure(old) and _pure(new)):
+            return None
+        return _boolean(old, new, shared)
+    group, a, b = differing[0]
+    category = _category(group)
+    if old.change or new.change:
+        newer_is_new = old_date is None or new_date is None or new_date >= old_date
+        if (new.change and newer_is_new) or (old.change and not newer_is_new):
+            return Finding(
+                "supersedes",
+                ident("superseded", old.page, shared, a, b),
+                _title(new, shared, category),
+                old,
+                new,
+                category,
+            )
+        return None
+    return Finding(
+        "conflict",
+        ident("conflict", old.page, shared, a, b),
+        _title(old, shared, category),
+        old,
+        new,
+        category,
+    )
+
+
+def _pure(c: Claim) -> bool:
+    """A boolean statement only: no other value, no label."""
+    return not c.labels and all(v.kind == "boolean" for v in c.values)
+
+
+_NEAR = 6  # words: how close to a value an attribute word must be to be about it
+
+
+def _near(c: Claim, start: int, end: int, shared: tuple[str, ...]) -> bool:
+    """Whether a shared attribute word stands within `_NEAR` words of the value at
+    `start`..`end` in `c.text` (or nothing is shared: both attributes empty, or only the
+    words a value adds, like `version`)."""
+    from companion.conflicts.claims import _COMPOUNDS, _SYNONYMS, _WORD, _same_length, _stem
+
+    if not shared or set(shared) <= {"version"}:
+        return True
+    text = c.text
+    for pattern, word in _COMPOUNDS:  # the same length keeps the offsets
+        text = pattern.sub(_same_length(word), text)
+    words = list(_WORD.finditer(text))
+    before = [m for m in words if m.end() <= start][-_NEAR:]
+    after = [m for m in words if m.start() >= end][:_NEAR]
+    near = set()
+    for m in before + after:
+        stem = _stem(m.group().lower())
+        near.add(_SYNONYMS.get(stem, stem))
+        near.add("name:" + m.group().lower())
+    return bool(near & set(shared)) or "version" in shared
+
+
+def _value_diffs(
+    old: Claim, new: Claim, shared: tuple[str, ...]
+) -> tuple[bool, list[tuple[str, str, str]]]:
+    """Whether any typed value pair was compared, and the pairs that differ: (group, old
+    normalised, new normalised)."""
+    va, vb = _once(old.values), _once(new.values)
+    differing: list[tuple[str, str, str]] = []
+    compared = False
+    for group in sorted(va.keys() & vb.keys()):
+        x, y = va[group], vb[group]
+        same = same_value(x, y)
+        if same is None:
+            continue
+        compared = True
+        if same or not _strong(old, new, shared):
+            continue  # restated (another value may still differ), or too little in common
+        if not shared and (old.attribute or new.attribute):
+            continue  # a bare value against a stated attribute: what the value is of is unknown
+        if compatible(x, y) and not (x.bound == y.bound and x.bound != "eq"):
+            continue  # a bound and a value inside it; two different limits do conflict
+        if not _near(old, x.start, x.end, shared) or not _near(new, y.start, y.end, shared):
+            continue
+        differing.append((group, _norm(x), _norm(y)))
+    return compared, differing
+
+
+def _label_diffs(
+    old: Claim, new: Claim, shared: tuple[str, ...]
+) -> tuple[bool, list[tuple[str, str, str]]]:
+    """As `_value_diffs`, for named values (categories and role names)."""
+    la, lb = _once_labels(old.labels), _once_labels(new.labels)
+    differing: list[tuple[str, str, str]] = []
+    compared = False
+    for klass in sorted(la.keys() & lb.keys()):
+        x, y = la[klass], lb[klass]
+        compared = True
+        if same_option(x, y):
+            continue
+        if not x.exclusive and not (old.exclusive or new.exclusive):
+            continue
+        roles = klass in ("owner", "provider") and set(old.attribute) != set(new.attribute)
+        if roles and not _strong(old, new, shared):
+            continue  # "Owning team: X" and "Owner: a person" name two roles
+        if not _near(old, x.start, x.end, shared) or not _near(new, y.start, y.end, shared):
+            continue
+        differing.append((klass, f"{klass}:{x.option}", f"{klass}:{y.option}"))
+    return compared, differing
+
+
+def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
+    sa, sb = set(old.attribute), set(new.attribute)
+    small = min(len(sa), len(sb))
+    words = [w for w in shared if not w.startswith("name:")]
+    if len(words) < 2 or len(words) * 3 < small * 2:
+        return None
+    if old.change or new.change:
+        return None
+    a, b = f"polarity:{old.polarity}", f"polarity:{new.polarity}"
+    return Finding(
+        "conflict",
+        ident("conflict", old.page, shared, a, b),
+        _title(old, shared, "boolean"),
+        old,
+        new,
+        "boolean",
+    )
