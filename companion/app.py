@@ -103,6 +103,7 @@ class Status:
     daemon: dict[str, Any] | None = None  # what a running daemon adds (its pid, queue, events)
     vault_writer: str | None = None  # who holds the vault's lease, when one does
     sources: dict[str, Any] = field(default_factory=dict)  # the ingest ledger's counts and problems
+    conflicts_open: int = 0  # conflict callouts open on the vault's pages (CONFLICT.md)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +120,7 @@ class Status:
             "daemon": self.daemon,
             "vault_writer": self.vault_writer,
             "sources": self.sources,
+            "conflicts_open": self.conflicts_open,
         }
 
 
@@ -573,6 +575,7 @@ class Companion:
 
         total = WriteReport()
         with self.writing("companion index"):
+            total.merge(self._write_conflicts())  # first: the catalog lists CONFLICT.md
             for _ in range(3):
                 pages, links = self.store.pages, self.store.links
                 titles = pages.titles()
@@ -590,6 +593,98 @@ class Companion:
                 if not report.touched or not self.wrote(report.touched, report.hashes).relinked:
                     break
         return total
+
+    def _write_conflicts(self) -> WriteReport:
+        """CONFLICT.md from the callouts the pages hold (SYSTEM.md §9), and the record of every
+        conflict: one seen open is remembered; one whose callout is gone or marked resolved is
+        closed, once, with its log.md entry; after a rebuild, the closures CONFLICT.md lists are
+        read back first, so a resolved conflict is never raised again."""
+        from companion.conflicts.callouts import resolved_rows
+        from companion.store.conflicts import Record
+        from companion.write.atomic import read_regular
+        from companion.write.conflicts import CONFLICT_PATH, ConflictEntry, conflict_md
+        from companion.write.generated import is_generated, write_notes
+
+        store = self.store.conflicts
+        held = read_regular(self.settings.vault, CONFLICT_PATH, 16 * 1024 * 1024)
+        ours = held is not None and is_generated(held)
+        callouts = store.callouts()
+        records = {r.id: r for r in store.records()}
+        if not callouts and not records and not ours:
+            return WriteReport()  # no conflict ever: no CONFLICT.md either
+        raw = {r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary}
+        day = datetime.now().date().isoformat()
+        closures: list[str] = []
+        with self.store.transaction():
+            if ours and held is not None:
+                for ident, (title, page, closed) in resolved_rows(
+                    held.decode("utf-8", "replace")
+                ).items():
+                    if ident not in records:
+                        records[ident] = Record(
+                            ident, title, page, "", "", "", "", "", closed or day
+                        )
+                        store.record(records[ident])
+            open_now: dict[str, ConflictEntry] = {}
+            resolved_now: set[str] = set()
+            for c in callouts:
+                if c.status == "resolved":
+                    resolved_now.add(c.id)
+                if c.status != "open" or c.id in open_now:
+                    continue
+                sources = [raw.get(s[0], s[0]) if s else "" for s in (*c.sources, (), ())][:2]
+                claims = [*c.claims, "", ""][:2]
+                open_now[c.id] = ConflictEntry(
+                    c.id, c.conflict, c.page, c.title, sources[0], sources[1], c.opened
+                )
+                if c.id not in records or records[c.id].closed:
+                    r = Record(
+                        c.id,
+                        c.conflict,
+                        c.page,
+                        claims[0],
+                        claims[1],
+                        sources[0],
+                        sources[1],
+                        c.opened,
+                        "",
+                    )
+                    store.record(r)
+                    store.reopen(c.id)
+                    records[c.id] = r
+            for ident, r in records.items():
+                if not r.closed and ident not in open_now and r.opened:
+                    store.close(ident, day)
+                    how = "marked resolved" if ident in resolved_now else "callout removed"
+                    closures.append(f"closed: {r.title} (`{ident}`, {how})")
+            resolved = [
+                ConflictEntry(
+                    r.id,
+                    r.title,
+                    r.page,
+                    r.page.rsplit("/", 1)[-1].removesuffix(".md"),
+                    r.a_source,
+                    r.b_source,
+                    r.opened,
+                    r.closed or day,
+                )
+                for r in store.records()
+                if r.closed
+            ]
+        text = conflict_md(list(open_now.values()), resolved)
+        self._may_write()
+        report = write_notes(
+            self.settings.vault,
+            self.settings.state_dir,
+            {CONFLICT_PATH: text},
+            None,
+            "conflict queue",
+        )
+        if report.touched:
+            self.wrote(report.touched, report.hashes)
+        if closures:
+            self.log("conflict", f"{len(closures)} conflict(s) closed", closures)
+        return report
 
     def log(
         self, op: str, headline: str, bullets: list[str], now: datetime | None = None
@@ -1146,4 +1241,34 @@ class Companion:
             problems=problems,
             vault_writer=owner.describe() if owner is not None else None,
             sources=sources,
+            conflicts_open=len({c.id for c in self.store.conflicts.callouts("open")}),
         )
+
+    def conflicts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
+        """Open conflicts (with `include_resolved`, resolved ones too), one per id, as
+        `companion conflicts --json` prints them: a, b (the two claims), a_source, b_source (the
+        raw source files), page, title, id, status, opened, closed."""
+        raw = {r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary}
+        out: dict[str, dict[str, Any]] = {}
+        for c in self.store.conflicts.callouts():
+            if c.id in out or c.status == "superseded":
+                continue
+            if c.status != "open" and not include_resolved:
+                continue
+            claims = [*c.claims, "", ""][:2]
+            sources = [raw.get(s[0], s[0]) if s else None for s in (*c.sources, (), ())][:2]
+            out[c.id] = {
+                "a": claims[0], "b": claims[1], "a_source": sources[0], "b_source": sources[1],
+                "page": c.page, "title": c.conflict, "id": c.id, "status": c.status,
+                "opened": c.opened, "closed": None,
+            }  # fmt: skip
+        if include_resolved:
+            for r in self.store.conflicts.records():
+                if r.closed and r.id not in out:
+                    out[r.id] = {
+                        "a": r.a, "b": r.b, "a_source": r.a_source or None,
+                        "b_source": r.b_source or None, "page": r.page, "title": r.title,
+                        "id": r.id, "status": "resolved", "opened": r.opened or None,
+                        "closed": r.closed,
+                    }  # fmt: skip
+        return list(out.values())

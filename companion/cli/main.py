@@ -13,7 +13,7 @@ import sys
 import click
 
 from companion import __version__
-from companion.cli.read import backlinks, graph, search, status
+from companion.cli.read import backlinks, conflicts, graph, search, status
 from companion.cli.serve import watch
 from companion.cli.write import index, ingest, init, update
 from companion.errors import EXIT_INTERNAL, CompanionError
@@ -39,7 +39,7 @@ def cli() -> None:
     """
 
 
-for command in (init, index, ingest, search, graph, backlinks, status, watch, update):
+for command in (init, index, ingest, search, graph, backlinks, status, conflicts, watch, update):
     cli.add_command(command)
 
 

@@ -181,3 +181,48 @@ def status(
     """
     info = status_info(vault or vault_opt, state_dir, model)
     echo(json.dumps(info, indent=2, ensure_ascii=False) if as_json else render_status(info))
+
+
+@click.command()
+@click.argument("vault", required=False)
+@vault_option
+@state_option
+@click.option("--all", "include_resolved", is_flag=True, help="Resolved conflicts too.")
+@json_option
+def conflicts(
+    vault: str | None,
+    vault_opt: str | None,
+    state_dir: str | None,
+    include_resolved: bool,
+    as_json: bool,
+) -> None:
+    """Open conflicts: facts on wiki pages that cannot both be true (SYSTEM.md §9).
+
+    \b
+    Examples:
+      companion conflicts ~/notes
+      companion conflicts --all --json | jq '.[] | .title'
+
+    Each is a `[!conflict]` callout on a page, listed in CONFLICT.md. To resolve one, correct
+    the claim(s) on the page and delete the callout, or change `[!conflict]` to `[!resolved]`;
+    it is never raised again. Read from the index: the daemon keeps it current, else run
+    `companion index` after editing. --json prints a list of objects with a, b (the two claims),
+    a_source, b_source (the source files), page, title, id and status.
+    """
+    with open_app(vault or vault_opt, state_dir) as app:
+        rows = app.conflicts(include_resolved)
+        if as_json:
+            echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            echo("no open conflicts" if not include_resolved else "no conflicts")
+            return
+        for r in rows:
+            echo(f"{r['id']}  [{r['status']}] {r['title']}  ({r['page']}, opened {r['opened']})")
+            echo(f"    a ({r['a_source']}): {r['a']}")
+            echo(f"    b ({r['b_source']}): {r['b']}")
+        open_count = sum(1 for r in rows if r["status"] == "open")
+        echo(
+            f"{open_count} open"
+            + (f", {len(rows) - open_count} resolved" if include_resolved else "")
+        )

@@ -520,7 +520,7 @@ def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> l
     if row is not None:
         thing = " ".join(_words(row[0][1])).lower()
         if any(re.match(rf"{re.escape(n)}(?![\w-])", thing) for n in own_names if n):
-            thing = ""  # `Tidewell integration engine` on the page `Tidewell`
+            thing = ""  # `Ledger service API` on the page `Ledger`
         extra: tuple[str, ...] = (thing,) if thing else ()
         for label, cell in row[1:]:
             clauses.append((f"{label}: {cell}", extra))
@@ -715,7 +715,7 @@ def _clause_claim(
 _CHANGE_ONLY = re.compile(
     rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
     r"|\b(?:up|down)\s+from\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b"
-    r"|\breplaced\b|\bsuperseded\b"
+    r"|\breplaced\b|\bsuperseded\b|\binstead of\b"
     r"|\b(?:was|were)\b[^.;]{0,40}?,\s*(?:and\s+)?(?:it\s+|they\s+)?(?:is\s+|are\s+)?now\b",
     re.IGNORECASE,
 )

@@ -8,7 +8,7 @@ arguments, and the same pair gives the same `Finding`, with the same id, in eith
 **About the same thing.** Both on one page (their subject) and:
 - the same scope (`p95` never meets `median`, `production` never meets `test`);
 - their other names meet: when both clauses name something besides the page, some name of one
-  shares a word with some name of the other (`Wrenfield Royal` and `Wrenfield Royal Infirmary`
+  shares a word with some name of the other (`Harbour Street` and `Harbour Street Depot`
   meet; two teams' sizes on a department's page do not);
 - their attributes overlap: the shared stems are at least half of the smaller attribute, and at
   least two when both have four or more (two long sentences sharing one word are not about one
@@ -232,21 +232,28 @@ def _pure(c: Claim) -> bool:
     return not c.labels and all(v.kind == "boolean" for v in c.values)
 
 
-_NEAR = 6  # words: how close to a value an attribute word must be to be about it
+_NEAR = 6  # words (not counting stop words): how close to a value an attribute word must be
 
 
 def _near(c: Claim, start: int, end: int, shared: tuple[str, ...]) -> bool:
     """Whether a shared attribute word stands within `_NEAR` words of the value at
     `start`..`end` in `c.text` (or nothing is shared: both attributes empty, or only the
     words a value adds, like `version`)."""
-    from companion.conflicts.claims import _COMPOUNDS, _SYNONYMS, _WORD, _same_length, _stem
+    from companion.conflicts.claims import (
+        _COMPOUNDS,
+        _STOP,
+        _SYNONYMS,
+        _WORD,
+        _same_length,
+        _stem,
+    )
 
     if not shared or set(shared) <= {"version"}:
         return True
     text = c.text
     for pattern, word in _COMPOUNDS:  # the same length keeps the offsets
         text = pattern.sub(_same_length(word), text)
-    words = list(_WORD.finditer(text))
+    words = [m for m in _WORD.finditer(text) if m.group().lower() not in _STOP]
     before = [m for m in words if m.end() <= start][-_NEAR:]
     after = [m for m in words if m.start() >= end][:_NEAR]
     near = set()

@@ -25,9 +25,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
+import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from companion.config import Settings
@@ -65,6 +66,19 @@ TRIES = 3  # plans of one source refused because a page changed meanwhile, befor
 # source stays pending (state "failed", its problem shown in `status`) until it changes, the
 # daemon restarts or `companion ingest` names it.
 RETRY_DELAYS = (300.0, 600.0)
+
+
+_SOURCE_DATE = re.compile(r"(?m)^source_date:\s*[\"']?(\d{4}-\d{2}-\d{2})")
+_ALIASES = re.compile(r"(?m)^aliases:\s*\n((?:[ \t]+-[ \t].*\n)+)")
+
+
+def _aliases(text: str) -> tuple[str, ...]:
+    m = _ALIASES.search(text[:8192])
+    if m is None:
+        return ()
+    return tuple(
+        line.strip()[1:].strip().strip("\"'") for line in m.group(1).splitlines() if line.strip()
+    )
 
 
 Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bullets)
@@ -385,6 +399,7 @@ class Ingester:
         outcome.updated = plan.updated
         if not plan.writes:
             return  # nothing changed (a --force run over the same content): nothing to log
+        found = self._conflicts(plan, outcome)
         if dry_run:
             outcome.changes = [describe(self.view, w) for w in plan.writes]
             self.view.planned(plan.writes)
@@ -400,6 +415,7 @@ class Ingester:
                 "updated: " + ", ".join(f"[[{p.removesuffix('.md')}]]" for p in plan.updated)
             )
         bullets.extend(f"not written: {s}" for s in skipped)
+        bullets.extend(found)
         if self.view.bom & {w.rel for w in plan.writes}:
             plan.writes = [
                 dataclasses.replace(w, text="\ufeff" + w.text) if w.rel in self.view.bom else w
@@ -423,6 +439,70 @@ class Ingester:
                 self.store.sources.set_bullets(write.rel, cited, ids)
             if self._deleted is not None and write.rel == plan.summary:
                 self._deleted.update(remembered(text, write.rel))
+
+    # -- conflicts ------------------------------------------------------------------------------
+
+    def _conflicts(self, plan: Plan, outcome: SourceOutcome) -> list[str]:
+        """Find the conflicts and supersedes this plan's new facts make with the facts its pages
+        already hold (companion/conflicts/detect.py), put their callouts into the plan's page
+        texts (companion/write/conflicts.py) and return their log.md bullets. One conflict is
+        written once, on the first page (by path) that shows it."""
+        from companion.conflicts.detect import detect
+        from companion.write.conflicts import callout, has_block, place, quoted_claim
+
+        summary = plan.summary.removesuffix(".md")
+        texts = {w.rel: w.text for w in plan.writes}
+        known = self.store.conflicts.ids() | self.store.conflicts.closed()
+        shown = {frozenset(c.claims) for c in self.store.conflicts.callouts()}
+        day = self.now().date().isoformat()
+        folders = (self.folders.entity + "/", self.folders.concept + "/")
+        pairs: set[tuple[str, str]] = set()
+        bullets: list[str] = []
+        for write in sorted(plan.writes, key=lambda w: w.rel):
+            if write.created or not write.rel.startswith(folders):
+                continue
+            held = self.view.read(write.rel)
+            if held is None:
+                continue
+            title = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
+            aliases = _aliases(write.text)
+            before = held[0]
+            for f in detect(
+                write.rel, title, aliases, before, write.text, {summary}, self._date_of, known
+            ):
+                pair = (f.finding.old.fact, f.finding.new.fact)
+                text = texts[write.rel]
+                quoted = frozenset((quoted_claim(f.anchor), quoted_claim(f.line)))
+                if pair in pairs or quoted in shown or has_block(text, f.finding.id):
+                    continue  # shown already (on another page, or by an earlier commit)
+                pairs.add(pair)
+                kind = "conflict" if f.finding.verdict == "conflict" else "superseded"
+                lines = callout(kind, f.finding.id, f.finding.title, day, [f.anchor, f.line])
+                texts[write.rel] = place(text, f.anchor, lines)
+                where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}]]"
+                entry = f"{f.finding.id} {write.rel}: {f.finding.title}"
+                if kind == "conflict":
+                    outcome.conflicts.append(entry)
+                    bullets.append(f"conflict opened: {where} ({f.finding.category})")
+                else:
+                    outcome.superseded.append(entry)
+                    bullets.append(f"superseded: {where}")
+        if pairs:
+            plan.writes = [dataclasses.replace(w, text=texts[w.rel]) for w in plan.writes]
+        return bullets
+
+    def _date_of(self, summary: str) -> date | None:
+        """A source's date, from its summary page's `source_date` (SYSTEM.md §3)."""
+        held = self.view.read(summary + ".md")
+        if held is None:
+            return None
+        m = _SOURCE_DATE.search(held[0][:4096])
+        if m is None:
+            return None
+        try:
+            return date.fromisoformat(m.group(1))
+        except ValueError:
+            return None
 
     # -- the ledger -----------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ class SourceOutcome:
     seconds: float = 0.0
     problem: str | None = None
     changes: list[str] = field(default_factory=list)  # a dry run: what each page would get
+    conflicts: list[str] = field(default_factory=list)  # "conflict-xxxxxx page: title" opened
+    superseded: list[str] = field(default_factory=list)  # "superseded-xxxxxx page: title"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +36,8 @@ class SourceOutcome:
             "seconds": round(self.seconds, 3),
             "problem": self.problem,
             **({"changes": self.changes} if self.changes else {}),
+            "conflicts": self.conflicts,
+            "superseded": self.superseded,
         }
 
 

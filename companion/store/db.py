@@ -25,6 +25,7 @@ import apsw
 
 from companion.errors import StoreError
 from companion.store.base import Meta
+from companion.store.conflicts import Conflicts
 from companion.store.links import Links
 from companion.store.migrations import applied, migrate
 from companion.store.pages import Pages
@@ -81,6 +82,7 @@ class Store:
         self.vectors = Vectors(db, self.meta)
         self.ranking = Ranking(db)
         self.sources = Sources(db)
+        self.conflicts = Conflicts(db)
 
     @classmethod
     def open(cls, path: Path | str) -> Store:

@@ -213,6 +213,43 @@ def _m0008_wiki_bullets(db: apsw.Connection) -> None:
     )
 
 
+def _m0009_conflicts(db: apsw.Connection) -> None:
+    """Conflict callouts as the pages hold them (derived, rewritten with their page), and the
+    record of every conflict seen, so one whose callout disappears is known to be closed."""
+    db.execute(
+        """
+        CREATE TABLE callouts (
+            page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            title TEXT NOT NULL,
+            opened TEXT NOT NULL,
+            resolved TEXT NOT NULL,
+            claims TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            line INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX callouts_page ON callouts(page_id)")
+    db.execute("CREATE INDEX callouts_id ON callouts(id)")
+    db.execute(
+        """
+        CREATE TABLE conflict_record (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            page TEXT NOT NULL,
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            a_source TEXT NOT NULL,
+            b_source TEXT NOT NULL,
+            opened TEXT NOT NULL,
+            closed TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID
+        """
+    )
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
@@ -223,6 +260,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0006_unversioned", _m0006_unversioned),
     ("0007_sources", _m0007_sources),
     ("0008_wiki_bullets", _m0008_wiki_bullets),
+    ("0009_conflicts", _m0009_conflicts),
 )
 
 

@@ -137,6 +137,7 @@ class Pages(Gateway):
         fts_rows: list[tuple[Any, ...]] = []
         link_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[Any, ...]] = []
+        callout_rows: list[tuple[Any, ...]] = []
         for page in pages:
             row = cur.execute(_UPSERT_PAGE, _page_values(page)).fetchone()
             page_id = row[0]  # type: ignore[index]  # RETURNING always yields the row
@@ -182,6 +183,20 @@ class Pages(Gateway):
                 for k in page.links
             )
             tag_rows.extend((page_id, tag, tag.casefold()) for tag in page.tags)
+            callout_rows.extend(
+                (
+                    page_id,
+                    c.id,
+                    c.status,
+                    c.title,
+                    c.opened,
+                    c.resolved,
+                    json.dumps(c.claims, ensure_ascii=False),
+                    json.dumps(c.sources, ensure_ascii=False),
+                    c.line,
+                )
+                for c in page.callouts
+            )
         if chunk_rows:
             cur.executemany(
                 "INSERT INTO chunks (id, page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -201,6 +216,12 @@ class Pages(Gateway):
             )
         if tag_rows:
             cur.executemany("INSERT INTO tags (page_id, tag, norm) VALUES (?, ?, ?)", tag_rows)
+        if callout_rows:
+            cur.executemany(
+                "INSERT INTO callouts (page_id, id, status, title, opened, resolved, claims, "
+                "sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                callout_rows,
+            )
 
     @staticmethod
     def _clear_page_content(cur: apsw.Cursor, page_id: int) -> None:
@@ -208,6 +229,7 @@ class Pages(Gateway):
         cur.execute("DELETE FROM chunks WHERE page_id = ?", (page_id,))
         cur.execute("DELETE FROM links WHERE page_id = ?", (page_id,))
         cur.execute("DELETE FROM tags WHERE page_id = ?", (page_id,))
+        cur.execute("DELETE FROM callouts WHERE page_id = ?", (page_id,))
 
     def touch(self, stats: Iterable[tuple[str, int, int]]) -> None:
         """Record a new size/mtime for files whose content hash did not change."""

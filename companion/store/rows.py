@@ -36,6 +36,20 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CalloutRow:
+    """A conflict or supersedes callout on a page (companion.conflicts.callouts)."""
+
+    id: str
+    status: str  # open | resolved | superseded
+    title: str
+    opened: str
+    resolved: str
+    claims: tuple[str, ...]
+    sources: tuple[tuple[str, ...], ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class PageRow:
     """Everything the index keeps about one vault file."""
 
@@ -55,6 +69,7 @@ class PageRow:
     generated: bool = False
     chunks: tuple[ChunkRow, ...] = ()
     links: tuple[LinkRow, ...] = ()
+    callouts: tuple[CalloutRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

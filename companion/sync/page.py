@@ -24,12 +24,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from companion.conflicts.callouts import callouts
 from companion.errors import SkippedFile, UnreadableFile
 from companion.markdown.digest import chunk_note, summary_line
 from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.markdown.resolve import Resolver, name_key
-from companion.store.rows import ChunkRow, FileState, LinkRow, PageRow
+from companion.store.rows import CalloutRow, ChunkRow, FileState, LinkRow, PageRow
 from companion.vault.walk import VaultFile, content_hash, file_kind, read_note_bytes
 
 Found = tuple[str, str, int | None]  # (problem code, message, line)
@@ -98,6 +99,12 @@ def page_row(
         generated=generated,
         chunks=chunks,
         links=tuple(links),
+        callouts=tuple(
+            CalloutRow(c.id, c.status, c.title, c.opened, c.resolved, c.claims, c.sources, c.line)
+            for c in callouts(note.text)
+        )
+        if "^conflict-" in note.text or "^superseded-" in note.text
+        else (),
     )
 
 

@@ -1,0 +1,211 @@
+"""Conflict detection on the product's own path, scored against planted contradictions.
+
+    python -m bench.conflicts --data ../shared/data/conflicts-dev   # + bench/planted, both orders
+    python -m bench.conflicts --data ../shared/data/conflicts-dev --doc   # and docs/benchmarks.md
+
+For each corpus (the given one, and bench/planted: our own, another domain) and each order (the
+documents' dates ascending, then descending), a fresh vault is made with `Companion.init`, and
+the corpus's `sources/` files are dropped into its `sources/` one at a time, each followed by
+`Companion.ingest()` — new sources arriving, as a person would drop them. Then
+`Companion.conflicts()` (what `companion conflicts --json` prints) is written as REPORTED.json
+and scored by the corpus's own scorer (`score_conflicts.py truth.json REPORTED.json`, run as a
+subprocess). The documents' dates come from the product (`companion.ingest.dates.source_date`
+on the converted text), never from the truth file; truth.json is read by the scorer only.
+
+Vectors come from `COMPANION_EMBED_BACKEND=fake`: detection uses none. Work folders are under
+bench/.cache/conflicts/ (kept, to look at the callouts afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import CACHE, REPO, machine
+
+DOC = REPO / "docs" / "benchmarks.md"
+WORK = CACHE / "conflicts"
+PLANTED = REPO / "bench" / "planted"
+BEGIN = (
+    "<!-- bench:conflicts:begin (written by `python -m bench.conflicts --doc`; "
+    "edits inside are lost) -->"
+)
+END = "<!-- bench:conflicts:end -->"
+
+
+def _dated(sources: Path) -> list[tuple[str, Path]]:
+    from companion.convert import convert
+    from companion.ingest.dates import source_date
+
+    out = []
+    for path in sorted(p for p in sources.iterdir() if p.is_file()):
+        converted = convert(path.name, path.read_bytes())
+        day, _ = source_date(converted, path.name, path.stat().st_mtime)
+        out.append((day, path))
+    return sorted(out)
+
+
+def run_order(name: str, corpus: Path, scorer: Path, reverse: bool) -> dict[str, Any]:
+    from companion.app import Companion
+    from companion.config import load_settings
+
+    order = "reverse" if reverse else "date"
+    base = WORK / f"{name}-{order}"
+    shutil.rmtree(base, ignore_errors=True)
+    vault, state = base / "vault", base / "state"
+    Companion.init(vault)
+    app = Companion(load_settings(vault, state_dir=state))
+    try:
+        files = _dated(corpus / "sources")
+        if reverse:
+            files.reverse()
+        started = time.perf_counter()
+        for _, path in files:
+            shutil.copy2(path, vault / "sources" / path.name)
+            app.ingest([f"sources/{path.name}"])
+        seconds = time.perf_counter() - started
+        rows = app.conflicts()
+        superseded = [c for c in app.store.conflicts.callouts("superseded")]
+    finally:
+        app.close()
+    reported = base / "REPORTED.json"
+    reported.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, str(scorer), str(corpus / "truth.json"), str(reported)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        "corpus": name,
+        "order": order,
+        "documents": len(files),
+        "seconds": round(seconds, 2),
+        "reported": len(rows),
+        "superseded": len(superseded),
+        **_score(out),
+    }
+
+
+def _score(out: str) -> dict[str, Any]:
+    def num(label: str) -> float:
+        m = re.search(rf"^{label}: ([\d.]+)", out, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    missed = re.findall(r"^  (\w\d\d) \[(\w+)\] (.*)$", out.split("unmatched reports")[0], re.M)
+    unmatched = re.findall(r"^  #\d+ \[(.*)\]$", out, re.M)
+    return {
+        "tp": int(num("TP")),
+        "fp": int(num("FP")),
+        "fn": int(num("FN")),
+        "precision": num("precision"),
+        "recall": num("recall"),
+        "f1": num("F1"),
+        "missed": [f"{i} ({c}): {t}" for i, c, t in missed],
+        "false_positives": unmatched,
+    }
+
+
+def section(results: list[dict[str, Any]]) -> str:
+    m = machine()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    out = [
+        "## Conflict detection (`python -m bench.conflicts`)\n",
+        f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['ram_gb']} GB), load "
+        f"average {load}, git {m['git']}. Extractive path, offline, no LLM. Each "
+        "corpus is ingested one document at a time into a fresh vault, in date order and in "
+        "reverse; `companion conflicts --json` is scored by the corpus's own scorer.\n",
+        "| corpus | order | reported | TP | FP | FN | precision | recall | F1 | superseded |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        out.append(
+            f"| {r['corpus']} | {r['order']} | {r['reported']} | {r['tp']} | {r['fp']} | "
+            f"{r['fn']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | "
+            f"{r['superseded']} |"
+        )
+    out.append("")
+    for r in results:
+        out.append(
+            f"**{r['corpus']}, {r['order']} order** — missed: "
+            + ("; ".join(r["missed"]) or "none")
+            + ". False positives: "
+            + ("; ".join(r["false_positives"]) or "none")
+            + ".\n"
+        )
+    return "\n".join(out) + "\n"
+
+
+def write_doc(text: str) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    if BEGIN in doc and END in doc:
+        head, rest = doc.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        doc = f"{head}{BEGIN}\n{text}{END}{tail}"
+    else:
+        doc = doc.rstrip("\n") + f"\n\n{BEGIN}\n{text}{END}\n"
+    DOC.write_text(doc, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.conflicts", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument(
+        "--data", type=Path, help="a corpus folder: sources/, truth.json, score_conflicts.py"
+    )
+    ap.add_argument("--no-planted", action="store_true", help="skip bench/planted")
+    ap.add_argument("--doc", action="store_true", help="write the results into docs/benchmarks.md")
+    ap.add_argument("--json", type=Path, help="write the results as JSON")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("COMPANION_EMBED_BACKEND", "fake")
+    corpora: list[tuple[str, Path, Path]] = []
+    if args.data is not None:
+        if not (args.data / "truth.json").is_file():
+            print(
+                f"{args.data}: no truth.json (a corpus has sources/, truth.json, score_conflicts.py)",
+                file=sys.stderr,
+            )
+            return 1
+        corpora.append((args.data.name, args.data, args.data / "score_conflicts.py"))
+    if not args.no_planted:
+        scorer = corpora[0][2] if corpora else None
+        if scorer is None:
+            print(
+                "bench/planted is scored with a corpus's score_conflicts.py: give --data",
+                file=sys.stderr,
+            )
+            return 1
+        corpora.append(("planted (bench/planted)", PLANTED, scorer))
+    results = []
+    for name, corpus, scorer in corpora:
+        for reverse in (False, True):
+            r = run_order(name.split(" ")[0], corpus, scorer, reverse)
+            r["corpus"] = name
+            results.append(r)
+            print(
+                f"{name:28} {r['order']:8} reported {r['reported']:3}  TP {r['tp']:2} FP {r['fp']:2} "
+                f"FN {r['fn']:2}  P={r['precision']:.2f} R={r['recall']:.2f} F1={r['f1']:.2f}  "
+                f"superseded {r['superseded']}  ({r['seconds']} s)"
+            )
+            for line in r["missed"]:
+                print(f"    missed {line}")
+            for line in r["false_positives"]:
+                print(f"    false positive: {line}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.doc:
+        write_doc(section(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Conflicts on the product's path: two real sources ingested into a temporary vault raise a
+`[!conflict]` callout and a CONFLICT.md entry; equal values in other units raise nothing; a
+person's resolution is never raised again, not after re-ingesting, not after a rebuild."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from companion.app import Companion
+from companion.config import load_settings
+
+RUNBOOK = """---
+date: 2025-01-10
+---
+# Harbour Gateway runbook
+
+Harbour Gateway is the payment switch of the port authority. Harbour Gateway keeps every
+settlement file for 14 days. The recovery time objective of Harbour Gateway is 4 hours.
+"""
+REVIEW = """---
+date: 2025-06-02
+---
+# Harbour Gateway review
+
+Harbour Gateway has kept settlement files for a fortnight since go-live. The recovery time
+objective of Harbour Gateway has been two hours ever since go-live.
+"""
+PAGE = "wiki/entities/Harbour Gateway.md"
+
+
+@pytest.fixture
+def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COMPANION_EMBED_BACKEND", "fake")
+    root = tmp_path / "vault"
+    Companion.init(root)
+    (root / "sources" / "gateway-runbook.md").write_text(RUNBOOK, encoding="utf-8")
+    (root / "sources" / "gateway-review.md").write_text(REVIEW, encoding="utf-8")
+    return root
+
+
+def _app(vault: Path) -> Companion:
+    return Companion(load_settings(vault, state_dir=vault.parent / "state"))
+
+
+def _files(vault: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(vault)): p.read_bytes() for p in vault.rglob("*") if p.is_file()}
+
+
+def test_a_contradiction_gets_one_callout_after_the_stored_claim_and_a_queue_entry(
+    vault: Path,
+) -> None:
+    with _app(vault) as app:
+        app.ingest(["sources/gateway-runbook.md"])
+        app.ingest(["sources/gateway-review.md"])
+        rows = app.conflicts()
+        assert app.status().conflicts_open == 1
+    assert len(rows) == 1
+    row = rows[0]
+    assert set(row) >= {"a", "b", "a_source", "b_source", "page", "title", "id", "status"}
+    assert row["status"] == "open" and row["page"] == PAGE
+    assert "4 hours" in row["a"] and "two hours" in row["b"]
+    assert {row["a_source"], row["b_source"]} == {
+        "sources/gateway-runbook.md",
+        "sources/gateway-review.md",
+    }
+    assert re.fullmatch(r"conflict-[0-9a-f]{6}", row["id"])
+    page = (vault / PAGE).read_text(encoding="utf-8")
+    lines = page.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("> [!conflict]"))
+    assert "4 hours" in lines[head - 2]  # right after the stored claim, inside its region
+    assert lines[head + 1].startswith("> [[CONFLICT]] — opened ")
+    assert "[[wiki/sources/gateway-runbook]]" in lines[head + 2]
+    assert "[[wiki/sources/gateway-review]]" in lines[head + 3]
+    assert lines[head + 5] == "^" + row["id"]
+    at = page.index("> [!conflict]")
+    assert page.index("%% companion:begin facts %%") < at < page.index("%% companion:end facts")
+    queue = (vault / "CONFLICT.md").read_text(encoding="utf-8")
+    assert f"[[wiki/entities/Harbour Gateway#^{row['id']}\\|" in queue
+    log = (vault / "log.md").read_text(encoding="utf-8")
+    assert f"conflict opened: [[wiki/entities/Harbour Gateway#^{row['id']}]]" in log
+
+
+def test_equal_values_in_other_units_raise_no_conflict(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest(["sources/gateway-runbook.md"])
+        app.ingest(["sources/gateway-review.md"])
+        rows = app.conflicts()
+    assert not any("fortnight" in r["a"] + r["b"] for r in rows)  # 14 days = a fortnight
+
+
+def test_ingesting_again_writes_no_second_callout_and_no_file(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest()
+        before = _files(vault)
+        app.ingest(force=True)
+        app.ingest()
+        assert len(app.conflicts()) == 1
+    after = _files(vault)
+    assert after[PAGE] == before[PAGE]
+    assert after["CONFLICT.md"] == before["CONFLICT.md"]
+
+
+def _resolve_by_deleting(vault: Path) -> str:
+    page = vault / PAGE
+    text = page.read_text(encoding="utf-8")
+    ident = re.search(r"\^(conflict-[0-9a-f]{6})", text)
+    assert ident is not None
+    text = re.sub(r"\n> \[!conflict\][^\n]*(?:\n>[^\n]*)*\n\n\^conflict-[0-9a-f]{6}\n", "", text)
+    text = text.replace("is 4 hours", "is 2 hours")
+    page.write_text(text, encoding="utf-8")
+    return ident.group(1)
+
+
+def test_a_resolved_conflict_is_closed_logged_and_never_raised_again(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest()
+        ident = _resolve_by_deleting(vault)
+        app.index(embed=False)
+        assert app.conflicts() == []
+        closed = [r for r in app.conflicts(include_resolved=True) if r["id"] == ident]
+        assert closed and closed[0]["status"] == "resolved"
+        queue = (vault / "CONFLICT.md").read_text(encoding="utf-8")
+        assert "No open conflicts." in queue and f"`{ident}`" in queue
+        assert "closed:" in (vault / "log.md").read_text(encoding="utf-8")
+        # Put the old value back in a new copy of the runbook: the same contradiction.
+        (vault / "sources" / "gateway-runbook.md").write_text(
+            RUNBOOK + "\nHarbour Gateway is watched around the clock.\n", encoding="utf-8"
+        )
+        app.ingest(force=True)
+        assert app.conflicts() == []
+    assert ident not in (vault / PAGE).read_text(encoding="utf-8")
+
+
+def test_a_resolution_survives_a_rebuild_from_an_empty_state_folder(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest()
+        ident = _resolve_by_deleting(vault)
+        app.index(embed=False)
+    shutil.rmtree(vault.parent / "state")
+    with _app(vault) as app:
+        app.index(embed=False, rebuild=True)
+        app.ingest(force=True)
+        assert app.conflicts() == []
+        assert ident in {r["id"] for r in app.conflicts(include_resolved=True)}
