@@ -53,12 +53,14 @@ def _dated(sources: Path) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-def run_order(name: str, corpus: Path, scorer: Path, reverse: bool) -> dict[str, Any]:
+def run_order(
+    name: str, corpus: Path, scorer: Path, reverse: bool, work: Path = WORK
+) -> dict[str, Any]:
     from companion.app import Companion
     from companion.config import load_settings
 
     order = "reverse" if reverse else "date"
-    base = WORK / f"{name}-{order}"
+    base = work / f"{name}-{order}"
     shutil.rmtree(base, ignore_errors=True)
     vault, state = base / "vault", base / "state"
     Companion.init(vault)
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-planted", action="store_true", help="skip bench/planted")
     ap.add_argument("--doc", action="store_true", help="write the results into docs/benchmarks.md")
     ap.add_argument("--json", type=Path, help="write the results as JSON")
+    ap.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK})")
     args = ap.parse_args(argv)
     os.environ.setdefault("COMPANION_EMBED_BACKEND", "fake")
     corpora: list[tuple[str, Path, Path]] = []
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name, corpus, scorer in corpora:
         for reverse in (False, True):
-            r = run_order(name.split(" ")[0], corpus, scorer, reverse)
+            r = run_order(name.split(" ")[0], corpus, scorer, reverse, args.work)
             r["corpus"] = name
             results.append(r)
             print(

@@ -519,8 +519,8 @@ def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> l
     thing: str | None = None
     if row is not None:
         thing = " ".join(_words(row[0][1])).lower()
-        if any(re.match(rf"{re.escape(n)}(?![\w-])", thing) for n in own_names if n):
-            thing = ""  # `Ledger service API` on the page `Ledger`
+        if any(_is_page(thing, n) for n in own_names if n):
+            thing = ""  # `Ledger service` on the page `Ledger`; not `Ledger backups`
         extra: tuple[str, ...] = (thing,) if thing else ()
         for label, cell in row[1:]:
             clauses.append((f"{label}: {cell}", extra))
@@ -537,16 +537,38 @@ def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> l
     return out
 
 
+# Words that, after a page's name, still name the page (`Ledger service`, `Ledger API`).
+_HEADS = _set(
+    """system systems service services platform engine application app server servers
+    database api tool suite software product integration module cluster instance"""
+)
+
+
+def _is_page(thing: str, name: str) -> bool:
+    """Whether a row's first cell `thing` names the page called `name`: the name itself, or
+    the name followed by words like `service` or `integration engine`."""
+    if thing == name:
+        return True
+    if not thing.startswith(name + " "):
+        return False
+    rest = re.sub(r"\([^)]*\)", " ", thing[len(name) :]).split()
+    return bool(rest) and all(w in _HEADS for w in rest)
+
+
 def _row_cells(body: str) -> list[tuple[str, str]] | None:
     """A labelled table row (`Label: cell; Label: cell`, as ingest writes rows with a header)
     as (label, cell) pairs, or None when `body` is not one."""
     if ";" not in body:
         return None
-    cells = []
+    cells: list[tuple[str, str]] = []
     for part in body.split("; "):
         m = _ROW_CELL.match(part)
         if m is None:
-            return None
+            if not cells:
+                return None
+            label, cell = cells[-1]  # a cell holding "; " itself: the text goes on
+            cells[-1] = (label, f"{cell}; {part.rstrip('.')}")
+            continue
         cells.append((m.group(1), m.group(2).rstrip(".")))
     return cells if len(cells) >= 2 else None
 
@@ -629,11 +651,31 @@ _COMPOUNDS = [
     (re.compile(r"\b(?:back|backs|backed|backing)[ -]up\b", re.I), "backup"),
     (re.compile(r"\b(?:cut|cuts|cutting)[ -]over\b", re.I), "cutover"),
     (re.compile(r"\b(?:go|goes|went|gone|going)[ -]live\b", re.I), "golive"),
-]
+    # The day a system moves is its cutover, however it is called.
+    (re.compile(r"\b(?<=the )(?:move|migration|relocation|switchover|switch-over)\b", re.I),
+     "cutover"),
+]  # fmt: skip
 
 
 def _same_length(word: str) -> Callable[[re.Match[str]], str]:
     return lambda m: word.ljust(len(m.group()))
+
+
+def _read_values(part: str) -> tuple[list[Value], list[str]]:
+    """The values of a clause that state something, and its classification labels (`Priority
+    2`: a name, not a version): a log's time stamp and "a week at a time" are left out."""
+    found: list[Value] = []
+    classes: list[str] = []
+    for v in values(part):
+        if v.kind == "version" and v.unit in _CLASSES:
+            classes.append(f"{v.unit} {'.'.join(map(str, v.version or ()))}")
+        elif v.kind == "time" and not part[: v.start].strip(" |"):
+            continue  # a log's time stamp (`06:05 Stopped ...`): when, not what
+        elif re.match(r"\s+at a time\b", part[v.end :]):
+            continue  # "a week at a time": how work is taken in turns, not a measure
+        else:
+            found.append(v)
+    return found, classes
 
 
 def _clause_claim(
@@ -646,15 +688,7 @@ def _clause_claim(
     sources: tuple[str, ...],
     extra: tuple[str, ...],
 ) -> Claim | None:
-    found = []
-    classes: list[str] = []
-    for v in values(part):
-        if v.kind == "version" and v.unit in _CLASSES:
-            classes.append(f"{v.unit} {'.'.join(map(str, v.version or ()))}")
-        elif v.kind == "time" and not part[: v.start].strip(" |"):
-            continue  # a log's time stamp (`06:05 Stopped ...`): when, not what
-        else:
-            found.append(v)
+    found, classes = _read_values(part)
     named = labels(part)
     asserts = polarity(part)
     if not found and not named:
@@ -666,8 +700,13 @@ def _clause_claim(
     spans = [(v.start, v.end) for v in found if v.kind != "boolean"]
     spans += [(x.start, x.end) for x in named]
     products = {w for v in found if v.kind == "version" and v.unit for w in v.unit.split()}
-    names = [n for n in _names(part, spans, own_names) if not set(n.split()) <= products]
+    names = [
+        n
+        for n in _names(part, spans, own_names)
+        if not set(n.split()) <= products and not {_stem(w) for w in n.split()} <= own
+    ]  # a part of the page's own name (`PayHub` on `Acme PayHub`) qualifies nothing
     names += [c for c in classes if c not in names]
+
     view = list(part)
     for a, b in spans:
         view[a:b] = " " * (b - a)

@@ -43,6 +43,7 @@ a second time).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -173,9 +174,40 @@ def _category(kind: str) -> str:
     return "categorical"
 
 
-def ident(prefix: str, page: str, shared: tuple[str, ...], a: str, b: str) -> str:
+_Diff = tuple[str, str, str, int, int]  # group, old normalised, new normalised, their starts
+_CHANGED_VALUE = re.compile(
+    r"\b(?:from|to|now|instead of|into)\s+(?:(?!(?:on|in|at|by|since|during)\b)[^\s.;,]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+# The new value before its cue: "93 live interfaces, up from 88".
+_CHANGED_AFTER = re.compile(
+    r"[^.;,]{0,40}?,?\s*(?:up|down|rising|falling|increased|decreased|reduced|raised)\s+from\b",
+    re.IGNORECASE,
+)
+
+
+def _changes(c: Claim, start: int) -> bool:
+    """Whether `c` states a change of the value at `start`: a change cue, and the value inside
+    its `from ... to ...` ("upgraded from 7.0 to 8.0", "up from 84", "moved to PostgreSQL 16";
+    not the date of "since the move to the new site on 4 October")."""
+    if not c.change:
+        return False
+    return (
+        _CHANGED_VALUE.search(c.text[:start]) is not None
+        or _CHANGED_AFTER.match(c.text, start) is not None
+    )
+
+
+def _entity(c: Claim) -> str:
+    """What a claim is about, for its conflict's id: a row's thing, else the page's name."""
+    return c.row or c.page.rpartition("/")[2].removesuffix(".md").lower()
+
+
+def ident(prefix: str, entity: str, what: str, a: str, b: str) -> str:
     """A stable block id for the finding (see the module docstring)."""
-    key = "\x1f".join((page, " ".join(shared), *sorted((a, b))))
+    key = "\x1f".join((entity, what, *sorted((a, b))))
     return f"{prefix}-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
 
 
@@ -203,14 +235,15 @@ def judge(
         if compared or old.polarity == new.polarity or not (_pure(old) and _pure(new)):
             return None
         return _boolean(old, new, shared)
-    group, a, b = differing[0]
+    group, a, b, xs, ys = differing[0]
     category = _category(group)
-    if old.change or new.change:
+    old_changes, new_changes = _changes(old, xs), _changes(new, ys)
+    if old_changes or new_changes:
         newer_is_new = old_date is None or new_date is None or new_date >= old_date
-        if (new.change and newer_is_new) or (old.change and not newer_is_new):
+        if (new_changes and newer_is_new) or (old_changes and not newer_is_new):
             return Finding(
                 "supersedes",
-                ident("superseded", old.page, shared, a, b),
+                ident("superseded", _entity(old), group, a, b),
                 _title(new, shared, category),
                 old,
                 new,
@@ -219,12 +252,26 @@ def judge(
         return None
     return Finding(
         "conflict",
-        ident("conflict", old.page, shared, a, b),
+        ident("conflict", _entity(old), group, a, b),
         _title(old, shared, category),
         old,
         new,
         category,
     )
+
+
+def _denied_words(c: Claim) -> list[str]:
+    """The attribute stems within three words after each denial cue of `c`'s text."""
+    from companion.conflicts.claims import _COMPOUNDS, _NEGATION, _STOP, _WORD, _same_length, _stem
+
+    text = c.text
+    for pattern, word in _COMPOUNDS:
+        text = pattern.sub(_same_length(word), text)
+    out: list[str] = []
+    for m in _NEGATION.finditer(text):
+        after = [w for w in _WORD.finditer(text, m.end()) if w.group().lower() not in _STOP]
+        out += [_stem(w.group().lower()) for w in after[:3]]
+    return out
 
 
 def _pure(c: Claim) -> bool:
@@ -235,10 +282,8 @@ def _pure(c: Claim) -> bool:
 _NEAR = 6  # words (not counting stop words): how close to a value an attribute word must be
 
 
-def _near(c: Claim, start: int, end: int, shared: tuple[str, ...]) -> bool:
-    """Whether a shared attribute word stands within `_NEAR` words of the value at
-    `start`..`end` in `c.text` (or nothing is shared: both attributes empty, or only the
-    words a value adds, like `version`)."""
+def _near_words(c: Claim, start: int, end: int) -> set[str]:
+    """The attribute stems (and `name:` words) within `_NEAR` words of `start`..`end`."""
     from companion.conflicts.claims import (
         _COMPOUNDS,
         _STOP,
@@ -248,8 +293,6 @@ def _near(c: Claim, start: int, end: int, shared: tuple[str, ...]) -> bool:
         _stem,
     )
 
-    if not shared or set(shared) <= {"version"}:
-        return True
     text = c.text
     for pattern, word in _COMPOUNDS:  # the same length keeps the offsets
         text = pattern.sub(_same_length(word), text)
@@ -261,16 +304,33 @@ def _near(c: Claim, start: int, end: int, shared: tuple[str, ...]) -> bool:
         stem = _stem(m.group().lower())
         near.add(_SYNONYMS.get(stem, stem))
         near.add("name:" + m.group().lower())
-    return bool(near & set(shared)) or "version" in shared
+    return near
 
 
-def _value_diffs(
-    old: Claim, new: Claim, shared: tuple[str, ...]
-) -> tuple[bool, list[tuple[str, str, str]]]:
+def _near(
+    a: Claim,
+    x: tuple[int, int],
+    b: Claim,
+    y: tuple[int, int],
+    shared: tuple[str, ...],
+    labels: bool = False,
+) -> bool:
+    """Whether one shared attribute word stands near both values (`x` in `a`, `y` in `b`), so
+    that both values are of it; always true when nothing is shared (both attributes empty, or
+    only the words a value adds, like `version`). A shared name counts for labels only (`FHIR`
+    near `R4` and near `STU3`), not for numbers (a supplier's name near two durations)."""
+    if not shared or set(shared) <= {"version"} or "version" in shared:
+        return True
+    common = _near_words(a, *x) & _near_words(b, *y) & set(shared)
+    words = {w for w in common if not w.startswith("name:")}
+    return bool(words or (common and labels))
+
+
+def _value_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool, list[_Diff]]:
     """Whether any typed value pair was compared, and the pairs that differ: (group, old
     normalised, new normalised)."""
     va, vb = _once(old.values), _once(new.values)
-    differing: list[tuple[str, str, str]] = []
+    differing: list[_Diff] = []
     compared = False
     for group in sorted(va.keys() & vb.keys()):
         x, y = va[group], vb[group]
@@ -280,22 +340,21 @@ def _value_diffs(
         compared = True
         if same or not _strong(old, new, shared):
             continue  # restated (another value may still differ), or too little in common
-        if not shared and (old.attribute or new.attribute):
-            continue  # a bare value against a stated attribute: what the value is of is unknown
+        words = [w for w in shared if not w.startswith("name:")]
+        if not words and (old.attribute or new.attribute):
+            continue  # a bare value, or only a name in common: what the value is of is unknown
         if compatible(x, y) and not (x.bound == y.bound and x.bound != "eq"):
             continue  # a bound and a value inside it; two different limits do conflict
-        if not _near(old, x.start, x.end, shared) or not _near(new, y.start, y.end, shared):
+        if not _near(old, (x.start, x.end), new, (y.start, y.end), shared):
             continue
-        differing.append((group, _norm(x), _norm(y)))
+        differing.append((group, _norm(x), _norm(y), x.start, y.start))
     return compared, differing
 
 
-def _label_diffs(
-    old: Claim, new: Claim, shared: tuple[str, ...]
-) -> tuple[bool, list[tuple[str, str, str]]]:
+def _label_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool, list[_Diff]]:
     """As `_value_diffs`, for named values (categories and role names)."""
     la, lb = _once_labels(old.labels), _once_labels(new.labels)
-    differing: list[tuple[str, str, str]] = []
+    differing: list[_Diff] = []
     compared = False
     for klass in sorted(la.keys() & lb.keys()):
         x, y = la[klass], lb[klass]
@@ -307,9 +366,9 @@ def _label_diffs(
         roles = klass in ("owner", "provider") and set(old.attribute) != set(new.attribute)
         if roles and not _strong(old, new, shared):
             continue  # "Owning team: X" and "Owner: a person" name two roles
-        if not _near(old, x.start, x.end, shared) or not _near(new, y.start, y.end, shared):
+        if not _near(old, (x.start, x.end), new, (y.start, y.end), shared, labels=True):
             continue
-        differing.append((klass, f"{klass}:{x.option}", f"{klass}:{y.option}"))
+        differing.append((klass, f"{klass}:{x.option}", f"{klass}:{y.option}", x.start, y.start))
     return compared, differing
 
 
@@ -319,12 +378,15 @@ def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
     words = [w for w in shared if not w.startswith("name:")]
     if len(words) < 2 or len(words) * 3 < small * 2:
         return None
+    denied = old if not old.polarity else new
+    if not set(_denied_words(denied)) & set(words):
+        return None  # what is denied is not what the other asserts ("never by a supplier")
     if old.change or new.change:
         return None
     a, b = f"polarity:{old.polarity}", f"polarity:{new.polarity}"
     return Finding(
         "conflict",
-        ident("conflict", old.page, shared, a, b),
+        ident("conflict", _entity(old), " ".join(sorted(words)), a, b),
         _title(old, shared, "boolean"),
         old,
         new,

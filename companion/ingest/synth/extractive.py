@@ -493,11 +493,14 @@ class _Subjects:
             words = _name_words(name)
             return bool(words) and all(word in present for word in words)
 
+        tails = _known_tails([page for page in self.known if _eligible(page)])
+        tailed = {id(page) for tail, page in tails.items() if mentioned(tail)}
         ordered = sorted(
             (
                 page
                 for page in self.known
-                if _eligible(page) and any(mentioned(n) for n in (page.title, *page.aliases))
+                if _eligible(page)
+                and (id(page) in tailed or any(mentioned(n) for n in (page.title, *page.aliases)))
             ),
             key=lambda p: (not p.path.startswith("wiki/"), p.path),
         )
@@ -507,6 +510,7 @@ class _Subjects:
                 _SPACE.sub(" ", n).strip()
                 for n in ([page.title, *page.aliases] if in_wiki else [page.title])
             ]
+            names += [tail for tail, owner in tails.items() if owner is page]
             free = [
                 name
                 for name in dict.fromkeys(names)
@@ -830,7 +834,32 @@ class _Subjects:
             target.mention_only.update(source.surfaces)
         target.mention_only.update(source.mention_only)
 
+    def _merge_known_tails(self) -> None:
+        """A new name that is a known page's name with words before it (`Acme PayHub` when the
+        vault has `PayHub`) is that page: the vault's title wins, as for an exact match. Only for
+        a known name of two or more words or one CamelCase word, so `Payments API` does not
+        become the page `API`."""
+        keys = sorted(self.candidates)
+        for short in keys:
+            known = self.candidates.get(short)
+            if known is None or known.known is None:
+                continue
+            words = short.split()
+            if len(words) == 1 and not _camel(known.known.title):
+                continue
+            longer = [
+                k
+                for k in keys
+                if k in self.candidates
+                and self.candidates[k].known is None
+                and len(k.split()) > len(words)
+                and k.split()[-len(words) :] == words
+            ]
+            if len(longer) == 1:
+                self._merge(longer[0], short, alias=True)
+
     def _merge_partners(self, counts: Counter[str]) -> None:
+        self._merge_known_tails()
         partners = self._partners(sorted(self.candidates))
         for short, long in sorted(partners.items(), key=lambda item: (-len(item[0]), item[0])):
             if short not in self.candidates or long not in self.candidates:
@@ -955,6 +984,28 @@ def _subject_cell(cell: str) -> str:
     if cell[0].isdigit() or not re.search(r"[^\W\d_]", cell):
         return ""
     return cell
+
+
+def _known_tails(pages: Sequence[KnownPage]) -> dict[str, KnownPage]:
+    """The CamelCase last word of a known wiki page's several-word title (`PayHub` of `Acme
+    PayHub`), when exactly one page ends so and no page is named by it: written alone, it is
+    that page (the vault made `Acme PayHub` first; a later source says `PayHub`)."""
+    names = {_key(n) for p in pages for n in (p.title, *p.aliases)}
+    owners: dict[str, list[KnownPage]] = defaultdict(list)
+    for page in pages:
+        words = page.title.split()
+        if page.path.startswith("wiki/") and len(words) > 1 and _camel(words[-1]):
+            owners[words[-1]].append(page)
+    return {
+        tail: found[0]
+        for tail, found in owners.items()
+        if len(found) == 1 and _key(tail) not in names
+    }
+
+
+def _camel(word: str) -> bool:
+    """One word of mixed case with a capital after its first letter (`PayHub`, `vSphere`)."""
+    return " " not in word and any(c.islower() for c in word) and any(c.isupper() for c in word[1:])
 
 
 def _group_tables(rows: Sequence[TableRow]) -> list[list[TableRow]]:
