@@ -65,10 +65,14 @@ imports: $(STAMP)
 check: lint typecheck imports test
 
 # Benchmarks (bench/run.py; results go to docs/benchmarks.md). Not tests: nothing here asserts a time.
-.PHONY: bench-full bench-parse bench-reliability bench-ingest
+.PHONY: bench-full bench-parse bench-reliability bench-ingest bench-conflicts-scale
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 	$(BIN)/python -m bench.parse
+	$(BIN)/python -m bench.conflicts_scale
+	@if [ -d ../shared/data/conflicts-dev ]; then \
+		$(BIN)/python -m bench.conflicts --data ../shared/data/conflicts-dev --doc; \
+	else echo "bench.conflicts skipped: ../shared/data/conflicts-dev is absent"; fi
 
 bench-full: $(STAMP)
 	$(BIN)/python -m bench.run --full
@@ -86,3 +90,9 @@ bench-reliability: $(STAMP)
 # the daemon with searches running, a 10k-note vault. Rewrites its section of docs/benchmarks.md.
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest --full --doc
+
+# Conflict detection against 100k stored facts (2k entity pages, 50 attributes): a 50-fact
+# source checked through the claim index and without it. Rewrites its section of
+# docs/benchmarks.md.
+bench-conflicts-scale: $(STAMP)
+	$(BIN)/python -m bench.conflicts_scale --doc

@@ -754,7 +754,7 @@ def _clause_claim(
 _CHANGE_ONLY = re.compile(
     rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
     r"|\b(?:up|down)\s+from\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b"
-    r"|\breplaced\b|\bsuperseded\b|\binstead of\b"
+    r"|\breplaced\b|\bsuperseded\b|\binstead of\b|\bwill (?:be|become)\b"
     r"|\b(?:was|were)\b[^.;]{0,40}?,\s*(?:and\s+)?(?:it\s+|they\s+)?(?:is\s+|are\s+)?now\b",
     re.IGNORECASE,
 )

@@ -1,18 +1,24 @@
 """Detection: the conflicts and supersedes a page's new facts make with the facts it already holds.
 
-`detect(page, title, aliases, before, after, new_sources, date_of, known)` compares the cited
-lines `after` adds to a page (the facts an ingest is about to write, citing one of
+`detect(page, title, aliases, before, after, new_sources, date_of, known, stored)` compares the
+cited lines `after` adds to a page (the facts an ingest is about to write, citing one of
 `new_sources`) with the cited lines `before` held (every cited fact on the page: ingest's bullets
-and a person's lines alike; callout lines are not facts). Candidates come from an index of the
-page's stored claims by attribute word, shared name, value kind and label class (`_keys`): a new
-claim meets only the stored claims it shares a key with, never every claim of the vault, and
-every pair `judge` can call a conflict shares one (a shared attribute word, or an empty attribute
-and a value kind or label class in common). Claims are read once per distinct line
-(`_claims_of`, cached): a page's thousand stored facts are parsed once per process.
+and a person's lines alike; callout lines are not facts: `cited_lines`). Candidates come from an
+index of the page's stored claims by attribute word, shared name, value kind and label class
+(`_keys`; `claim_keys` for a line's claims): a new claim meets only the stored claims it shares a
+key with, never every claim of the vault, and every pair `judge` can call a conflict shares one
+(a shared attribute word, or an empty attribute and a value kind or label class in common).
+
+That index is either the store's (`stored`: the claims sync computed for the page, looked up by
+key, `companion.store.conflicts.Conflicts.candidates`), so an ingest parses only the new facts,
+or, when the caller has none it can trust (the index is behind the page), one built here from
+`before`, its claims read once per distinct line (`_claims_of`, cached). Both give the same
+candidates in the same order — by the first probe key they are filed under, then by their place
+on the page — so the findings are the same either way.
 
 A pair is judged once (`judge.judge`); a finding whose id is in `known` (a callout already on some
-page, or a resolved conflict) is not raised again. Pure: the caller reads the pages and the
-sources' dates.
+page, or a resolved conflict) is not raised again. Pure: the caller reads the pages, the index and
+the sources' dates.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ def _claims_of(line: str, page: str, title: str, aliases: tuple[str, ...]) -> tu
     return tuple(claims(line, page, title, aliases))
 
 
-def _cited(text: str) -> list[str]:
+def cited_lines(text: str) -> list[str]:
+    """The lines of `text` that are facts: citing a source page, not inside a callout."""
     return [
         line
         for line in text.splitlines()
@@ -53,21 +60,36 @@ def _cited(text: str) -> list[str]:
     ]
 
 
+def claim_keys(found: Iterable[Claim]) -> tuple[str, ...]:
+    """The index keys of a line's claims, each once: what the stored index files the line under."""
+    return tuple(dict.fromkeys(k for c in found for k in _keys(c)))
+
+
 def _keys(c: Claim) -> Iterable[str]:
+    """A stored claim's keys: its attribute words and name words; its value kinds and label
+    classes too, as `v:`/`l:` when its attribute is empty (a bare `Hosting: Azure UK South`,
+    which `judge` compares with any claim of that kind) and as `av:`/`al:` when it has one."""
     yield from ("w:" + w for w in c.attribute)
     yield from ("n:" + w for n in c.names for w in n.split())
-    if not c.attribute:
-        yield from ("v:" + _group(v) for v in c.values)
-        yield from ("l:" + x.klass for x in c.labels)
+    kind, klass = ("v:", "l:") if not c.attribute else ("av:", "al:")
+    yield from (kind + _group(v) for v in c.values)
+    yield from (klass + x.klass for x in c.labels)
 
 
 def _probe(c: Claim) -> Iterable[str]:
-    """The keys a new claim looks up: its own, and for a claim with an attribute also the
-    value kinds and label classes a stored claim with an empty attribute is filed under."""
-    yield from _keys(c)
-    if c.attribute:
-        yield from ("v:" + _group(v) for v in c.values)
-        yield from ("l:" + x.klass for x in c.labels)
+    """The keys a new claim looks up: its attribute and name words, the kinds and classes of
+    bare stored claims (`v:`/`l:`), and, when it is bare itself, those of every stored claim
+    (`av:`/`al:`): a bare claim meets whatever states its kind of value, in either order."""
+    yield from ("w:" + w for w in c.attribute)
+    yield from ("n:" + w for n in c.names for w in n.split())
+    yield from ("v:" + _group(v) for v in c.values)
+    yield from ("l:" + x.klass for x in c.labels)
+    if not c.attribute:
+        yield from ("av:" + _group(v) for v in c.values)
+        yield from ("al:" + x.klass for x in c.labels)
+
+
+Stored = Callable[[Collection[str]], list[tuple[Claim, str]]]
 
 
 def detect(
@@ -79,31 +101,26 @@ def detect(
     new_sources: Collection[str],
     date_of: Callable[[str], date | None],
     known: Collection[str] = (),
+    stored: Stored | None = None,
 ) -> list[Found]:
-    """The findings the facts `after` adds make against those `before` held (module docstring)."""
-    old_lines = _cited(before)
+    """The findings the facts `after` adds make against those `before` held (module docstring).
+    `stored`, when given, answers for `before`'s claims: (claim, its line) of every stored claim
+    filed under any of the given keys, in the page's order, each once."""
+    old_lines = cited_lines(before)
     held = set(old_lines)
     new_lines = [
         line
-        for line in _cited(after)
+        for line in cited_lines(after)
         if line not in held and any(f"[[{s}]]" in line for s in new_sources)
     ]
     if not old_lines or not new_lines:
         return []
-    index: dict[str, list[tuple[Claim, str]]] = {}
-    for line in old_lines:
-        for c in _claims_of(line, page, title, aliases):
-            for key in set(_keys(c)):
-                index.setdefault(key, []).append((c, line))
+    lookup = _from_text(old_lines, page, title, aliases) if stored is None else _ranked(stored)
     found: list[Found] = []
     seen: set[tuple[str, str]] = set()
     for line in new_lines:
         for new in _claims_of(line, page, title, aliases):
-            candidates: dict[int, tuple[Claim, str]] = {}
-            for key in _probe(new):
-                for c, anchor in index.get(key, ()):
-                    candidates.setdefault(id(c), (c, anchor))
-            for old, anchor in candidates.values():
+            for old, anchor in lookup(new):
                 if set(old.sources) & set(new.sources) or not old.sources:
                     continue
                 if (anchor, line) in seen:
@@ -114,3 +131,39 @@ def detect(
                 seen.add((anchor, line))
                 found.append(Found(finding, page, anchor, line))
     return found
+
+
+Lookup = Callable[[Claim], list[tuple[Claim, str]]]
+
+
+def _from_text(old_lines: list[str], page: str, title: str, aliases: tuple[str, ...]) -> Lookup:
+    """Candidates from the page's text: its claims parsed (cached) and indexed by key here."""
+    index: dict[str, list[tuple[Claim, str]]] = {}
+    for line in old_lines:
+        for c in _claims_of(line, page, title, aliases):
+            for key in set(_keys(c)):
+                index.setdefault(key, []).append((c, line))
+
+    def lookup(new: Claim) -> list[tuple[Claim, str]]:
+        candidates: dict[int, tuple[Claim, str]] = {}
+        for key in _probe(new):
+            for c, anchor in index.get(key, ()):
+                candidates.setdefault(id(c), (c, anchor))
+        return list(candidates.values())
+
+    return lookup
+
+
+def _ranked(stored: Stored) -> Lookup:
+    """Candidates from the stored index, in the order `_from_text` gives them: by the first of
+    the new claim's probe keys a candidate is filed under, then by its place on the page."""
+
+    def lookup(new: Claim) -> list[tuple[Claim, str]]:
+        probe = list(dict.fromkeys(_probe(new)))
+        rank = {k: i for i, k in enumerate(probe)}
+        found = stored(probe)
+        first = [min(rank.get(k, len(rank)) for k in _keys(c)) for c, _ in found]
+        order = sorted(range(len(found)), key=lambda i: first[i])  # stable: page order kept
+        return [found[i] for i in order]
+
+    return lookup

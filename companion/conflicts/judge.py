@@ -176,14 +176,16 @@ def _category(kind: str) -> str:
 
 _Diff = tuple[str, str, str, int, int]  # group, old normalised, new normalised, their starts
 _CHANGED_VALUE = re.compile(
-    r"\b(?:from|to|now|instead of|into)\s+(?:(?!(?:on|in|at|by|since|during)\b)[^\s.;,]+\s+){0,3}$",
+    r"\b(?:from|to|now|instead of|into|will be|will become)\s+"
+    r"(?:(?!(?:on|in|at|by|since|during)\b)[^\s.;,]+\s+){0,3}[*_`]*$",
     re.IGNORECASE,
 )
 
 
 # The new value before its cue: "93 live interfaces, up from 88".
 _CHANGED_AFTER = re.compile(
-    r"[^.;,]{0,40}?,?\s*(?:up|down|rising|falling|increased|decreased|reduced|raised)\s+from\b",
+    r"[^.;,]{0,40}?,?\s*(?:(?:up|down|rising|falling|increased|decreased|reduced|raised)\s+from"
+    r"|instead\s+of)\b",
     re.IGNORECASE,
 )
 

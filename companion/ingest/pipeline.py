@@ -27,9 +27,9 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.config import Settings
 from companion.errors import (
@@ -60,6 +60,10 @@ from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
 from companion.write.atomic import read_regular
 from companion.write.wiki import edit_page, ids_citing
+
+if TYPE_CHECKING:
+    from companion.conflicts.claims import Claim
+    from companion.conflicts.detect import Stored
 
 TRIES = 3  # plans of one source refused because a page changed meanwhile, before giving up
 # An LLM that failed is tried again after 5, then 10 minutes: 3 tries over ~15 minutes, then the
@@ -466,9 +470,18 @@ class Ingester:
                 continue
             title = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
             aliases = _aliases(write.text)
-            before = held[0]
+            before, digest = held
+            stored = self._stored_claims(write.rel, digest, aliases, before)
             for f in detect(
-                write.rel, title, aliases, before, write.text, {summary}, self._date_of, known
+                write.rel,
+                title,
+                aliases,
+                before,
+                write.text,
+                {summary},
+                self._date_of,
+                known,
+                stored,
             ):
                 pair = (f.finding.old.fact, f.finding.new.fact)
                 text = texts[write.rel]
@@ -490,6 +503,34 @@ class Ingester:
         if pairs:
             plan.writes = [dataclasses.replace(w, text=texts[w.rel]) for w in plan.writes]
         return bullets
+
+    def _stored_claims(
+        self, rel: str, digest: str, aliases: tuple[str, ...], before: str
+    ) -> Stored | None:
+        """The index's claims of the page `rel` as a `detect` lookup, when they were computed
+        from exactly the bytes read (`digest`), with the aliases detection gives (`aliases`) and
+        by the code running now; None otherwise (the index is behind the page, a dry run's
+        overlay, an index from before claims were stored): `detect` parses `before` instead."""
+        from companion.conflicts.detect import cited_lines
+        from companion.conflicts.serial import loads, parser
+
+        state = self.store.conflicts.claim_state(rel)
+        if state is None or state.hash != digest or state.aliases != aliases:
+            return None
+        if state.parsers != ({parser()} if cited_lines(before) else set()):
+            return None  # computed by other code, or never (indexed before claims were kept)
+        loaded: dict[str, tuple[Claim, ...]] = {}  # each stored line read once per page
+
+        def stored(keys: Collection[str]) -> list[tuple[Claim, str]]:
+            out: list[tuple[Claim, str]] = []
+            for line, data in self.store.conflicts.candidates(rel, keys):
+                found = loaded.get(data)
+                if found is None:
+                    found = loaded[data] = loads(data)
+                out.extend((c, line) for c in found)
+            return out
+
+        return stored
 
     def _date_of(self, summary: str) -> date | None:
         """A source's date, from its summary page's `source_date` (SYSTEM.md §3)."""

@@ -5,11 +5,17 @@
 sources — so that when its callout leaves every page the conflict is known to be *closed* (and
 logged once), and CONFLICT.md can list it as resolved. A rebuilt index reads the resolved ids back
 from CONFLICT.md (`companion.conflicts.callouts.resolved_ids`) and `close`s them again.
+
+`claims` and `claim_keys` rows are derived too (a wiki page's cited facts' claims, computed at
+sync): `candidates` looks up the stored claims of one page filed under any of a new claim's keys
+(one indexed query on `(page_id, key)`), `claim_state` says whether they can be trusted for the
+page's current bytes (its hash, and the fingerprints of the code that computed them).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import apsw
@@ -38,6 +44,16 @@ class Record:
     b_source: str
     opened: str
     closed: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimState:
+    """What a page's stored claims were computed from: the page's bytes (`hash`), its `aliases`
+    (the names claims() is given), the fingerprints of the code (`parsers`, none: no claims)."""
+
+    hash: str
+    aliases: tuple[str, ...]
+    parsers: frozenset[str]
 
 
 class Conflicts:
@@ -101,3 +117,36 @@ class Conflicts:
 
     def closed(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM conflict_record WHERE closed != ''")}
+
+    # -- the claim index ----------------------------------------------------------------------------
+
+    def candidates(self, page: str, keys: Collection[str]) -> list[tuple[str, str]]:
+        """(line, data) of every stored claim row of `page` filed under any of `keys`, each
+        once, in the page's order."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        row = self.db.execute("SELECT id FROM pages WHERE path = ?", (page,)).fetchone()
+        if row is None:
+            return []
+        marks = ", ".join("?" * len(wanted))
+        sql = (
+            "SELECT c.line, c.data FROM claims c WHERE c.id IN (SELECT k.claim FROM claim_keys k "
+            f"WHERE k.page_id = ? AND k.key IN ({marks})) ORDER BY c.id"
+        )
+        return [(line, data) for line, data in self.db.execute(sql, (row[0], *wanted))]
+
+    def claim_state(self, page: str) -> ClaimState | None:
+        """What `page`'s stored claims were computed from, or None when it is not indexed."""
+        row = self.db.execute(
+            "SELECT id, hash, aliases FROM pages WHERE path = ?", (page,)
+        ).fetchone()
+        if row is None:
+            return None
+        parsers = self.db.execute("SELECT DISTINCT parser FROM claims WHERE page_id = ?", (row[0],))
+        aliases = json.loads(row[2] or "[]")
+        return ClaimState(
+            str(row[1]),
+            tuple(str(a) for a in aliases),
+            frozenset(str(p[0]) for p in parsers),
+        )

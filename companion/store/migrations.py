@@ -250,6 +250,36 @@ def _m0009_conflicts(db: apsw.Connection) -> None:
     )
 
 
+def _m0010_claims(db: apsw.Connection) -> None:
+    """The claims of every cited fact on a wiki page (computed at sync, rewritten with their
+    page), and the keys they are filed under, so detection looks candidates up by key instead of
+    parsing the page's facts again. `parser` is the fingerprint of the code that computed them: a
+    row of another is not used. Pages indexed before this migration have none until synced
+    again (detection parses their text meanwhile)."""
+    db.execute(
+        """
+        CREATE TABLE claims (
+            id INTEGER PRIMARY KEY,
+            page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+            line TEXT NOT NULL,
+            data TEXT NOT NULL,
+            parser TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX claims_page ON claims(page_id)")
+    db.execute(
+        """
+        CREATE TABLE claim_keys (
+            page_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            claim INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX claim_keys_page_key ON claim_keys(page_id, key)")
+
+
 # Ordered, named, append-only: never edit a released migration, add a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0001_initial", _m0001_initial),
@@ -261,6 +291,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[apsw.Connection], None]], ...] = (
     ("0007_sources", _m0007_sources),
     ("0008_wiki_bullets", _m0008_wiki_bullets),
     ("0009_conflicts", _m0009_conflicts),
+    ("0010_claims", _m0010_claims),
 )
 
 

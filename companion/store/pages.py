@@ -1,7 +1,9 @@
 """Pages: every vault file's row with its chunks, FTS row, links and tags; problems; counts.
 
-`put` writes a batch of pages with one `executemany` per table (chunk ids assigned here), the
-write path of a cold index of 100k notes; the caller holds the transaction.
+`put` writes a batch of pages with one `executemany` per table (chunk and claim ids assigned
+here), the write path of a cold index of 100k notes; the caller holds the transaction. A wiki
+page's claims (`PageRow.claims`, one row per distinct cited fact line) go to `claims`, their index
+keys to `claim_keys` (read by `companion.store.conflicts.Conflicts.candidates`).
 """
 
 from __future__ import annotations
@@ -138,6 +140,9 @@ class Pages(Gateway):
         link_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[Any, ...]] = []
         callout_rows: list[tuple[Any, ...]] = []
+        claim_rows: list[tuple[Any, ...]] = []
+        key_rows: list[tuple[Any, ...]] = []
+        next_claim = int(self._scalar("SELECT coalesce(max(id), 0) + 1 FROM claims"))
         for page in pages:
             row = cur.execute(_UPSERT_PAGE, _page_values(page)).fetchone()
             page_id = row[0]  # type: ignore[index]  # RETURNING always yields the row
@@ -197,6 +202,10 @@ class Pages(Gateway):
                 )
                 for c in page.callouts
             )
+            for claim in page.claims:
+                claim_rows.append((next_claim, page_id, claim.line, claim.data, claim.parser))
+                key_rows.extend((page_id, key, next_claim) for key in claim.keys)
+                next_claim += 1
         if chunk_rows:
             cur.executemany(
                 "INSERT INTO chunks (id, page_id, seq, heading, text, hash, line) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -222,6 +231,15 @@ class Pages(Gateway):
                 "sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 callout_rows,
             )
+        if claim_rows:
+            cur.executemany(
+                "INSERT INTO claims (id, page_id, line, data, parser) VALUES (?, ?, ?, ?, ?)",
+                claim_rows,
+            )
+        if key_rows:
+            cur.executemany(
+                "INSERT INTO claim_keys (page_id, key, claim) VALUES (?, ?, ?)", key_rows
+            )
 
     @staticmethod
     def _clear_page_content(cur: apsw.Cursor, page_id: int) -> None:
@@ -230,6 +248,8 @@ class Pages(Gateway):
         cur.execute("DELETE FROM links WHERE page_id = ?", (page_id,))
         cur.execute("DELETE FROM tags WHERE page_id = ?", (page_id,))
         cur.execute("DELETE FROM callouts WHERE page_id = ?", (page_id,))
+        cur.execute("DELETE FROM claim_keys WHERE page_id = ?", (page_id,))
+        cur.execute("DELETE FROM claims WHERE page_id = ?", (page_id,))
 
     def touch(self, stats: Iterable[tuple[str, int, int]]) -> None:
         """Record a new size/mtime for files whose content hash did not change."""

@@ -50,6 +50,18 @@ class CalloutRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """The claims of one cited fact line of a wiki page, computed at sync
+    (companion.conflicts.serial): `data` the claims as text, `keys` the index keys they are
+    filed under, `parser` the fingerprint of the code that computed both."""
+
+    line: str
+    data: str
+    keys: tuple[str, ...]
+    parser: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PageRow:
     """Everything the index keeps about one vault file."""
 
@@ -70,6 +82,7 @@ class PageRow:
     chunks: tuple[ChunkRow, ...] = ()
     links: tuple[LinkRow, ...] = ()
     callouts: tuple[CalloutRow, ...] = ()
+    claims: tuple[ClaimRow, ...] = ()  # wiki pages' cited facts (not summaries, not generated)
 
 
 @dataclass(frozen=True, slots=True)

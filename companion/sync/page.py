@@ -9,6 +9,12 @@ indexed by its converted text (`companion.convert`), so sources stay searchable 
 no links are taken from it (source text is data). One that cannot be converted stays a bare row:
 ingest reports why.
 
+A wiki page (under `wiki/`, not a summary under `wiki/sources/`, not generated) also gets the
+claims of each of its cited fact lines (`_claims`: `companion.conflicts.detect.cited_lines`,
+`claims`, serialised by `companion.conflicts.serial`, with their index keys), so conflict
+detection looks a new fact's candidates up in the index instead of parsing the page again. They
+are computed here, in the workers, once per changed page.
+
 A template (a file under the vault's template folder, `VaultFile.template`) is indexed like an
 attachment: a bare row, so links to it resolve, but it is never read or parsed. It is a pattern for
 notes, not knowledge: its `{{date}}` placeholders are not YAML (so no problem to report), its
@@ -30,7 +36,7 @@ from companion.markdown.digest import chunk_note, summary_line
 from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.markdown.resolve import Resolver, name_key
-from companion.store.rows import CalloutRow, ChunkRow, FileState, LinkRow, PageRow
+from companion.store.rows import CalloutRow, ChunkRow, ClaimRow, FileState, LinkRow, PageRow
 from companion.vault.walk import VaultFile, content_hash, file_kind, read_note_bytes
 
 Found = tuple[str, str, int | None]  # (problem code, message, line)
@@ -105,7 +111,31 @@ def page_row(
         )
         if "^conflict-" in note.text or "^superseded-" in note.text
         else (),
+        claims=() if generated else _claims(note),
     )
+
+
+def _claims(note: Note) -> tuple[ClaimRow, ...]:
+    """The claim rows of a wiki page's cited fact lines, one per distinct line (module docstring);
+    none for any other note. Title and aliases as ingest gives them to detection: the file's stem
+    and the note's aliases."""
+    path = note.path
+    if not path.startswith("wiki/") or path.startswith("wiki/sources/"):
+        return ()
+    if not path.lower().endswith(".md") or "[[wiki/sources/" not in note.text:
+        return ()
+    from companion.conflicts.claims import claims
+    from companion.conflicts.detect import cited_lines, claim_keys
+    from companion.conflicts.serial import dumps, parser
+
+    title = path.rsplit("/", 1)[-1].removesuffix(".md")
+    aliases = tuple(note.aliases)
+    fingerprint = parser()
+    rows = []
+    for line in dict.fromkeys(cited_lines(note.text)):
+        found = claims(line, path, title, aliases)
+        rows.append(ClaimRow(line, dumps(found), claim_keys(found), fingerprint))
+    return tuple(rows)
 
 
 def _bare_row(file: VaultFile, digest: str) -> PageRow:

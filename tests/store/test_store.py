@@ -151,6 +151,7 @@ def test_fts_migrations_rebuild_the_page_index_from_existing_rows(tmp_path: Path
         "0007_sources",
         "0008_wiki_bullets",
         "0009_conflicts",
+        "0010_claims",
     ]
     assert [r[1] for r in old.ranking.bm25('"retry"', 5)] == [
         "Jobs.md"
