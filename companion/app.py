@@ -684,6 +684,63 @@ class Companion:
             self.wrote(report.touched, report.hashes)
         if closures:
             self.log("conflict", f"{len(closures)} conflict(s) closed", closures)
+        # After the closures are logged: a page that cannot be rewritten now never costs its
+        # closure's entry. The rewrite gets no log entry of its own: the closure above (or an
+        # earlier run's) is the event; the rewrite only takes the page off CONFLICT.md's backlinks.
+        closed_on = {r.id: r.closed for r in store.records() if r.closed}
+        report.merge(self._rewrite_resolved(closed_on, day))
+        return report
+
+    def _rewrite_resolved(self, closed: dict[str, str], day: str) -> WriteReport:
+        """Rewrite every resolved callout that still links `[[CONFLICT]]` without the link
+        (`write.conflicts.write_resolved`; SYSTEM.md §9), so that the pages linking to CONFLICT.md
+        are the ones with an open conflict. `closed`: id -> the day its conflict was closed, the
+        date the rewritten callout shows.
+
+        A companion write like any other: only a managed page (a person's page outside the
+        managed folders is never written, whatever callout it holds), compared against the bytes
+        the index saw, its `version` bumped with `updated` stamped (as ingest and `update` do).
+        A page holding a person's edit not yet bumped waits for that bump (SYSTEM.md §8: a
+        writer never folds a person's edit into its own version, and the person may still be
+        editing); a page saved since the sync is left as the person saved it. Either is
+        rewritten on a later sync. A page that cannot be versioned is refused, with the reason."""
+        from companion.write.atomic import landing, vault_relative
+        from companion.write.conflicts import CONFLICT_PATH, write_resolved
+
+        report = WriteReport()
+        vault = self.settings.vault
+        # Cheap first cut, one query: only pages linked with CONFLICT.md can still hold the link.
+        linked = {page for _, page, _ in self.store.links.linked_pages([CONFLICT_PATH])}
+        wanted: dict[str, dict[str, str]] = {}
+        for c in self.store.conflicts.callouts("resolved"):
+            if c.page in linked and self.settings.schema.is_managed(c.page):
+                wanted.setdefault(c.page, {})[c.id] = closed.get(c.id) or day
+        states = self.store.pages.file_states(list(wanted))
+        for page, days in wanted.items():
+            known = states.get(page)
+            if known is None or known.unversioned:
+                continue  # the person's edit gets its own version first; retried after it
+            try:
+                if vault_relative(vault, landing(vault, page)) != page:
+                    continue  # a link to a page elsewhere: not written through
+                self._may_write()
+                outcome = write_resolved(
+                    vault,
+                    page,
+                    known.hash,
+                    days,
+                    datetime.now(),
+                    floor=known.seen_version or 0,
+                    limit=self.settings.max_note_bytes,
+                )
+            except CompanionError as exc:  # malformed frontmatter, a link out of the vault
+                report.refused.append((page, str(exc)))
+                continue
+            if outcome is not None:
+                report.written.append(page)
+                report.hashes[page] = outcome.hash
+        if report.written:
+            self.wrote(report.written, report.hashes)
         return report
 
     def log(

@@ -16,8 +16,12 @@ The form (written by `companion.write.conflicts`):
 
     ^conflict-3fa91c
 
-A callout is recognised by its first line (`> [!conflict]`, `> [!resolved]`, `> [!superseded]`,
-any case, an optional fold sign `+`/`-`) and its id by the first `^conflict-xxxxxx` (or
+and, once resolved and rewritten by the companion (`resolve_callout`), `> [!resolved] ...` with
+the second line `> resolved 2026-11-24 — opened 2026-11-21` (read into `resolved` and `opened`).
+
+A callout is recognised (`companion.write.conflicts.callout_blocks`, shared with that rewrite) by
+its first line (`> [!conflict]`, `> [!resolved]`, `> [!superseded]`, any case, an optional fold
+sign `+`/`-`) and its id by the first `^conflict-xxxxxx` (or
 `^superseded-xxxxxx`) block id within the three lines after the callout; one with no id is not
 the companion's and is ignored. Its claims are its `> - ` lines, their sources their citations.
 """
@@ -27,11 +31,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from companion.write.conflicts import HEAD as _HEAD
+from companion.write.conflicts import QUEUE_LINK, callout_blocks
 from companion.write.wiki import cited_sources
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEAD = re.compile(r"^>\s*\[!(conflict|resolved|superseded)\][+-]?\s*(.*?)\s*$", re.IGNORECASE)
-_ID = re.compile(r"^\^((?:conflict|superseded)-[0-9a-f]{6})\s*$")
 _OPENED = re.compile(r"\bopened (\d{4}-\d{2}-\d{2})\b")
 _RESOLVED_ON = re.compile(r"\bresolved (\d{4}-\d{2}-\d{2})\b")
 _CLAIM = re.compile(r"^>\s*[-*+]\s+(.*\S)\s*$")
@@ -55,57 +58,26 @@ def callouts(text: str) -> list[Callout]:
     """Every companion conflict/supersedes callout in `text`, in page order."""
     lines = text.splitlines()
     found: list[Callout] = []
-    i = 0
-    fence: str | None = None
-    while i < len(lines):
-        opening = _FENCE.match(lines[i])
-        if opening is not None:  # an example in a code block is not a callout
-            if fence is None:
-                fence = opening.group(1)
-            elif opening.group(1).startswith(fence):
-                fence = None
-            i += 1
-            continue
-        if fence is not None:
-            i += 1
-            continue
-        head = _HEAD.match(lines[i])
-        if head is None:
-            i += 1
-            continue
-        start = i
-        body: list[str] = []
-        i += 1
-        while i < len(lines) and lines[i].startswith(">"):
-            body.append(lines[i])
-            i += 1
-        ident = None
-        for j in range(i, min(i + 3, len(lines))):
-            m = _ID.match(lines[j].strip())
-            if m is not None:
-                ident = m.group(1)
-                break
-            if lines[j].strip():
-                break
-        if ident is None:
-            continue
-        kind = head.group(1).lower()
+    for block in callout_blocks(lines):
+        kind = block.kind
+        body = lines[block.head + 1 : block.end]
+        title = _HEAD.match(lines[block.head])
         joined = "\n".join(body)
         opened = _OPENED.search(joined)
-        resolved = _RESOLVED_ON.search(joined)
+        resolved = _RESOLVED_ON.search(joined)  # the companion's rewrite: `resolved DATE — ...`
         claims = tuple(m.group(1) for line in body if (m := _CLAIM.match(line)))
-        if kind == "conflict" and "[[CONFLICT]]" not in joined:
+        if kind == "conflict" and QUEUE_LINK not in joined:
             kind = "resolved"  # the link taken out: the person's other one-word change
         found.append(
             Callout(
-                id=ident,
+                id=block.ident,
                 status={"conflict": "open"}.get(kind, kind),
-                title=head.group(2),
+                title=title.group(2) if title else "",
                 opened=opened.group(1) if opened else "",
                 resolved=resolved.group(1) if resolved else "",
                 claims=claims,
                 sources=tuple(tuple(cited_sources(c)) for c in claims),
-                line=start + 1,
+                line=block.head + 1,
             )
         )
     return found

@@ -151,7 +151,7 @@ _BY = re.compile(
 )
 _LABELLED = re.compile(
     r"\b(?P<verb>owner|owning team|owned by|provider|supplier|vendor|operator|host|run by|"
-    r"managed by|supported by|carrier|on-call|out-of-hours on-call|out of hours)\s*(?::|\bis\b)\s*(?:the\s+)?"
+    r"managed by|supported by|carrier|on-call|out-of-hours on-call|out of hours)\)?\s*(?::|\bis\b)\s*(?:the\s+)?"
     + _NAME,
     re.IGNORECASE,
 )

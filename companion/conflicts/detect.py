@@ -53,7 +53,7 @@ def cited_lines(text: str) -> list[str]:
     """The lines of `text` that are facts: citing a source page, not inside a callout."""
     return [
         line
-        for line in text.splitlines()
+        for line in text.split("\n")  # markdown breaks lines at \n only, not at U+2028
         if "[[wiki/sources/" in line
         and not line.lstrip().startswith(">")
         and CITATION.search(line) is not None

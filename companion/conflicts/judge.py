@@ -76,7 +76,9 @@ def _meet(a: Iterable[str], b: Iterable[str]) -> bool:
     sb = [{_stem(w) for w in n.split()} for n in b]
     if not sa or not sb:
         return True
-    return any(x & y for x in sa for y in sb)
+    # One name within the other (`Harbour Street` and `Harbour Street Depot`), not one word in
+    # common (`North Telescope` and `South Telescope` are two telescopes).
+    return any(x <= y or y <= x for x in sa for y in sb)
 
 
 def related(a: Claim, b: Claim) -> tuple[str, ...] | None:
@@ -128,19 +130,24 @@ def _group(v: Value) -> str:
     return f"{v.kind}:{v.unit}"
 
 
-def _once(items: Iterable[Value]) -> dict[str, Value]:
+def _once(c: Claim) -> dict[str, Value]:
+    """Each value kind the claim states exactly once, with its value; for a claim that states a
+    change, the value it changes *to* when it states several (`upgraded from 4.2 to 5.0`)."""
     seen: dict[str, list[Value]] = {}
     counts = 0
-    for v in items:
+    for v in c.values:
         if v.kind == "boolean" or (v.kind == "count" and v.unit is None):
             continue  # a bare number says nothing of what it counts
         counts += v.kind == "count"
         seen.setdefault(_group(v), []).append(v)
-    return {
-        k: vs[0]
-        for k, vs in seen.items()
-        if len(vs) == 1 and not (vs[0].kind == "count" and counts > 1)
-    }
+    out: dict[str, Value] = {}
+    for k, vs in seen.items():
+        if len(vs) > 1 and c.change:
+            to = [v for v in vs if _TO_VALUE.search(c.text[: v.start])]
+            vs = to[-1:] if len(to) == 1 else vs
+        if len(vs) == 1 and not (vs[0].kind == "count" and counts > 1 and not c.change):
+            out[k] = vs[0]
+    return out
 
 
 def _once_labels(items: Iterable[Label]) -> dict[str, Label]:
@@ -174,6 +181,7 @@ def _category(kind: str) -> str:
     return "categorical"
 
 
+_TO_VALUE = re.compile(r"\b(?:to|now|will be|will become)\s+(?:[^\s.;,]+\s+){0,2}[*_`]*$", re.I)
 _Diff = tuple[str, str, str, int, int]  # group, old normalised, new normalised, their starts
 _CHANGED_VALUE = re.compile(
     r"\b(?:from|to|now|instead of|into|will be|will become)\s+"
@@ -188,6 +196,12 @@ _CHANGED_AFTER = re.compile(
     r"|instead\s+of)\b",
     re.IGNORECASE,
 )
+
+
+def _takes_effect_after(c: Claim, day: date | None) -> bool:
+    """Whether the change `c` states takes effect after `day`: a date in the clause after it
+    (a change announced ahead, "from 2024-10-15 the limit will be 500")."""
+    return day is not None and any(v.kind == "date" and v.date and v.date > day for v in c.values)
 
 
 def _changes(c: Claim, start: int) -> bool:
@@ -242,6 +256,10 @@ def judge(
     old_changes, new_changes = _changes(old, xs), _changes(new, ys)
     if old_changes or new_changes:
         newer_is_new = old_date is None or new_date is None or new_date >= old_date
+        if old_changes and newer_is_new and _takes_effect_after(old, new_date):
+            newer_is_new = (
+                False  # "from 15 October it will be 500", said before a 1 October "1,000"
+            )
         if (new_changes and newer_is_new) or (old_changes and not newer_is_new):
             return Finding(
                 "supersedes",
@@ -331,7 +349,7 @@ def _near(
 def _value_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool, list[_Diff]]:
     """Whether any typed value pair was compared, and the pairs that differ: (group, old
     normalised, new normalised)."""
-    va, vb = _once(old.values), _once(new.values)
+    va, vb = _once(old), _once(new)
     differing: list[_Diff] = []
     compared = False
     for group in sorted(va.keys() & vb.keys()):

@@ -19,7 +19,8 @@ only misses one. The same preference decides every case below.
 
 - `quantity`: a magnitude in base units — seconds (`unit="s"`), bytes (`"B"`, decimal `KB`/`kB`
   = 1000 and binary `KiB` = 1024 kept distinct, bits are 1/8 B), metres, watts, watt-hours,
-  degrees Celsius (°F converted), hertz (kept apart from event rates), and business/working days
+  grams (`kg`, `tonnes`; a bare `t` is not read, nor the ambiguous `ton`), degrees Celsius
+  (°F converted), hertz (kept apart from event rates), and business/working days
   (`"business day"`, never mixed with calendar days). A rate divides by seconds: `"B/s"` for data
   rates (`50 MB/s`, `1 Gbps`), `"1/s"` for events (`500 requests per second`, `500 req/s`,
   `10,000 transactions a day`, `twice a day`, `TPS`), `"s/s"` for time per time. A calendar month
@@ -294,6 +295,12 @@ def _table() -> tuple[dict[str, _Unit], dict[str, _Unit]]:
         _Unit("quantity", "m", Decimal("0.001")),
     )
     add(words, "mile|miles", _Unit("quantity", "m", Decimal("1609.344")))
+    add(words, "gram|grams|gramme|grammes", _Unit("quantity", "g", _ONE))
+    add(words, "kilogram|kilograms|kilo|kilos", _Unit("quantity", "g", Decimal(1000)))
+    add(words, "tonne|tonnes|metric ton|metric tons", _Unit("quantity", "g", Decimal(10) ** 6))
+    add(symbols, "kg", _Unit("quantity", "g", Decimal(1000)))
+    add(symbols, "g", _Unit("quantity", "g", _ONE))
+    add(symbols, "mg", _Unit("quantity", "g", Decimal("0.001")))
     add(symbols, "km", _Unit("quantity", "m", Decimal(1000)))
     add(symbols, "cm", _Unit("quantity", "m", Decimal("0.01")))
     add(symbols, "mm", _Unit("quantity", "m", Decimal("0.001")))

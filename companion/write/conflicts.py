@@ -10,21 +10,50 @@ the texts in the ingest's journaled transaction.
 **Stable bytes.** The callout's text is a function of its id, its title, the date it was opened
 and the two claims as the pages cite them, so a re-ingest that finds the same conflict writes
 nothing: the callout's id is already on the page (`has_block`).
+
+**Resolution.** A person resolves with one word (`[!conflict]` -> `[!resolved]`); the companion
+then rewrites that callout without its `[[CONFLICT]]` link (`resolve_callout`), so the pages that
+link to CONFLICT.md are exactly those with an open conflict (its backlinks mean "open"):
+
+    > [!resolved] Ledger: recovery time objective
+    > resolved 2026-11-24 — opened 2026-11-21
+    > - ...
+
+Only the head's `[!conflict]` and the callout's own `[[CONFLICT]]` links change; the claims, any
+line a person added inside the callout, the line endings and every byte outside it stay.
+`write_resolved` is that rewrite as one page write (compare-and-swap on the indexed bytes, the
+version bumped, `updated` stamped). `callout_blocks` is the one reading of where a callout is,
+shared with `companion.conflicts.callouts` (which reads what it says).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from companion.errors import ChangedOnDisk, MalformedFrontmatter, UnreadableFile
+from companion.markdown.parse import parse_note
 from companion.render.index_md import GENERATED_HEADER, link_to, one_line
+from companion.vault.walk import content_hash
+from companion.write.atomic import atomic_write, read_regular
+from companion.write.fmedit import FrontmatterEditError, duplicate_keys, set_value
+from companion.write.pages import VersionWrite
 from companion.write.regions import find_regions, set_region
+from companion.write.wiki import stamp
 
 CONFLICT_PATH = "CONFLICT.md"
 CONFLICTS_REGION = "conflicts"
 _BLOCK_ID = re.compile(r"[ \t]+\^[A-Za-z0-9-]+[ \t]*$")
 _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+HEAD = re.compile(r"^>\s*\[!(conflict|resolved|superseded)\][+-]?\s*(.*?)\s*$", re.IGNORECASE)
+_ID = re.compile(r"^\^((?:conflict|superseded)-[0-9a-f]{6})\s*$")
+_OPEN_MARK = re.compile(r"\[!conflict\]", re.IGNORECASE)
+QUEUE_LINK = "[[CONFLICT]]"  # a callout's link to CONFLICT.md: present while it is open
+_BOM = b"\xef\xbb\xbf"
 
 
 def quoted_claim(line: str) -> str:
@@ -44,6 +73,135 @@ def callout(kind: str, ident: str, title: str, day: str, claims: Sequence[str]) 
         ]
     lines += [f"> - {quoted_claim(c)}" for c in claims]
     return [*lines, "", f"^{ident}"]
+
+
+@dataclass(frozen=True, slots=True)
+class CalloutBlock:
+    """Where one companion callout sits in a page's lines (`str.splitlines` numbering, 0-based):
+    its first line `head`, its `> ` lines up to `end` (exclusive), its block id `ident`."""
+
+    kind: str  # conflict, resolved or superseded, lowercase
+    head: int
+    end: int
+    ident: str
+
+
+def callout_blocks(lines: Sequence[str]) -> list[CalloutBlock]:
+    """Every companion callout among `lines`: a first line `> [!conflict]`, `> [!resolved]` or
+    `> [!superseded]` (any case, an optional fold sign) outside a fenced code block, its `>` lines,
+    then within the three lines after them a first non-blank line that is its block id
+    (`^conflict-xxxxxx` or `^superseded-xxxxxx`); one with no id is not the companion's."""
+    found: list[CalloutBlock] = []
+    i = 0
+    fence: str | None = None
+    while i < len(lines):
+        opening = _FENCE.match(lines[i])
+        if opening is not None:  # an example in a code block is not a callout
+            if fence is None:
+                fence = opening.group(1)
+            elif opening.group(1).startswith(fence):
+                fence = None
+            i += 1
+            continue
+        if fence is not None:
+            i += 1
+            continue
+        head = HEAD.match(lines[i])
+        if head is None:
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < len(lines) and lines[i].startswith(">"):
+            i += 1
+        for j in range(i, min(i + 3, len(lines))):
+            m = _ID.match(lines[j].strip())
+            if m is not None:
+                found.append(CalloutBlock(head.group(1).lower(), start, i, m.group(1)))
+                break
+            if lines[j].strip():
+                break
+    return found
+
+
+def resolve_callout(text: str, ident: str, day: str) -> str | None:
+    """`text` with the conflict callout `ident` rewritten as resolved on `day`: its first line's
+    `[!conflict]` made `[!resolved]` (title and fold sign kept), its first `[[CONFLICT]]` link
+    made `resolved DAY` (so `> [[CONFLICT]] — opened D` reads `> resolved DAY — opened D`) and any
+    further one plain `CONFLICT`; every other byte, line endings included, unchanged. None when
+    there is nothing to rewrite: no such conflict callout, or no `[[CONFLICT]]` left in it."""
+    lines = text.splitlines(keepends=True)
+    bare = [line.rstrip("\r\n") for line in lines]
+    for block in callout_blocks(bare):
+        if block.ident != ident or block.kind == "superseded":
+            continue
+        if not any(QUEUE_LINK in line for line in lines[block.head : block.end]):
+            return None
+        out = list(lines)
+        out[block.head] = _OPEN_MARK.sub("[!resolved]", lines[block.head], count=1)
+        marked = False
+        for n in range(block.head, block.end):
+            while QUEUE_LINK in out[n]:
+                out[n] = out[n].replace(QUEUE_LINK, "CONFLICT" if marked else f"resolved {day}", 1)
+                marked = True
+        return "".join(out)
+    return None
+
+
+def write_resolved(
+    vault: Path,
+    rel: str,
+    indexed_hash: str,
+    days: Mapping[str, str],
+    now: datetime,
+    *,
+    floor: int = 0,
+    limit: int,
+) -> VersionWrite | None:
+    """Rewrite the resolved callouts `days` names on the managed page `rel` (`resolve_callout`,
+    each id with the day it was closed) as one
+    companion write: the page's `version` goes up by one (above `floor` too, the highest it has
+    had: SYSTEM.md §8) and `updated` is stamped, as ingest and `companion update` do, and the file
+    is replaced only while it still holds the bytes the index saw (`indexed_hash`).
+
+    None when nothing is written: the page is gone or unreadable, it holds bytes the index has
+    not seen (a person saved since the sync: that edit is bumped first and the rewrite retried on
+    a later sync), it changed while being written (`ChangedOnDisk`: likewise), or no callout needs
+    the rewrite. `MalformedFrontmatter` when the page cannot be versioned safely."""
+    try:
+        data = read_regular(vault, rel, limit)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read {rel}: {exc.strerror or exc}; nothing written") from exc
+    if data is None or content_hash(data) != indexed_hash:
+        return None
+    bom = _BOM if data.startswith(_BOM) else b""
+    try:
+        text = data[len(bom) :].decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # not text the index could have read a callout from
+    original = text
+    for ident, day in days.items():
+        text = resolve_callout(text, ident, day) or text
+    if text == original:
+        return None
+    note = parse_note(data, rel)
+    twice = duplicate_keys(original)
+    if any(p.code in ("yaml", "version") for p in note.problems) or twice:
+        raise MalformedFrontmatter(
+            f"{rel}: its frontmatter cannot be versioned (fix it to have the resolved callout "
+            "rewritten); nothing written"
+        )
+    old = note.version or 0
+    new = max(old, floor) + 1
+    try:
+        text = set_value(set_value(text, "version", new), "updated", stamp(now))
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
+    try:
+        written = atomic_write(vault / rel, bom + text.encode("utf-8"), indexed_hash, vault=vault)
+    except ChangedOnDisk:
+        return None
+    return VersionWrite(rel, old, new, written)
 
 
 def has_block(text: str, ident: str) -> bool:
