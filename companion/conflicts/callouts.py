@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from companion.write.conflicts import HEAD as _HEAD
-from companion.write.conflicts import QUEUE_LINK, callout_blocks
+from companion.write.conflicts import QUEUE_LINK, callout_blocks, split_lines
 from companion.write.wiki import cited_sources
 
 _OPENED = re.compile(r"\bopened (\d{4}-\d{2}-\d{2})\b")
@@ -56,7 +56,7 @@ class Callout:
 
 def callouts(text: str) -> list[Callout]:
     """Every companion conflict/supersedes callout in `text`, in page order."""
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in split_lines(text)]
     found: list[Callout] = []
     for block in callout_blocks(lines):
         kind = block.kind

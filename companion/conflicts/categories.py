@@ -22,7 +22,10 @@ options of such a class contradict only when a side says it is the only one (`on
 - `cloud` (not exclusive): aws, azure, google cloud;
 - `region` (not exclusive): a cloud region written `<area> <direction>` (`UK South`,
   `West Europe`, `East US`, `Australia Central`) or `us-east-1`;
-- `deployment` (exclusive): blue-green / canary / rolling / big-bang.
+- `deployment` (exclusive): blue-green / canary / rolling / big-bang;
+- `lifecycle` (exclusive): retired (`decommissioned`, `shut down`, `end-of-life`) / active
+  (`still on`, `still running`, `still in use`): "the old cluster has been decommissioned"
+  against "the primary is still on it".
 
 **Roles.** A name fills a role after `owned by`, `run by`, `managed by`, `maintained by`,
 `operated by`, `supported by`, `covered by`, `provided by`, `supplied by`, `hosted by` (and
@@ -102,6 +105,16 @@ _category(
         "aws": "aws|amazon web services",
         "azure": "azure|microsoft azure",
         "gcp": "gcp|google cloud|google cloud platform",
+    },
+)
+_category(
+    "lifecycle",
+    True,
+    {
+        "retired": "decommissioned|retired|shut down|switched off|turned off|end-of-life|"
+        "end of life|sunset|sunsetted|removed from service|taken out of service",
+        "active": "still on|still running|still in use|still in service|still live|"
+        "still runs|still uses",
     },
 )
 _category(

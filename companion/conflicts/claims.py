@@ -103,6 +103,7 @@ class Claim:
     fact: str = ""  # the whole fact the clause was read from, cleaned
     surface: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of the attribute
     row: str | None = None  # a table row's thing (its first cell), lower-cased; "" the page's
+    entities: tuple[str, ...] = ()  # the names among `names` that are linked pages (or all)
 
 
 # ---- vocabularies (generic English, no corpus words) -----------------------------------------
@@ -486,7 +487,7 @@ def index_key(c: Claim) -> tuple[str, ...]:
 # it): `Recovery time objective: 4 hours` is one statement, `X has no offline mode: when ...` two.
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z])|;\s+|\s+[—–]\s+|\s+-{1,2}\s+"
-    r"|,\s+(?=(?:so|but|while|whereas|although|though|as it|as they|and it|and they|"
+    r"|,\s+(?=(?:so|but|while|whereas|although|though|as it|as they|and it|and they|with|"
     r"and we|and the|and a)\b)"
 )
 _COLON = re.compile(r":\s+")
@@ -501,12 +502,31 @@ _ORDINARY_FIRST = _STOP | _set(
 )
 
 
-def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> list[Claim]:
+_LINKED = re.compile(r"\[\[wiki/(?!sources/)[^\]\[|#^]*/([^\]\[|#^/]+?)(?:[|#][^\]\[]*)?\]\]")
+
+
+def linked_names(page_text: str) -> frozenset[str]:
+    """The names of the wiki pages a page links to (its Related region, its facts' links),
+    lower-cased: the entities a clause's names are checked against (`claims(entities=...)`)."""
+    return frozenset(
+        " ".join(_name_word(w) for w in m.group(1).split()) for m in _LINKED.finditer(page_text)
+    )
+
+
+def claims(
+    text: str,
+    page: str,
+    title: str,
+    aliases: tuple[str, ...] = (),
+    entities: frozenset[str] | None = None,
+) -> list[Claim]:
     """The claims one fact makes, one per statement (clause) that states a value, a named value
     or a boolean property: `text` a bullet's or sentence's text, `page` the vault path of the
     page it sits on, `title`/`aliases` that page's names. The subject of every claim is the page
     (two claims are compared only on one page); the names in a clause other than the page's
-    are its `names`, which tell two entities on one page apart."""
+    are its `names`, which tell two entities on one page apart. With `entities` (the names of
+    the pages the page links to, `linked_names`), only names of those count: `Always On` in
+    "a SQL Server 2022 Always On availability group" is a feature, not another thing."""
     sources = tuple(cited_sources(text))
     body = _clean(text)
     own = {_stem(w) for name in (title, *aliases) for w in _words(_title(name))}
@@ -529,7 +549,7 @@ def claims(text: str, page: str, title: str, aliases: tuple[str, ...] = ()) -> l
             clauses.append((part, ()))
     out: list[Claim] = []
     for part, qualifiers in clauses:
-        c = _clause_claim(part, body, page, title, own, own_names, sources, qualifiers)
+        c = _clause_claim(part, body, page, title, own, own_names, sources, qualifiers, entities)
         if c is not None:
             if thing is not None:
                 c = replace(c, row=thing)
@@ -633,7 +653,7 @@ def _names(clause: str, spans: list[tuple[int, int]], own_names: set[str]) -> li
 _SYNONYMS = {
     "fee": "price", "pric": "price", "cost": "price", "charg": "price", "pay": "price",
     "tariff": "price", "owner": "own", "owning": "own", "supplier": "provid",
-    "suppl": "provid", "vendor": "provid", "carrier": "provid",
+    "suppl": "provid", "vendor": "provid", "carrier": "provid", "host": "hosted",
 }  # fmt: skip
 # The products of `values` that are classification labels, not versions: `Priority 1` and
 # `Priority 2` are two things (names), not one thing's two versions.
@@ -651,6 +671,8 @@ _COMPOUNDS = [
     (re.compile(r"\b(?:back|backs|backed|backing)[ -]up\b", re.I), "backup"),
     (re.compile(r"\b(?:cut|cuts|cutting)[ -]over\b", re.I), "cutover"),
     (re.compile(r"\b(?:go|goes|went|gone|going)[ -]live\b", re.I), "golive"),
+    # Where a system runs is where it is hosted.
+    (re.compile(r"\b(?:run|runs|ran|running|hosted|hosts?)\s+(?:in|on)\b", re.I), "hosted"),
     # The day a system moves is its cutover, however it is called.
     (re.compile(r"\b(?<=the )(?:move|migration|relocation|switchover|switch-over)\b", re.I),
      "cutover"),
@@ -678,6 +700,12 @@ def _read_values(part: str) -> tuple[list[Value], list[str]]:
     return found, classes
 
 
+def _an_entity(name: str, entities: frozenset[str]) -> bool:
+    """Whether `name` names one of `entities`: one's words within the other's."""
+    words = set(name.split())
+    return any(words <= set(e.split()) or set(e.split()) <= words for e in entities if e)
+
+
 def _clause_claim(
     part: str,
     fact: str,
@@ -687,6 +715,7 @@ def _clause_claim(
     own_names: set[str],
     sources: tuple[str, ...],
     extra: tuple[str, ...],
+    entities: frozenset[str] | None = None,
 ) -> Claim | None:
     found, classes = _read_values(part)
     named = labels(part)
@@ -705,6 +734,9 @@ def _clause_claim(
         for n in _names(part, spans, own_names)
         if not set(n.split()) <= products and not {_stem(w) for w in n.split()} <= own
     ]  # a part of the page's own name (`PayHub` on `Acme PayHub`) qualifies nothing
+    # The names that tell entities apart: those of linked pages when the page's links are known
+    # (`Always On` in "a SQL Server 2022 Always On availability group" is a feature).
+    distinct = names if entities is None else [n for n in names if _an_entity(n, entities)]
     names += [c for c in classes if c not in names]
 
     view = list(part)
@@ -745,6 +777,7 @@ def _clause_claim(
         exclusive=exclusive_cue(part),
         fact=fact,
         surface=tuple(words.items()),
+        entities=tuple(dict.fromkeys((*extra, *distinct))),
     )
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from companion.conflicts.claims import Claim, claims
+from companion.conflicts.claims import Claim, claims, linked_names
 from companion.conflicts.judge import Finding, _group, judge
 from companion.write.wiki import CITATION
 
@@ -45,8 +45,14 @@ class Found:
 
 
 @lru_cache(maxsize=65536)
-def _claims_of(line: str, page: str, title: str, aliases: tuple[str, ...]) -> tuple[Claim, ...]:
-    return tuple(claims(line, page, title, aliases))
+def _claims_of(
+    line: str,
+    page: str,
+    title: str,
+    aliases: tuple[str, ...],
+    entities: frozenset[str] | None = None,
+) -> tuple[Claim, ...]:
+    return tuple(claims(line, page, title, aliases, entities))
 
 
 def cited_lines(text: str) -> list[str]:
@@ -113,22 +119,56 @@ def detect(
         for line in cited_lines(after)
         if line not in held and any(f"[[{s}]]" in line for s in new_sources)
     ]
-    if not old_lines or not new_lines:
+    if not new_lines:
         return []
-    lookup = _from_text(old_lines, page, title, aliases) if stored is None else _ranked(stored)
+    held_names = linked_names(before)
+    new_names = linked_names(after)
     found: list[Found] = []
     seen: set[tuple[str, str]] = set()
-    for line in new_lines:
-        for new in _claims_of(line, page, title, aliases):
+    if old_lines:
+        lookup = (
+            _from_text(old_lines, page, title, aliases, held_names)
+            if stored is None
+            else _ranked(stored)
+        )
+        for line in new_lines:
+            for new in _claims_of(line, page, title, aliases, new_names):
+                for old, anchor in lookup(new):
+                    if set(old.sources) & set(new.sources) or not old.sources:
+                        continue
+                    if (anchor, line) in seen:
+                        continue
+                    finding = judge(old, new, date_of(old.sources[0]), date_of(new.sources[0]))
+                    if finding is None or finding.id in known:
+                        continue
+                    seen.add((anchor, line))
+                    found.append(Found(finding, page, anchor, line))
+    found += _within(new_lines, page, title, aliases, new_names, known)
+    return found
+
+
+def _within(
+    lines: list[str],
+    page: str,
+    title: str,
+    aliases: tuple[str, ...],
+    entities: frozenset[str],
+    known: Collection[str],
+) -> list[Found]:
+    """Supersedes inside one source: a later fact of it stating a change of an earlier one's
+    value ("the alert threshold was 15 minutes" ... "lower the alert to 60 seconds"). Only
+    supersedes: a source is not set against itself as a conflict (a misreading is likelier)."""
+    order = {line: n for n, line in enumerate(lines)}
+    lookup = _from_text(lines, page, title, aliases, entities)
+    found: list[Found] = []
+    for line in lines:
+        for new in _claims_of(line, page, title, aliases, entities):
             for old, anchor in lookup(new):
-                if set(old.sources) & set(new.sources) or not old.sources:
+                if order[anchor] >= order[line] or old.sources != new.sources:
                     continue
-                if (anchor, line) in seen:
+                finding = judge(old, new)
+                if finding is None or finding.verdict != "supersedes" or finding.id in known:
                     continue
-                finding = judge(old, new, date_of(old.sources[0]), date_of(new.sources[0]))
-                if finding is None or finding.id in known:
-                    continue
-                seen.add((anchor, line))
                 found.append(Found(finding, page, anchor, line))
     return found
 
@@ -136,11 +176,17 @@ def detect(
 Lookup = Callable[[Claim], list[tuple[Claim, str]]]
 
 
-def _from_text(old_lines: list[str], page: str, title: str, aliases: tuple[str, ...]) -> Lookup:
+def _from_text(
+    old_lines: list[str],
+    page: str,
+    title: str,
+    aliases: tuple[str, ...],
+    entities: frozenset[str] | None = None,
+) -> Lookup:
     """Candidates from the page's text: its claims parsed (cached) and indexed by key here."""
     index: dict[str, list[tuple[Claim, str]]] = {}
     for line in old_lines:
-        for c in _claims_of(line, page, title, aliases):
+        for c in _claims_of(line, page, title, aliases, entities):
             for key in set(_keys(c)):
                 index.setdefault(key, []).append((c, line))
 

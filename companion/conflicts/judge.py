@@ -81,12 +81,22 @@ def _meet(a: Iterable[str], b: Iterable[str]) -> bool:
     return any(x <= y or y <= x for x in sa for y in sb)
 
 
+def _same_scope(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Equal scopes; or scopes that differ only by one side saying `production`, where the
+    other names no environment: a plain statement about a system is about its production."""
+    if a == b:
+        return True
+    diff = set(a) ^ set(b)
+    envs = {t for t in (*a, *b) if t.startswith("env:")}
+    return diff == {"env:production"} and envs == {"env:production"}
+
+
 def related(a: Claim, b: Claim) -> tuple[str, ...] | None:
     """The attribute stems `a` and `b` share when they are about the same thing (see the module
     docstring), else None."""
-    if a.subject != b.subject or a.scope != b.scope:
+    if a.subject != b.subject or not _same_scope(a.scope, b.scope):
         return None
-    if not _meet(a.names, b.names):
+    if not _meet(a.entities, b.entities):
         return None
     if not _same_row_thing(a, b) or not _same_row_thing(b, a):
         return None
@@ -198,6 +208,16 @@ _CHANGED_AFTER = re.compile(
 )
 
 
+_CONTINUES = re.compile(
+    r"\b(?:still|remains?|remained|continues? to|has always|have always|as before)\b", re.I
+)
+
+
+def _continues(c: Claim) -> bool:
+    """Whether `c` says its value holds on ("still on 14", "remains at 1,000")."""
+    return _CONTINUES.search(c.text) is not None
+
+
 def _takes_effect_after(c: Claim, day: date | None) -> bool:
     """Whether the change `c` states takes effect after `day`: a date in the clause after it
     (a change announced ahead, "from 2024-10-15 the limit will be 500")."""
@@ -260,7 +280,11 @@ def judge(
             newer_is_new = (
                 False  # "from 15 October it will be 500", said before a 1 October "1,000"
             )
-        if (new_changes and newer_is_new) or (old_changes and not newer_is_new):
+        if (old_changes and newer_is_new and _continues(new)) or (
+            new_changes and not newer_is_new and _continues(old)
+        ):
+            pass  # "upgraded to 15", then later "still on 14": the change is disputed
+        elif (new_changes and newer_is_new) or (old_changes and not newer_is_new):
             return Finding(
                 "supersedes",
                 ident("superseded", _entity(old), group, a, b),
@@ -269,7 +293,8 @@ def judge(
                 new,
                 category,
             )
-        return None
+        else:
+            return None
     return Finding(
         "conflict",
         ident("conflict", _entity(old), group, a, b),

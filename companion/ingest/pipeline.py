@@ -76,6 +76,16 @@ _SOURCE_DATE = re.compile(r"(?m)^source_date:\s*[\"']?(\d{4}-\d{2}-\d{2})")
 _ALIASES = re.compile(r"(?m)^aliases:\s*\n((?:[ \t]+-[ \t].*\n)+)")
 
 
+def _date_in(summary_text: str) -> date | None:
+    m = _SOURCE_DATE.search(summary_text.removeprefix("\ufeff")[:4096])
+    if m is None:
+        return None
+    try:
+        return date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+
+
 def _aliases(text: str) -> tuple[str, ...]:
     m = _ALIASES.search(text[:8192])
     if m is None:
@@ -462,6 +472,12 @@ class Ingester:
         folders = (self.folders.entity + "/", self.folders.concept + "/")
         pairs: set[tuple[str, str]] = set()
         bullets: list[str] = []
+
+        def date_of(source: str) -> date | None:
+            # The new source's summary page is in the plan, not yet on disk.
+            planned = texts.get(source + ".md")
+            return _date_in(planned) if planned is not None else self._date_of(source)
+
         for write in sorted(plan.writes, key=lambda w: w.rel):
             if write.created or not write.rel.startswith(folders):
                 continue
@@ -479,7 +495,7 @@ class Ingester:
                 before,
                 write.text,
                 {summary},
-                self._date_of,
+                date_of,
                 known,
                 stored,
             ):
@@ -490,7 +506,14 @@ class Ingester:
                     continue  # shown already (on another page, or by an earlier commit)
                 pairs.add(pair)
                 kind = "conflict" if f.finding.verdict == "conflict" else "superseded"
-                lines = callout(kind, f.finding.id, f.finding.title, day, [f.anchor, f.line])
+                when = day
+                if kind == "superseded":  # the date of the source that states the change
+                    newer = max(
+                        (date_of(c.sources[0]) for c in (f.finding.old, f.finding.new)),
+                        key=lambda d: d or date.min,
+                    )
+                    when = newer.isoformat() if newer is not None else day
+                lines = callout(kind, f.finding.id, f.finding.title, when, [f.anchor, f.line])
                 texts[write.rel] = place(text, f.anchor, lines)
                 where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}]]"
                 entry = f"{f.finding.id} {write.rel}: {f.finding.title}"
@@ -535,15 +558,7 @@ class Ingester:
     def _date_of(self, summary: str) -> date | None:
         """A source's date, from its summary page's `source_date` (SYSTEM.md §3)."""
         held = self.view.read(summary + ".md")
-        if held is None:
-            return None
-        m = _SOURCE_DATE.search(held[0][:4096])
-        if m is None:
-            return None
-        try:
-            return date.fromisoformat(m.group(1))
-        except ValueError:
-            return None
+        return None if held is None else _date_in(held[0])
 
     # -- the ledger -----------------------------------------------------------------------------
 

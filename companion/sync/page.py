@@ -124,7 +124,7 @@ def _claims(note: Note) -> tuple[ClaimRow, ...]:
         return ()
     if not path.lower().endswith(".md") or "[[wiki/sources/" not in note.text:
         return ()
-    from companion.conflicts.claims import claims
+    from companion.conflicts.claims import claims, linked_names
     from companion.conflicts.detect import cited_lines, claim_keys
     from companion.conflicts.serial import dumps, parser
 
@@ -132,8 +132,9 @@ def _claims(note: Note) -> tuple[ClaimRow, ...]:
     aliases = tuple(note.aliases)
     fingerprint = parser()
     rows = []
+    entities = linked_names(note.text)
     for line in dict.fromkeys(cited_lines(note.text)):
-        found = claims(line, path, title, aliases)
+        found = claims(line, path, title, aliases, entities)
         rows.append(ClaimRow(line, dumps(found), claim_keys(found), fingerprint))
     return tuple(rows)
 

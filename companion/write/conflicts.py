@@ -56,9 +56,17 @@ QUEUE_LINK = "[[CONFLICT]]"  # a callout's link to CONFLICT.md: present while it
 _BOM = b"\xef\xbb\xbf"
 
 
+def split_lines(text: str) -> list[str]:
+    """`text`'s lines with their endings, broken at `\n` only, as markdown breaks them (not at
+    U+2028, NEL or a form feed, where `str.splitlines` would)."""
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
 def quoted_claim(line: str) -> str:
     """A page's fact line as a callout's claim: no bullet, no block id, one line."""
-    return one_line(_BLOCK_ID.sub("", _BULLET.sub("", line.strip(), count=1)).strip())
+    text = one_line(_BLOCK_ID.sub("", _BULLET.sub("", line.strip(), count=1)).strip())
+    # A `%%` would open an Obsidian comment that hides the rest of the callout and its block id.
+    return text.replace("%%", "%\u200b%")
 
 
 def callout(kind: str, ident: str, title: str, day: str, claims: Sequence[str]) -> list[str]:
@@ -130,7 +138,7 @@ def resolve_callout(text: str, ident: str, day: str) -> str | None:
     made `resolved DAY` (so `> [[CONFLICT]] — opened D` reads `> resolved DAY — opened D`) and any
     further one plain `CONFLICT`; every other byte, line endings included, unchanged. None when
     there is nothing to rewrite: no such conflict callout, or no `[[CONFLICT]]` left in it."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     bare = [line.rstrip("\r\n") for line in lines]
     for block in callout_blocks(bare):
         if block.ident != ident or block.kind == "superseded":
@@ -231,7 +239,7 @@ def place(text: str, anchor: str, lines: Sequence[str]) -> str:
 
 def _line_offset(text: str, anchor: str) -> int | None:
     pos = 0
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text):
         if line.rstrip("\r\n") == anchor:
             return pos
         pos += len(line)
