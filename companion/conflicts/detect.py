@@ -12,7 +12,7 @@ key with, never every claim of the vault, and every pair `judge` can call a conf
 That index is either the store's (`stored`: the claims sync computed for the page, looked up by
 key, `companion.store.conflicts.Conflicts.candidates`), so an ingest parses only the new facts,
 or, when the caller has none it can trust (the index is behind the page), one built here from
-`before`, its claims read once per distinct line (`_claims_of`, cached). Both give the same
+`before`, its claims read once per distinct line (`claims_of`, cached). Both give the same
 candidates in the same order — by the first probe key they are filed under, then by their place
 on the page — so the findings are the same either way.
 
@@ -45,13 +45,15 @@ class Found:
 
 
 @lru_cache(maxsize=65536)
-def _claims_of(
+def claims_of(
     line: str,
     page: str,
     title: str,
     aliases: tuple[str, ...],
     entities: frozenset[str] | None = None,
 ) -> tuple[Claim, ...]:
+    """`claims.claims`, remembered per line: a page's unchanged lines are read once per
+    process, however often the page is synced or checked."""
     return tuple(claims(line, page, title, aliases, entities))
 
 
@@ -132,7 +134,7 @@ def detect(
             else _ranked(stored)
         )
         for line in new_lines:
-            for new in _claims_of(line, page, title, aliases, new_names):
+            for new in claims_of(line, page, title, aliases, new_names):
                 for old, anchor in lookup(new):
                     if set(old.sources) & set(new.sources) or not old.sources:
                         continue
@@ -162,7 +164,7 @@ def _within(
     lookup = _from_text(lines, page, title, aliases, entities)
     found: list[Found] = []
     for line in lines:
-        for new in _claims_of(line, page, title, aliases, entities):
+        for new in claims_of(line, page, title, aliases, entities):
             for old, anchor in lookup(new):
                 if order[anchor] >= order[line] or old.sources != new.sources:
                     continue
@@ -186,7 +188,7 @@ def _from_text(
     """Candidates from the page's text: its claims parsed (cached) and indexed by key here."""
     index: dict[str, list[tuple[Claim, str]]] = {}
     for line in old_lines:
-        for c in _claims_of(line, page, title, aliases, entities):
+        for c in claims_of(line, page, title, aliases, entities):
             for key in set(_keys(c)):
                 index.setdefault(key, []).append((c, line))
 

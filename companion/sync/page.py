@@ -124,8 +124,8 @@ def _claims(note: Note) -> tuple[ClaimRow, ...]:
         return ()
     if not path.lower().endswith(".md") or "[[wiki/sources/" not in note.text:
         return ()
-    from companion.conflicts.claims import claims, linked_names
-    from companion.conflicts.detect import cited_lines, claim_keys
+    from companion.conflicts.claims import linked_names
+    from companion.conflicts.detect import cited_lines, claim_keys, claims_of
     from companion.conflicts.serial import dumps, parser
 
     title = path.rsplit("/", 1)[-1].removesuffix(".md")
@@ -134,7 +134,7 @@ def _claims(note: Note) -> tuple[ClaimRow, ...]:
     rows = []
     entities = linked_names(note.text)
     for line in dict.fromkeys(cited_lines(note.text)):
-        found = claims(line, path, title, aliases, entities)
+        found = claims_of(line, path, title, aliases, entities)
         rows.append(ClaimRow(line, dumps(found), claim_keys(found), fingerprint))
     return tuple(rows)
 

@@ -30,6 +30,8 @@ from companion.config import load_settings
 from companion.conflicts.callouts import callouts
 from companion.write.regions import find_regions
 
+pytestmark = pytest.mark.slow  # real ingests, one vault each: the full suite runs them
+
 NAME = "Saltmarsh Observatory"
 PAGE = f"wiki/entities/{NAME}.md"
 OLD, NEW, THIRD = "handbook", "visit", "survey"

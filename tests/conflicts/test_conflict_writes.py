@@ -34,6 +34,8 @@ from companion.conflicts.callouts import Callout, callouts
 from companion.write.conflicts import quoted_claim
 from companion.write.regions import find_regions
 
+pytestmark = pytest.mark.slow  # real ingests, one vault each: the full suite runs them
+
 NAME = "Saltmarsh Observatory"
 PAGE = f"wiki/entities/{NAME}.md"
 MIRROR = "The primary mirror of Saltmarsh Observatory is {} metres across{}."

@@ -110,6 +110,7 @@ def _detect(app: Companion, text: str, digest: str, through_index: bool) -> list
     )
 
 
+@pytest.mark.slow  # ingests a whole corpus: the full suite runs it
 def test_claims_read_back_equal_over_every_fact_of_a_real_corpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,8 @@ from companion.config import load_settings
 from companion.conflicts.callouts import callouts
 from companion.write.conflicts import resolve_callout
 
+pytestmark = pytest.mark.slow  # real ingests, one vault each: the full suite runs them
+
 RUNBOOK = """---
 date: 2025-01-10
 ---

@@ -186,6 +186,7 @@ def test_a_changed_source_replaces_its_own_facts_and_nobody_elses(
     assert _facts_citing(vault, "wiki/sources/q3-architecture-review") == others
 
 
+@pytest.mark.slow
 def test_a_deleted_source_has_its_facts_withdrawn_and_its_summary_says_so(
     tmp_path: Path, open_app: OpenApp
 ) -> None:
@@ -264,6 +265,7 @@ def test_a_persons_text_on_a_wiki_page_survives_every_ingest(
     assert after.count(ID.sub("", first)[2:40]) == 1  # the corrected fact is not re-added
 
 
+@pytest.mark.slow
 def test_a_wiki_page_a_person_deleted_is_not_recreated(tmp_path: Path, open_app: OpenApp) -> None:
     vault = copy_example_vault(tmp_path / "vault")
     app = open_app(vault)
@@ -297,6 +299,7 @@ The Payments API tags #urgent requests for the Ledger Service.
 """
 
 
+@pytest.mark.slow
 def test_text_copied_from_a_source_carries_no_obsidian_syntax(
     tmp_path: Path, open_app: OpenApp
 ) -> None:
@@ -517,6 +520,7 @@ def test_a_source_whose_name_no_link_can_name_is_reported(
     assert not (vault / "wiki").exists()
 
 
+@pytest.mark.slow
 def test_one_of_two_identical_copies_changing_gets_its_own_page(
     tmp_path: Path, open_app: OpenApp
 ) -> None:
@@ -563,6 +567,7 @@ def test_facts_a_person_deleted_are_not_written_again_when_the_source_changes(
     assert not ID.search(region_text(page.read_text(encoding="utf-8"), "facts") or "")
 
 
+@pytest.mark.slow
 def test_a_page_a_person_deleted_is_not_recreated_by_another_source(
     tmp_path: Path, open_app: OpenApp
 ) -> None:
