@@ -50,7 +50,7 @@ one attribute; `yes`/`no` add nothing). A boolean statement's predicate word sta
 -> `p95`), environments (`production`/`prod`, `staging`, `test`, `sandbox`, `dev`, `dr`),
 populations (`adult`, `child`/`paediatric`, `infant`, `elderly`), commitments (`contractual`,
 `internal`, `target`, `sla`, `slo`), periods (`weekday`, `weekend`, `business hours`,
-`off-peak`, `overnight`), read/write, inbound/outbound, and `per <noun>` / `each <noun>`
+`off-peak`, `overnight`), inbound/outbound, and `per <noun>` / `each <noun>`
 for any noun that is not a unit of time (`per merchant` -> `per:merchant`). Synonyms share one
 token (`prod` and `production` are `env:production`). Scope is a sorted tuple; comparable
 claims must have the *same* scope, so `p95 latency` never meets `latency` (unqualified).
@@ -207,8 +207,6 @@ _scope_add("period:weekend", "weekend|weekends")
 _scope_add("period:business-hours", "business hours|office hours|working hours")
 _scope_add("period:off-peak", "off-peak|offpeak")
 _scope_add("period:overnight", "overnight")
-_scope_add("op:read", "read|reads")
-_scope_add("op:write", "write|writes")
 _scope_add("dir:inbound", "inbound|incoming|ingress")
 _scope_add("dir:outbound", "outbound|outgoing|egress")
 
@@ -226,6 +224,8 @@ _PER = re.compile(
     r"[A-Za-z][A-Za-z-]*)(?=\s*(?:[,.;:)]|$|\s+(?:archived|stored|processed|sent|handled|created)\b))",
     re.IGNORECASE,
 )
+# `per`/`each` + one word, where the phrase does not end at a stop: "each merchant send".
+_PER_WORD = re.compile(r"\b(?:per|each)\s+([A-Za-z][A-Za-z-]*)", re.IGNORECASE)
 _PERCENTILE = re.compile(r"\b(?:p\d{2,3}(?:\.\d)?|\d{2}(?:\.\d)?th percentile)\b", re.IGNORECASE)
 _CHANGE_VERB = (
     r"(?:upgrad|downgrad|migrat|mov|chang|switch|reduc|increas|rais|lower|cut|bump|drop|"
@@ -445,6 +445,12 @@ def _scope(view: str) -> tuple[tuple[str, ...], str]:
             continue
         found.add("per:" + _stem(noun))
         blank(m.start(), m.end())
+    for m in _PER_WORD.finditer("".join(chars)):
+        noun = m.group(1).lower()
+        if noun in _TIME_NOUNS or noun in _STOP:
+            continue
+        found.add("per:" + _stem(noun))
+        blank(m.start(), m.end())
     for form, token in _SCOPE.items():
         if " " not in form and "-" not in form:
             continue
@@ -487,6 +493,7 @@ def index_key(c: Claim) -> tuple[str, ...]:
 # it): `Recovery time objective: 4 hours` is one statement, `X has no offline mode: when ...` two.
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z])|;\s+|\s+[—–]\s+|\s+-{1,2}\s+"
+    r"|,\s+(?=and\s+[A-Z][a-z])"
     r"|,\s+(?=(?:so|but|while|whereas|although|though|as it|as they|and it|and they|with|"
     r"and we|and the|and a)\b)"
 )

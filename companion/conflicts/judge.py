@@ -59,7 +59,8 @@ Verdict = Literal["conflict", "supersedes"]
 @dataclass(frozen=True, slots=True)
 class Finding:
     """What `judge` found: `old` the stored claim, `new` the incoming one; for a `supersedes`,
-    `older`/`newer` say which the change replaced and which stated it."""
+    `replaced` says which of the two the change replaces ("old" or "new": a newer source read
+    first can hold the change)."""
 
     verdict: Verdict
     id: str
@@ -67,6 +68,7 @@ class Finding:
     old: Claim
     new: Claim
     category: str  # numeric, version, date, boolean, ownership, categorical
+    replaced: Literal["old", "new"] = "old"
 
 
 def _meet(a: Iterable[str], b: Iterable[str]) -> bool:
@@ -292,6 +294,7 @@ def judge(
                 old,
                 new,
                 category,
+                "old" if new_changes and newer_is_new else "new",
             )
         else:
             return None

@@ -507,14 +507,18 @@ class Ingester:
                 pairs.add(pair)
                 kind = "conflict" if f.finding.verdict == "conflict" else "superseded"
                 when = day
-                if kind == "superseded":  # the date of the source that states the change
-                    newer = max(
-                        (date_of(c.sources[0]) for c in (f.finding.old, f.finding.new)),
-                        key=lambda d: d or date.min,
-                    )
-                    when = newer.isoformat() if newer is not None else day
-                lines = callout(kind, f.finding.id, f.finding.title, when, [f.anchor, f.line])
-                texts[write.rel] = place(text, f.anchor, lines)
+                if kind == "superseded":
+                    # When the change holds from: its source's date, or the later date the
+                    # change itself names ("from 2024-10-15 the limit will be 500").
+                    by = f.finding.new if f.finding.replaced == "old" else f.finding.old
+                    days = [date_of(by.sources[0])] + [v.date for v in by.values if v.date]
+                    known_days = [d for d in days if d is not None]
+                    when = max(known_days).isoformat() if known_days else day
+                pair_lines = [f.anchor, f.line]
+                if kind == "superseded" and f.finding.replaced == "new":
+                    pair_lines.reverse()  # the replaced fact first, the callout after it
+                lines = callout(kind, f.finding.id, f.finding.title, when, pair_lines)
+                texts[write.rel] = place(text, pair_lines[0], lines)
                 where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}]]"
                 entry = f"{f.finding.id} {write.rel}: {f.finding.title}"
                 if kind == "conflict":
