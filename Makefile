@@ -36,6 +36,12 @@ run: $(STAMP)
 	@echo '$$ companion ingest --vault $(VAULT)'
 	@$(BIN)/companion ingest --vault $(VAULT)
 	@echo
+	@echo '$$ companion conflicts --vault $(VAULT)      (each is a [!conflict] callout; CONFLICT.md lists them)'
+	@$(BIN)/companion conflicts --vault $(VAULT)
+	@echo
+	@echo '$$ companion conflicts --superseded --vault $(VAULT)'
+	@$(BIN)/companion conflicts --superseded --vault $(VAULT)
+	@echo
 	@echo '$$ companion search "how are failed card payments retried" --vault $(VAULT) --explain'
 	@$(BIN)/companion search "how are failed card payments retried" --vault $(VAULT) --limit 3 --explain
 	@echo

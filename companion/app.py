@@ -1301,16 +1301,19 @@ class Companion:
             conflicts_open=len({c.id for c in self.store.conflicts.callouts("open")}),
         )
 
-    def conflicts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
+    def conflicts(
+        self, include_resolved: bool = False, superseded: bool = False
+    ) -> list[dict[str, Any]]:
         """Open conflicts (with `include_resolved`, resolved ones too), one per id, as
         `companion conflicts --json` prints them: a, b (the two claims), a_source, b_source (the
-        raw source files), page, title, id, status, opened, closed."""
+        raw source files), page, title, id, status, opened, closed. With `superseded`, the
+        supersedes callouts instead (a the replaced fact, b the one replacing it)."""
         raw = {r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary}
         out: dict[str, dict[str, Any]] = {}
         for c in self.store.conflicts.callouts():
-            if c.id in out or c.status == "superseded":
+            if c.id in out or (c.status == "superseded") != superseded:
                 continue
-            if c.status != "open" and not include_resolved:
+            if c.status == "resolved" and not include_resolved:
                 continue
             claims = [*c.claims, "", ""][:2]
             sources = [raw.get(s[0], s[0]) if s else None for s in (*c.sources, (), ())][:2]
@@ -1319,7 +1322,7 @@ class Companion:
                 "page": c.page, "title": c.conflict, "id": c.id, "status": c.status,
                 "opened": c.opened, "closed": None,
             }  # fmt: skip
-        if include_resolved:
+        if include_resolved and not superseded:
             for r in self.store.conflicts.records():
                 if r.closed and r.id not in out:
                     out[r.id] = {

@@ -188,12 +188,16 @@ def status(
 @vault_option
 @state_option
 @click.option("--all", "include_resolved", is_flag=True, help="Resolved conflicts too.")
+@click.option(
+    "--superseded", is_flag=True, help="Facts a newer source replaced (no conflict), instead."
+)
 @json_option
 def conflicts(
     vault: str | None,
     vault_opt: str | None,
     state_dir: str | None,
     include_resolved: bool,
+    superseded: bool,
     as_json: bool,
 ) -> None:
     """Open conflicts: facts on wiki pages that cannot both be true (SYSTEM.md §9).
@@ -202,6 +206,7 @@ def conflicts(
     Examples:
       companion conflicts ~/notes
       companion conflicts --all --json | jq '.[] | .title'
+      companion conflicts --superseded     facts a later source replaced
 
     Each is a `[!conflict]` callout on a page, listed in CONFLICT.md. To resolve one, correct
     the claim(s) on the page and delete the callout, or change `[!conflict]` to `[!resolved]`;
@@ -210,17 +215,22 @@ def conflicts(
     a_source, b_source (the source files), page, title, id and status.
     """
     with open_app(vault or vault_opt, state_dir) as app:
-        rows = app.conflicts(include_resolved)
+        rows = app.conflicts(include_resolved, superseded)
         if as_json:
             echo(json.dumps(rows, indent=2, ensure_ascii=False))
             return
         if not rows:
-            echo("no open conflicts" if not include_resolved else "no conflicts")
+            what = "superseded facts" if superseded else "conflicts" if include_resolved else None
+            echo(f"no {what}" if what else "no open conflicts")
             return
         for r in rows:
-            echo(f"{r['id']}  [{r['status']}] {r['title']}  ({r['page']}, opened {r['opened']})")
+            since = "superseded" if r["status"] == "superseded" else "opened"
+            echo(f"{r['id']}  [{r['status']}] {r['title']}  ({r['page']}, {since} {r['opened']})")
             echo(f"    a ({r['a_source']}): {r['a']}")
             echo(f"    b ({r['b_source']}): {r['b']}")
+        if superseded:
+            echo(f"{len(rows)} superseded")
+            return
         open_count = sum(1 for r in rows if r["status"] == "open")
         echo(
             f"{open_count} open"

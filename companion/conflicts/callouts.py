@@ -35,7 +35,7 @@ from companion.write.conflicts import HEAD as _HEAD
 from companion.write.conflicts import QUEUE_LINK, callout_blocks, split_lines
 from companion.write.wiki import cited_sources
 
-_OPENED = re.compile(r"\bopened (\d{4}-\d{2}-\d{2})\b")
+_OPENED = re.compile(r"\b(?:opened|superseded) (\d{4}-\d{2}-\d{2})\b")
 _RESOLVED_ON = re.compile(r"\bresolved (\d{4}-\d{2}-\d{2})\b")
 _CLAIM = re.compile(r"^>\s*[-*+]\s+(.*\S)\s*$")
 
