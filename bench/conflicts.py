@@ -76,8 +76,10 @@ def run_order(
         seconds = time.perf_counter() - started
         rows = app.conflicts()
         superseded = [c for c in app.store.conflicts.callouts("superseded")]
+        summary_of = {r.path: r.summary for r in app.store.sources.all() if r.summary}
     finally:
         app.close()
+    colocated = _colocated(vault, corpus, summary_of)
     reported = base / "REPORTED.json"
     reported.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
     out = subprocess.run(
@@ -93,7 +95,26 @@ def run_order(
         "seconds": round(seconds, 2),
         "reported": len(rows),
         "superseded": len(superseded),
+        "colocated": colocated,
         **_score(out),
+    }
+
+
+def _colocated(vault: Path, corpus: Path, summary_of: dict[str, str]) -> dict[str, Any]:
+    """How many planted contradictions the detector could see at all: both sides written as
+    facts on one page (bench/ingest_checks.py's co-location, from the corpus's truth file — the
+    bench reads it, the product never does). The rest are ingest's misses, not detection's."""
+    from bench import ingest as bench_ingest
+    from bench import ingest_checks as checks
+
+    truth = json.loads((corpus / "truth.json").read_text(encoding="utf-8"))
+    scanned = checks.scan(vault)
+    sources = checks.Sources(vault, bench_ingest.converted)
+    found = checks.colocation(scanned, truth, summary_of, sources, "contradiction")
+    return {
+        "items": found["items"],
+        "colocated": found["colocated"],
+        "misses": [f"{m['id']}: {m['why']}" for m in found["misses"]],
     }
 
 
@@ -125,14 +146,16 @@ def section(results: list[dict[str, Any]]) -> str:
         f"average {load}, git {m['git']}. Extractive path, offline, no LLM. Each "
         "corpus is ingested one document at a time into a fresh vault, in date order and in "
         "reverse; `companion conflicts --json` is scored by the corpus's own scorer.\n",
-        "| corpus | order | reported | TP | FP | FN | precision | recall | F1 | superseded |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| corpus | order | reported | TP | FP | FN | precision | recall | F1 | superseded "
+        "| both sides on one page |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        c = r["colocated"]
         out.append(
             f"| {r['corpus']} | {r['order']} | {r['reported']} | {r['tp']} | {r['fp']} | "
             f"{r['fn']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | "
-            f"{r['superseded']} |"
+            f"{r['superseded']} | {c['colocated']} of {c['items']} |"
         )
     out.append("")
     for r in results:
@@ -141,6 +164,8 @@ def section(results: list[dict[str, Any]]) -> str:
             + ("; ".join(r["missed"]) or "none")
             + ". False positives: "
             + ("; ".join(r["false_positives"]) or "none")
+            + ". Not both on one page (ingest's part): "
+            + ("; ".join(r["colocated"]["misses"]) or "none")
             + ".\n"
         )
     return "\n".join(out) + "\n"
@@ -203,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    missed {line}")
             for line in r["false_positives"]:
                 print(f"    false positive: {line}")
+            c = r["colocated"]
+            print(f"    both sides on one page: {c['colocated']} of {c['items']}")
+            for line in c["misses"]:
+                print(f"    not on one page: {line}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.doc:

@@ -22,6 +22,7 @@ options of such a class contradict only when a side says it is the only one (`on
 - `cloud` (not exclusive): aws, azure, google cloud;
 - `region` (not exclusive): a cloud region written `<area> <direction>` (`UK South`,
   `West Europe`, `East US`, `Australia Central`) or `us-east-1`;
+- `hosting` (exclusive): on-premises (`on-prem`, `self-hosted`) / SaaS;
 - `deployment` (exclusive): blue-green / canary / rolling / big-bang;
 - `lifecycle` (exclusive): retired (`decommissioned`, `shut down`, `end-of-life`) / active
   (`still on`, `still running`, `still in use`): "the old cluster has been decommissioned"
@@ -118,6 +119,14 @@ _category(
     },
 )
 _category(
+    "hosting",
+    True,
+    {
+        "on-premises": "on-premises|on-premise|on premises|on-prem|self-hosted|in-house hosted",
+        "saas": "saas|software as a service|software-as-a-service",
+    },
+)
+_category(
     "deployment",
     True,
     {
@@ -153,14 +162,15 @@ _RELEASE = re.compile(r"\b(?P<p>[A-Z][A-Za-z0-9]+)\s+(?:release\s+)?(?P<r>R\d{1,
 _RELEASE_ALONE = re.compile(r"\b(?P<r>STU\d|DSTU\d)\b")
 _NOT_BEFORE = re.compile(r"\b(?:not|never|no longer)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
-_OWNER_VERBS = "own|run|manag|maintain|operat|support|cover"
+_OWNER_VERBS = "own|run|manag|maintain|operat|support|cover|carri(?:es|ed)? out|perform"
 _PROVIDER_VERBS = "provid|suppl|host"
 _NAME = (
     r"(?P<name>(?:[A-Z][\w&'’.-]*|&)(?:\s+(?:[A-Z][\w&'’.-]*|&|of|and|for)(?=[\s,.;:)]|$))*"
     r"|[a-z][a-z0-9]*[-0-9][a-z0-9-]*)"
 )
 _BY = re.compile(
-    rf"\b(?P<verb>{_OWNER_VERBS}|{_PROVIDER_VERBS})\w*\s+by\s+(?:the\s+)?{_NAME}",
+    rf"\b(?P<verb>{_OWNER_VERBS}|{_PROVIDER_VERBS}|maintenance|support|hosting)\w*\s+by\s+"
+    rf"(?:the\s+)?{_NAME}",
 )
 _LABELLED = re.compile(
     r"\b(?P<verb>owner|owning team|owned by|provider|supplier|vendor|operator|host|run by|"
@@ -196,6 +206,8 @@ def _role(verb: str) -> str:
     v = verb.lower()
     if v.startswith(("provid", "suppl", "host", "vendor", "carrier")):
         return "provider"
+    if "on-call" in v or "out of hours" in v:
+        return "on-call"  # who answers out of hours is not who owns it
     return "owner"
 
 
@@ -216,7 +228,7 @@ def labels(text: str) -> list[Label]:
                 continue
             role = _role(m.group("verb"))
             taken.append((a, b))
-            found.append(Label(role, _norm_name(name), a, b, role == "owner"))
+            found.append(Label(role, _norm_name(name), a, b, role != "provider"))
     for m in _RELEASE.finditer(text):
         if free(m.start("r"), m.end("r")):
             taken.append((m.start("r"), m.end("r")))
@@ -260,7 +272,7 @@ def same_option(a: Label, b: Label) -> bool:
     """Two labels name the same option: equal, or (names) one's words within the other's."""
     if a.option == b.option:
         return True
-    if a.klass in ("owner", "provider"):
+    if a.klass in ("owner", "provider", "on-call"):
         wa, wb = set(a.option.split()) - {"team"}, set(b.option.split()) - {"team"}
         return bool(wa) and bool(wb) and (wa <= wb or wb <= wa)
     return False

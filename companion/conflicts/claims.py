@@ -77,7 +77,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from companion.conflicts.categories import Label, exclusive_cue, labels
-from companion.conflicts.values import Value, polarity, same_value, values
+from companion.conflicts.values import Value, per_year, polarity, same_value, values
 from companion.write.wiki import CITATION, cited_sources
 
 JACCARD = 0.5  # the least attribute overlap of two comparable claims
@@ -104,6 +104,7 @@ class Claim:
     surface: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of the attribute
     row: str | None = None  # a table row's thing (its first cell), lower-cased; "" the page's
     entities: tuple[str, ...] = ()  # the names among `names` that are linked pages (or all)
+    lead: str | None = None  # what the clause starts with: "" the page's name, or an entity's
 
 
 # ---- vocabularies (generic English, no corpus words) -----------------------------------------
@@ -645,6 +646,8 @@ def _names(clause: str, spans: list[tuple[int, int]], own_names: set[str]) -> li
         capital = bool(w) and _NAME_WORD.fullmatch(w) is not None
         if n == 0 and capital and w.lower() in _ORDINARY_FIRST:
             capital = False
+        if capital and clause[m.end() : m.end() + 1] == ":" and not run:
+            capital = False  # a label (`Hosting: ...`), not a name
         if n == 0 and capital and not any(c.isupper() for c in w[1:]):
             nxt = tokens[1].group() if len(tokens) > 1 else ""
             capital = nxt[:1].isupper()
@@ -660,6 +663,7 @@ def _names(clause: str, spans: list[tuple[int, int]], own_names: set[str]) -> li
 _SYNONYMS = {
     "fee": "price", "pric": "price", "cost": "price", "charg": "price", "pay": "price",
     "tariff": "price", "owner": "own", "owning": "own", "supplier": "provid",
+    "licenc": "licens", "defenc": "defens", "practic": "practis",
     "suppl": "provid", "vendor": "provid", "carrier": "provid", "host": "hosted",
 }  # fmt: skip
 # The products of `values` that are classification labels, not versions: `Priority 1` and
@@ -690,6 +694,9 @@ def _same_length(word: str) -> Callable[[re.Match[str]], str]:
     return lambda m: word.ljust(len(m.group()))
 
 
+_ANNUAL = re.compile(r"\b(?:annual|annually|yearly|per annum|p\.a\.)(?![\w-])", re.IGNORECASE)
+
+
 def _read_values(part: str) -> tuple[list[Value], list[str]]:
     """The values of a clause that state something, and its classification labels (`Priority
     2`: a name, not a version): a log's time stamp and "a week at a time" are left out."""
@@ -702,9 +709,36 @@ def _read_values(part: str) -> tuple[list[Value], list[str]]:
             continue  # a log's time stamp (`06:05 Stopped ...`): when, not what
         elif re.match(r"\s+at a time\b", part[v.end :]):
             continue  # "a week at a time": how work is taken in turns, not a measure
+        elif v.kind == "money" and v.unit and "/" not in v.unit and _ANNUAL.search(part):
+            found.append(per_year(v))  # "Annual support charge: GBP 184,000" is a rate
+        elif (
+            v.kind == "count"
+            and v.magnitude is not None
+            and 1900 <= v.magnitude <= 2099
+            and float(v.magnitude).is_integer()
+            and not v.raw.rstrip().lower().endswith("s")
+        ):
+            continue  # "the 2023 agreement": a year before a noun, not 2,023 agreements
         else:
             found.append(v)
     return found, classes
+
+
+_DETERMINER = re.compile(r"^(?:the|our|its|their|a|an)\s+", re.IGNORECASE)
+
+
+def _lead(part: str, own_names: set[str], entities: frozenset[str] | None) -> str | None:
+    """What a clause names first: `""` when it starts with the page's own name, an entity's
+    name (of `entities`) when it starts with that, else None ("Harbour depot has 14 roads" on
+    the page of another depot starts with another entity)."""
+    head = " ".join(_name_word(w) for w in _words(_DETERMINER.sub("", part.strip()))[:4])
+    for name in sorted(own_names, key=len, reverse=True):
+        if name and (head == name or head.startswith(name + " ")):
+            return ""
+    for name in sorted(entities or (), key=len, reverse=True):
+        if name and (head == name or head.startswith(name + " ")):
+            return name
+    return None
 
 
 def _an_entity(name: str, entities: frozenset[str]) -> bool:
@@ -785,6 +819,7 @@ def _clause_claim(
         fact=fact,
         surface=tuple(words.items()),
         entities=tuple(dict.fromkeys((*extra, *distinct))),
+        lead=_lead(part, own_names, entities),
     )
 
 

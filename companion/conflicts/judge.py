@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -71,13 +71,24 @@ class Finding:
     replaced: Literal["old", "new"] = "old"
 
 
-def _meet(a: Iterable[str], b: Iterable[str]) -> bool:
+def _initials(short: str, long: str) -> bool:
+    """Whether `short` (one word, maybe plural) is the initials of `long`'s words."""
+    words = long.split()
+    word = short.removesuffix("s") if len(short) > 2 else short
+    return " " not in short and len(words) >= 2 and word == "".join(w[0] for w in words)
+
+
+def _meet(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two clauses' names can be of one thing: either has none, one's initials are the
+    other (`TVM` and `ticket vending machines`), or one name is within the other."""
     from companion.conflicts.claims import _stem
 
+    if not a or not b:
+        return True
+    if any(_initials(x, y) or _initials(y, x) for x in a for y in b):
+        return True
     sa = [{_stem(w) for w in n.split()} for n in a]
     sb = [{_stem(w) for w in n.split()} for n in b]
-    if not sa or not sb:
-        return True
     # One name within the other (`Harbour Street` and `Harbour Street Depot`), not one word in
     # common (`North Telescope` and `South Telescope` are two telescopes).
     return any(x <= y or y <= x for x in sa for y in sb)
@@ -102,6 +113,9 @@ def related(a: Claim, b: Claim) -> tuple[str, ...] | None:
         return None
     if not _same_row_thing(a, b) or not _same_row_thing(b, a):
         return None
+    leads = {a.lead, b.lead}
+    if "" in leads and len(leads - {"", None}) > 0:
+        return None  # one starts with the page's name, the other with another thing's
     sa, sb = set(a.attribute), set(b.attribute)
     if not sa or not sb:
         return ()  # a bare label (`Hosting: Azure UK South`): its values decide
@@ -111,6 +125,10 @@ def related(a: Claim, b: Claim) -> tuple[str, ...] | None:
     na = {w for n in a.names for w in n.split()}
     nb = {w for n in b.names for w in n.split()}
     shared |= {"name:" + w for w in na & nb}
+    # Two role names (`owned by X`, `Owning team: Y`) state the same attribute: who holds it.
+    roles = {x.klass for x in a.labels} & {x.klass for x in b.labels}
+    roles &= {"owner", "provider", "on-call"}
+    shared |= {"role:" + r for r in roles}
     if not shared:
         return None
     return tuple(sorted(shared))
@@ -125,7 +143,19 @@ def _same_row_thing(a: Claim, b: Claim) -> bool:
         return a.row == b.row
     if not a.row:
         return True
-    return a.row in b.fact.lower()
+    fact = b.fact.lower()
+    if a.row in fact:
+        return True
+    # "farepoint nightly backups" is named by "farepoint backups" (its last word, the thing),
+    # "ticket vending machines" by "TVMs" (its initials).
+    from companion.conflicts.claims import _stem, _words
+
+    words = [w.lower() for w in _words(a.row)]
+    said = {_stem(w.lower()) for w in _words(b.fact)}
+    initials = "".join(w[0] for w in words if w)
+    return (bool(words) and _stem(words[-1]) in said) or (
+        len(initials) >= 2 and _stem(initials) in said
+    )
 
 
 def _strong(a: Claim, b: Claim, shared: tuple[str, ...]) -> bool:
@@ -184,7 +214,7 @@ def _category(kind: str) -> str:
         return "version"
     if kind == "date":
         return "date"
-    if kind in ("owner", "provider"):
+    if kind in ("owner", "provider", "on-call"):
         return "ownership"
     if kind.startswith(("quantity", "count", "percent", "money", "time")):
         return "numeric"
@@ -367,8 +397,8 @@ def _near(
     that both values are of it; always true when nothing is shared (both attributes empty, or
     only the words a value adds, like `version`). A shared name counts for labels only (`FHIR`
     near `R4` and near `STU3`), not for numbers (a supplier's name near two durations)."""
-    if not shared or set(shared) <= {"version"} or "version" in shared:
-        return True
+    if not shared or "version" in shared or any(w.startswith("role:") for w in shared):
+        return True  # nothing to look for, or what the values are of is the value's own kind
     common = _near_words(a, *x) & _near_words(b, *y) & set(shared)
     words = {w for w in common if not w.startswith("name:")}
     return bool(words or (common and labels))
@@ -411,7 +441,9 @@ def _label_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool,
             continue
         if not x.exclusive and not (old.exclusive or new.exclusive):
             continue
-        roles = klass in ("owner", "provider") and set(old.attribute) != set(new.attribute)
+        roles = klass in ("owner", "provider", "on-call") and set(old.attribute) != set(
+            new.attribute
+        )
         if roles and not _strong(old, new, shared):
             continue  # "Owning team: X" and "Owner: a person" name two roles
         if not _near(old, (x.start, x.end), new, (y.start, y.end), shared, labels=True):
@@ -420,11 +452,21 @@ def _label_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool,
     return compared, differing
 
 
+def _same_predicate(a: Claim, b: Claim) -> bool:
+    """Both clauses hang their truth on one predicate word (`have been encrypted` / `have never
+    been encrypted`): then the attribute overlap need not be large."""
+    from companion.conflicts.claims import _LIGHT_VERBS, _stem
+
+    pa = {_stem(v.raw.lower()) for v in a.values if v.kind == "boolean" and v.raw.strip()}
+    pb = {_stem(v.raw.lower()) for v in b.values if v.kind == "boolean" and v.raw.strip()}
+    return bool(pa & pb - {"no", "not", "never", "us"} - _LIGHT_VERBS)  # `us`: use, using
+
+
 def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
     sa, sb = set(old.attribute), set(new.attribute)
     small = min(len(sa), len(sb))
     words = [w for w in shared if not w.startswith("name:")]
-    if len(words) < 2 or len(words) * 3 < small * 2:
+    if len(words) < 2 or (len(words) * 3 < small * 2 and not _same_predicate(old, new)):
         return None
     denied = old if not old.polarity else new
     if not set(_denied_words(denied)) & set(words):

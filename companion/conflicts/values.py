@@ -1613,6 +1613,18 @@ def _same_bound(a: Bound, b: Bound) -> bool:
     return group(a) == group(b)
 
 
+def per_year(v: Value) -> Value:
+    """An amount stated as yearly ("annual charge: GBP 184,000") as the rate `£184,000 a
+    year` reads to: per second, with a year's margin."""
+    if v.magnitude is None or not v.unit:
+        return v
+    year = float(_YEAR)
+    return Value(
+        v.kind, v.start, v.end, v.raw, v.magnitude / year, f"{v.unit}/s", bound=v.bound,
+        margin=v.magnitude / year * float(_YEAR_MARGIN / _YEAR),
+    )  # fmt: skip
+
+
 def same_value(a: Value, b: Value) -> bool | None:
     """True when `a` and `b` state the same value (equal after normalisation, the same bound;
     `approx` counts as `eq`), False when they differ, None when they cannot be compared."""
