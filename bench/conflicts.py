@@ -118,6 +118,54 @@ def _colocated(vault: Path, corpus: Path, summary_of: dict[str, str]) -> dict[st
     }
 
 
+EXAMPLE = REPO / "vault"
+EXAMPLE_LIST = REPO / "bench" / "example_conflicts.json"
+
+
+def run_example(scorer: Path, work: Path = WORK) -> dict[str, Any]:
+    """The example vault as `make run` ingests it (a copy of vault/, all its sources in one
+    `ingest()`), its conflicts scored against bench/example_conflicts.json's contradictions and
+    its superseded facts against the list's supersedes pairs (the same scorer, given a copy of
+    the list in which those pairs are the targets)."""
+    from companion.app import Companion
+    from companion.config import load_settings
+
+    base = work / "example"
+    shutil.rmtree(base, ignore_errors=True)
+    vault, state = base / "vault", base / "state"
+    shutil.copytree(EXAMPLE, vault)
+    app = Companion(load_settings(vault, state_dir=state))
+    try:
+        app.ingest()
+        rows = app.conflicts()
+        superseded = app.conflicts(superseded=True)
+    finally:
+        app.close()
+    items = json.loads(EXAMPLE_LIST.read_text(encoding="utf-8"))
+    flipped = [
+        {**it, "kind": "contradiction" if it["kind"] == "supersedes" else "near_miss",
+         "category": "numeric" if it["kind"] == "supersedes" else "units"}
+        for it in items
+    ]  # fmt: skip
+    out: dict[str, Any] = {"corpus": "example vault (make run)"}
+    for name, reported, truth in (
+        ("conflicts", rows, items),
+        ("superseded", superseded, flipped),
+    ):
+        rep = base / f"{name}.json"
+        rep.write_text(json.dumps(reported, indent=1, ensure_ascii=False), encoding="utf-8")
+        tru = base / f"{name}-truth.json"
+        tru.write_text(json.dumps(truth, indent=1, ensure_ascii=False), encoding="utf-8")
+        text = subprocess.run(
+            [sys.executable, str(scorer), str(tru), str(rep)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        out[name] = {"reported": len(reported), **_score(text)}
+    return out
+
+
 def _score(out: str) -> dict[str, Any]:
     def num(label: str) -> float:
         m = re.search(rf"^{label}: ([\d.]+)", out, re.M)
@@ -137,7 +185,7 @@ def _score(out: str) -> dict[str, Any]:
     }
 
 
-def section(results: list[dict[str, Any]]) -> str:
+def section(results: list[dict[str, Any]], example: dict[str, Any] | None = None) -> str:
     m = machine()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     out = [
@@ -168,6 +216,28 @@ def section(results: list[dict[str, Any]]) -> str:
             + ("; ".join(r["colocated"]["misses"]) or "none")
             + ".\n"
         )
+    if example is not None:
+        out.append(
+            "**The example vault** (`make run`: vault/ copied, all five sources ingested at once), "
+            "against the committed list bench/example_conflicts.json:\n"
+        )
+        out.append(
+            "| shown as | reported | listed and shown | listed, not shown | shown, not listed |"
+        )
+        out.append("|---|---|---|---|---|")
+        for name in ("conflicts", "superseded"):
+            e = example[name]
+            out.append(f"| {name} | {e['reported']} | {e['tp']} | {e['fn']} | {e['fp']} |")
+        out.append("")
+        for name in ("conflicts", "superseded"):
+            e = example[name]
+            out.append(
+                f"Example vault {name}: not shown — "
+                + ("; ".join(e["missed"]) or "none")
+                + "; shown but not listed — "
+                + ("; ".join(e["false_positives"]) or "none")
+                + ".\n"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -182,6 +252,19 @@ def write_doc(text: str) -> None:
     DOC.write_text(doc, encoding="utf-8")
 
 
+def _print_example(example: dict[str, Any]) -> None:
+    for name in ("conflicts", "superseded"):
+        e = example[name]
+        print(
+            f"example vault {name:11} reported {e['reported']:2}  listed and shown {e['tp']} "
+            f"of {e['tp'] + e['fn']}; shown, not listed {e['fp']}"
+        )
+        for line in e["missed"]:
+            print(f"    not shown: {line}")
+        for line in e["false_positives"]:
+            print(f"    not listed: {line}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m bench.conflicts", description=__doc__.split("\n")[0]
@@ -193,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--doc", action="store_true", help="write the results into docs/benchmarks.md")
     ap.add_argument("--json", type=Path, help="write the results as JSON")
     ap.add_argument("--work", type=Path, default=WORK, help=f"work folder (default {WORK})")
+    ap.add_argument(
+        "--no-example", action="store_true", help="skip the example vault (make run's list)"
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("COMPANION_EMBED_BACKEND", "fake")
     corpora: list[tuple[str, Path, Path]] = []
@@ -232,10 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    both sides on one page: {c['colocated']} of {c['items']}")
             for line in c["misses"]:
                 print(f"    not on one page: {line}")
+    example = None
+    if not args.no_example and corpora:
+        example = run_example(corpora[0][2], args.work)
+        _print_example(example)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps({"corpora": results, "example": example}, indent=2))
     if args.doc:
-        write_doc(section(results))
+        write_doc(section(results, example))
     return 0
 
 
