@@ -12,11 +12,15 @@ the upper:
    scope, with its values, polarity, sources and whether it states a change over time;
    `comparable` says whether two claims are about the same thing, `index_key` the keys a claim
    is stored under so candidates are found without comparing every pair.
-3. **Detection and lifecycle** (to come): a new fact's claims against a page's, a `conflict`
-   callout with both claims and both citations, its stable block id, and its closing when a
-   person resolves it; every byte of that is written by `companion.write`.
+3. **Judging and detection** (`judge`, `detect`): two claims on one page from different
+   sources are a `conflict` (their values cannot both be true), a `supersedes` (the newer states
+   a change from the older's value) or nothing; `detect` finds a page's new lines' candidates
+   through an index by attribute word, name, value kind and label class (`serial` keeps the
+   stored claims in the store's claim index, computed at sync). `callouts` reads the callouts
+   back from a page: the vault is the record of every conflict (the bytes are written by
+   `companion.write.conflicts`).
 
 The package sits below `companion.ingest` and above `companion.write`; it imports only
-`companion.errors`, `companion.markdown`, `companion.write.wiki` (the citation form) and the
-standard library.
+`companion.errors`, `companion.markdown`, `companion.write.wiki` and `companion.write.conflicts`
+(the citation and callout forms) and the standard library.
 """

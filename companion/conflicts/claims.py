@@ -1,5 +1,18 @@
 """Claims: a fact reduced to what it says about which subject, attribute and scope.
 
+**Two readers.** `claims(text, page, title, aliases, entities)` is the one detection uses: it
+splits a fact into statements (clauses: sentences, `;`, a dash, a colon after a verb, and the
+conjunctions that start a new statement; a table row written with its headers,
+`Label: cell; Label: cell`, gives one statement per labelled cell, about the row's first cell) and
+reads each into a `Claim` whose subject is the *page* (two claims are compared on one page only),
+with the other names it holds (`names`; `entities`: those that are linked pages, which tell two
+things on one page apart), what it starts with (`lead`), the row it comes from (`row`), named
+values (`labels`: categories and role names, `categories`), compounds read as one word
+(`fails over` -> `failover`, `the move` -> `cutover`) and synonyms (`fee` = `price`). Its rules
+are described where they are defined, below. `claim(text, page, title)` is the first, sentence-
+level reader (one claim per fact, the subject from the words before the verb), described next;
+`comparable` and `index_key` belong to it.
+
 `claim(text, page, title)` reads one fact (a bullet's text, with or without its `- `, citation
 and block id) into a `Claim`; `comparable(a, b)` says whether two claims are about the same
 thing, so that their values may be compared; `index_key(c)` gives the keys a claim is stored
