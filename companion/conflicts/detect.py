@@ -73,6 +73,9 @@ def claim_keys(found: Iterable[Claim]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for c in found for k in _keys(c)))
 
 
+_ROLES = frozenset({"owner", "provider", "on-call"})
+
+
 def _keys(c: Claim) -> Iterable[str]:
     """A stored claim's keys: its attribute words and name words; its value kinds and label
     classes too, as `v:`/`l:` when its attribute is empty (a bare `Hosting: Azure UK South`,
@@ -82,6 +85,7 @@ def _keys(c: Claim) -> Iterable[str]:
     kind, klass = ("v:", "l:") if not c.attribute else ("av:", "al:")
     yield from (kind + _group(v) for v in c.values)
     yield from (klass + x.klass for x in c.labels)
+    yield from ("r:" + x.klass for x in c.labels if x.klass in _ROLES)
 
 
 def _probe(c: Claim) -> Iterable[str]:
@@ -92,6 +96,7 @@ def _probe(c: Claim) -> Iterable[str]:
     yield from ("n:" + w for n in c.names for w in n.split())
     yield from ("v:" + _group(v) for v in c.values)
     yield from ("l:" + x.klass for x in c.labels)
+    yield from ("r:" + x.klass for x in c.labels if x.klass in _ROLES)  # who holds a role
     if not c.attribute:
         yield from ("av:" + _group(v) for v in c.values)
         yield from ("al:" + x.klass for x in c.labels)
