@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class Status:
     vault_writer: str | None = None  # who holds the vault's lease, when one does
     sources: dict[str, Any] = field(default_factory=dict)  # the ingest ledger's counts and problems
     conflicts_open: int = 0  # conflict callouts open on the vault's pages (CONFLICT.md)
+    conflict_queue: str | None = None  # why CONFLICT.md is not written, when it is not
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,7 @@ class Status:
             "vault_writer": self.vault_writer,
             "sources": self.sources,
             "conflicts_open": self.conflicts_open,
+            "conflict_queue": self.conflict_queue,
         }
 
 
@@ -612,7 +615,7 @@ class Companion:
         records = {r.id: r for r in store.records()}
         if not callouts and not records and not ours:
             return WriteReport()  # no conflict ever: no CONFLICT.md either
-        raw = {r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary}
+        raw = self._raw_sources()
         day = datetime.now().date().isoformat()
         closures: list[str] = []
         with self.store.transaction():
@@ -632,7 +635,7 @@ class Companion:
                     resolved_now.add(c.id)
                 if c.status != "open" or c.id in open_now:
                     continue
-                sources = [raw.get(s[0], s[0]) if s else "" for s in (*c.sources, (), ())][:2]
+                sources = [raw(s[0]) if s else "" for s in (*c.sources, (), ())][:2]
                 claims = [*c.claims, "", ""][:2]
                 open_now[c.id] = ConflictEntry(
                     c.id, c.conflict, c.page, c.title, sources[0], sources[1], c.opened
@@ -961,7 +964,8 @@ class Companion:
                 paths = [p for p in paths if p in present]  # a deleted one: withdrawn below
             report = ingester.run(paths, force=force, dry_run=dry_run)
             if report.written:
-                self.write_generated()
+                generated = self.write_generated()
+                report.notes.extend(f"did not write {p}: {why}" for p, why in generated.refused)
         if report.written and not self.live:
             self.embed_pending()
         return report
@@ -1299,6 +1303,24 @@ class Companion:
             vault_writer=owner.describe() if owner is not None else None,
             sources=sources,
             conflicts_open=len({c.id for c in self.store.conflicts.callouts("open")}),
+            conflict_queue=self.conflict_queue_note(),
+        )
+
+    def conflict_queue_note(self) -> str | None:
+        """Why CONFLICT.md is not the companion's queue, when it is a person's note."""
+        from companion.write.atomic import read_regular
+        from companion.write.conflicts import CONFLICT_PATH
+        from companion.write.generated import is_generated
+
+        try:
+            held = read_regular(self.settings.vault, CONFLICT_PATH, 4096)
+        except CompanionError:
+            return None
+        if held is None or is_generated(held):
+            return None
+        return (
+            f"{CONFLICT_PATH} is a note of yours: companion does not write its conflict queue "
+            "there (rename it to let it; the callouts on the pages are still written)"
         )
 
     def conflicts(
@@ -1308,7 +1330,8 @@ class Companion:
         `companion conflicts --json` prints them: a, b (the two claims), a_source, b_source (the
         raw source files), page, title, id, status, opened, closed. With `superseded`, the
         supersedes callouts instead (a the replaced fact, b the one replacing it)."""
-        raw = {r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary}
+        raw = self._raw_sources()
+        closed = {r.id: r.closed for r in self.store.conflicts.records() if r.closed}
         out: dict[str, dict[str, Any]] = {}
         for c in self.store.conflicts.callouts():
             if c.id in out or (c.status == "superseded") != superseded:
@@ -1316,11 +1339,11 @@ class Companion:
             if c.status == "resolved" and not include_resolved:
                 continue
             claims = [*c.claims, "", ""][:2]
-            sources = [raw.get(s[0], s[0]) if s else None for s in (*c.sources, (), ())][:2]
+            sources = [raw(s[0]) if s else None for s in (*c.sources, (), ())][:2]
             out[c.id] = {
                 "a": claims[0], "b": claims[1], "a_source": sources[0], "b_source": sources[1],
                 "page": c.page, "title": c.conflict, "id": c.id, "status": c.status,
-                "opened": c.opened, "closed": None,
+                "opened": c.opened or None, "closed": closed.get(c.id),
             }  # fmt: skip
         if include_resolved and not superseded:
             for r in self.store.conflicts.records():
@@ -1332,3 +1355,25 @@ class Companion:
                         "closed": r.closed,
                     }  # fmt: skip
         return list(out.values())
+
+    def _raw_sources(self) -> Callable[[str], str]:
+        """Summary page (without `.md`) -> the raw source file it summarises: from the ingest
+        ledger, else from the summary page's own `sources` property (a rebuilt index knows the
+        pages before any ingest has run), else the summary page itself."""
+        ledger = {
+            r.summary.removesuffix(".md"): r.path for r in self.store.sources.all() if r.summary
+        }
+
+        def raw(summary: str) -> str:
+            if summary in ledger:
+                return ledger[summary]
+            page = self.store.pages.get(summary + ".md")
+            if page is not None:
+                listed = json.loads(page.properties or "{}").get("sources")
+                for item in listed if isinstance(listed, list) else [listed]:
+                    m = re.search(r"\[\[([^\]|#]+)", str(item or ""))
+                    if m is not None:
+                        return m.group(1)
+            return summary
+
+        return raw

@@ -111,6 +111,8 @@ def render_status(info: dict[str, Any]) -> str:
     waiting = sources.get("pending", [])
     lines.append(f"sources:    {sources.get('ingested', 0)} ingested, {len(waiting)} not ingested")
     lines.append(f"conflicts:  {info.get('conflicts_open', 0)} open (CONFLICT.md)")
+    if info.get("conflict_queue"):
+        lines.append(f"            {info['conflict_queue']}")
     lines.extend(f"  {s['state']}: {s['problem'] or s['path']}" for s in waiting[:50])
     problems = info["problems"]
     lines.append(f"problems:   {len(problems)}")

@@ -216,6 +216,9 @@ def conflicts(
     """
     with open_app(vault or vault_opt, state_dir) as app:
         rows = app.conflicts(include_resolved, superseded)
+        note = app.conflict_queue_note()
+        if note and not as_json:
+            echo(f"note: {note}", err=True)
         if as_json:
             echo(json.dumps(rows, indent=2, ensure_ascii=False))
             return
@@ -225,7 +228,10 @@ def conflicts(
             return
         for r in rows:
             since = "superseded" if r["status"] == "superseded" else "opened"
-            echo(f"{r['id']}  [{r['status']}] {r['title']}  ({r['page']}, {since} {r['opened']})")
+            dates = f"{since} {r['opened'] or '—'}" + (
+                f", closed {r['closed']}" if r.get("closed") else ""
+            )
+            echo(f"{r['id']}  [{r['status']}] {r['title']}  ({r['page']}, {dates})")
             echo(f"    a ({r['a_source']}): {r['a']}")
             echo(f"    b ({r['b_source']}): {r['b']}")
         if superseded:

@@ -83,20 +83,41 @@ def callouts(text: str) -> list[Callout]:
     return found
 
 
-_RESOLVED_ROW = re.compile(
-    r"^\|\s*(?P<title>.*?)\s*\|\s*(?P<page>.*?)\s*\|\s*`(?P<id>conflict-[0-9a-f]{6})`\s*\|"
-    r"\s*(?P<closed>\d{4}-\d{2}-\d{2})?",
-    re.MULTILINE,
-)
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_ROW_ID = re.compile(r"^`(conflict-[0-9a-f]{6})`$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _unescape(cell: str) -> str:
+    """A CONFLICT.md cell as the text it was rendered from (`write.conflicts._cell`)."""
+    return cell.strip().replace("\\|", "|").replace("[\u200b[", "[[")
 
 
 def resolved_rows(text: str) -> dict[str, tuple[str, str, str]]:
-    """{id: (title, page title, date closed)} of the `Resolved` section of a `CONFLICT.md` the
-    companion wrote: the vault's record of conflicts closed by deleting their callout."""
+    """{id: (title, page title, date closed)} of the `Resolved` table of a `CONFLICT.md` the
+    companion wrote: the vault's record of conflicts closed by deleting their callout. Read line
+    by line, a row being exactly four cells whose third is a conflict id in backticks: the
+    header, the separator and anything a person added are not rows."""
     _, sep, rest = text.partition("\n## Resolved")
     if not sep:
         return {}
-    return {
-        m.group("id"): (m.group("title"), m.group("page"), m.group("closed") or "")
-        for m in _RESOLVED_ROW.finditer(rest)
-    }
+    found: dict[str, tuple[str, str, str]] = {}
+    for line in rest.split("\n"):
+        line = line.strip()
+        if line.startswith("## "):
+            break  # the next section
+        if not (line.startswith("|") and line.endswith("|")):
+            continue
+        cells = _CELL_SPLIT.split(line[1:-1])
+        if len(cells) != 4:
+            continue
+        ident = _ROW_ID.match(cells[2].strip())
+        if ident is None:
+            continue
+        closed = cells[3].strip()
+        found[ident.group(1)] = (
+            _unescape(cells[0]),
+            _unescape(cells[1]),
+            closed if _DAY.match(closed) else "",
+        )
+    return found

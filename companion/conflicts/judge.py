@@ -279,12 +279,26 @@ def ident(prefix: str, entity: str, what: str, a: str, b: str) -> str:
     return f"{prefix}-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
 
 
-def _title(claim: Claim, shared: tuple[str, ...], category: str) -> str:
+# What a label class disputes, in words, for a title.
+_DISPUTED = {
+    "lifecycle": "in service or retired", "replication": "replication mode",
+    "requirement": "mandatory or optional", "platform": "platform", "cloud": "cloud",
+    "region": "region", "release": "release", "hosting": "hosting model",
+    "deployment": "deployment strategy", "owner": "owner", "provider": "provider",
+    "on-call": "on-call",
+}  # fmt: skip
+
+
+def _title(claim: Claim, shared: tuple[str, ...], category: str, group: str = "") -> str:
     """What is disputed, in the claim's own words: the page's name, then the shared attribute
-    words as the claim writes them (or the kind of value when nothing is shared)."""
+    words as the claim writes them, then, for a named value, what kind it is ("PostgreSQL:
+    version, in service or retired"); the kind of value alone when nothing is shared."""
     page = claim.page.rpartition("/")[2].removesuffix(".md")
-    words = [w for stem, w in claim.surface if stem in shared][:6]
-    what = " ".join(words) or {"version": "version", "date": "date"}.get(category, category)
+    words = " ".join([w for stem, w in claim.surface if stem in shared][:6])
+    kind = _DISPUTED.get(group, "")
+    if words and kind and kind not in words:
+        return f"{page}: {words}, {kind}"
+    what = words or kind or {"version": "version", "date": "date"}.get(category, category)
     return f"{page}: {what}"
 
 
@@ -320,7 +334,7 @@ def judge(
             return Finding(
                 "supersedes",
                 ident("superseded", _entity(old), group, a, b),
-                _title(new, shared, category),
+                _title(new, shared, category, group),
                 old,
                 new,
                 category,
@@ -331,7 +345,7 @@ def judge(
     return Finding(
         "conflict",
         ident("conflict", _entity(old), group, a, b),
-        _title(old, shared, category),
+        _title(old, shared, category, group),
         old,
         new,
         category,

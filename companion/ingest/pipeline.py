@@ -519,7 +519,8 @@ class Ingester:
                     pair_lines.reverse()  # the replaced fact first, the callout after it
                 lines = callout(kind, f.finding.id, f.finding.title, when, pair_lines)
                 texts[write.rel] = place(text, pair_lines[0], lines)
-                where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}]]"
+                shown_as = re.sub(r"[\]\[|#^]", " ", f.finding.title).strip()
+                where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}|{shown_as}]]"
                 entry = f"{f.finding.id} {write.rel}: {f.finding.title}"
                 if kind == "conflict":
                     outcome.conflicts.append(entry)

@@ -98,7 +98,7 @@ def _fake_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _opened(log: str) -> list[tuple[str, str]]:
     """(link target, category) of every `conflict opened:` bullet in log.md."""
-    found = re.finditer(r"conflict opened: \[\[([^\]]+)\]\] \((\w+)\)", log)
+    found = re.finditer(r"conflict opened: \[\[([^\]|]+)(?:\|[^\]]*)?\]\] \((\w+)\)", log)
     return [(m.group(1), m.group(2)) for m in found]
 
 
@@ -348,7 +348,7 @@ def assert_superseded(out: Outcome, old: str, new: str) -> None:
     assert old in lines[head + 2] and f"[[wiki/sources/{OLD}]]" in lines[head + 2]
     assert new in lines[head + 3] and f"[[wiki/sources/{NEW}]]" in lines[head + 3]
     assert lines[head + 5] == "^" + found[0].id
-    assert f"superseded: [[{PAGE.removesuffix('.md')}#^{found[0].id}]]" in out.log
+    assert f"superseded: [[{PAGE.removesuffix('.md')}#^{found[0].id}|" in out.log
 
 
 def test_a_newer_source_stating_an_upgrade_supersedes_the_old_version(tmp_path: Path) -> None:

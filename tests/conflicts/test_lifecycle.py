@@ -81,7 +81,7 @@ def test_a_contradiction_gets_one_callout_after_the_stored_claim_and_a_queue_ent
     queue = (vault / "CONFLICT.md").read_text(encoding="utf-8")
     assert f"[[wiki/entities/Harbour Gateway#^{row['id']}\\|" in queue
     log = (vault / "log.md").read_text(encoding="utf-8")
-    assert f"conflict opened: [[wiki/entities/Harbour Gateway#^{row['id']}]]" in log
+    assert f"conflict opened: [[wiki/entities/Harbour Gateway#^{row['id']}|{row['title']}]]" in log
 
 
 def test_equal_values_in_other_units_raise_no_conflict(vault: Path) -> None:
@@ -146,3 +146,16 @@ def test_a_resolution_survives_a_rebuild_from_an_empty_state_folder(vault: Path)
         app.ingest(force=True)
         assert app.conflicts() == []
         assert ident in {r["id"] for r in app.conflicts(include_resolved=True)}
+
+
+def test_rebuilding_twice_keeps_the_resolved_table_byte_for_byte(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest()
+        _resolve_by_deleting(vault)
+        app.index(embed=False)
+    first = (vault / "CONFLICT.md").read_bytes()
+    for _ in range(2):
+        shutil.rmtree(vault.parent / "state")
+        with _app(vault) as app:
+            app.index(embed=False, rebuild=True)
+        assert (vault / "CONFLICT.md").read_bytes() == first
