@@ -75,7 +75,7 @@ def run_order(
             app.ingest([f"sources/{path.name}"])
         seconds = time.perf_counter() - started
         rows = app.conflicts()
-        superseded = [c for c in app.store.conflicts.callouts("superseded")]
+        superseded = app.conflicts(superseded=True)
         summary_of = {r.path: r.summary for r in app.store.sources.all() if r.summary}
     finally:
         app.close()
@@ -95,9 +95,37 @@ def run_order(
         "seconds": round(seconds, 2),
         "reported": len(rows),
         "superseded": len(superseded),
+        "supersedes_marked": _supersedes_marked(corpus, scorer, superseded, base),
         "colocated": colocated,
         **_score(out),
     }
+
+
+def _flipped(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A truth list whose supersedes pairs are the targets (the rest decoys), so the scorer can
+    score superseded callouts."""
+    return [
+        {**it, "kind": "contradiction" if it["kind"] == "supersedes" else "near_miss",
+         "category": "numeric" if it["kind"] == "supersedes" else "units"}
+        for it in items
+    ]  # fmt: skip
+
+
+def _supersedes_marked(
+    corpus: Path, scorer: Path, superseded: list[dict[str, Any]], base: Path
+) -> dict[str, Any]:
+    """The corpus's supersedes pairs shown as superseded callouts, scored like conflicts."""
+    truth = json.loads((corpus / "truth.json").read_text(encoding="utf-8"))
+    tru, rep = base / "supersedes-truth.json", base / "SUPERSEDED.json"
+    tru.write_text(json.dumps(_flipped(truth)), encoding="utf-8")
+    rep.write_text(json.dumps(superseded, ensure_ascii=False), encoding="utf-8")
+    text = subprocess.run(
+        [sys.executable, str(scorer), str(tru), str(rep)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return _score(text)
 
 
 def _colocated(vault: Path, corpus: Path, summary_of: dict[str, str]) -> dict[str, Any]:
@@ -142,11 +170,7 @@ def run_example(scorer: Path, work: Path = WORK) -> dict[str, Any]:
     finally:
         app.close()
     items = json.loads(EXAMPLE_LIST.read_text(encoding="utf-8"))
-    flipped = [
-        {**it, "kind": "contradiction" if it["kind"] == "supersedes" else "near_miss",
-         "category": "numeric" if it["kind"] == "supersedes" else "units"}
-        for it in items
-    ]  # fmt: skip
+    flipped = _flipped(items)
     out: dict[str, Any] = {"corpus": "example vault (make run)"}
     for name, reported, truth in (
         ("conflicts", rows, items),
@@ -195,15 +219,16 @@ def section(results: list[dict[str, Any]], example: dict[str, Any] | None = None
         "corpus is ingested one document at a time into a fresh vault, in date order and in "
         "reverse; `companion conflicts --json` is scored by the corpus's own scorer.\n",
         "| corpus | order | reported | TP | FP | FN | precision | recall | F1 | superseded "
-        "| both sides on one page |",
+        "(planted pairs among them) | both sides on one page |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        c = r["colocated"]
+        c, m = r["colocated"], r["supersedes_marked"]
         out.append(
             f"| {r['corpus']} | {r['order']} | {r['reported']} | {r['tp']} | {r['fp']} | "
             f"{r['fn']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | "
-            f"{r['superseded']} | {c['colocated']} of {c['items']} |"
+            f"{r['superseded']} ({m['tp']} of {m['tp'] + m['fn']}) | "
+            f"{c['colocated']} of {c['items']} |"
         )
     out.append("")
     for r in results:
@@ -314,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    missed {line}")
             for line in r["false_positives"]:
                 print(f"    false positive: {line}")
-            c = r["colocated"]
+            c, m = r["colocated"], r["supersedes_marked"]
+            print(f"    supersedes pairs marked superseded: {m['tp']} of {m['tp'] + m['fn']}")
             print(f"    both sides on one page: {c['colocated']} of {c['items']}")
             for line in c["misses"]:
                 print(f"    not on one page: {line}")

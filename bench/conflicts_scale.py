@@ -282,7 +282,7 @@ def run() -> dict[str, Any]:
         return days.get(summary, date(2025, 1, 1))
 
     def check(indexed: bool) -> list[Any]:
-        detect_module._claims_of.cache_clear()  # a new process: nothing parsed yet
+        detect_module.claims_of.cache_clear()  # a new process: nothing parsed yet
         found: list[Any] = []
         for path, lines in new.items():
             before = texts[path]
@@ -313,7 +313,7 @@ def run() -> dict[str, Any]:
             timings[indexed].append(time.perf_counter() - t0)
     if results[True] != results[False]:
         raise AssertionError("detection through the index found other findings than from text")
-    detect_module._claims_of.cache_clear()
+    detect_module.claims_of.cache_clear()
     t0 = time.perf_counter()
     new_claims = sum(len(claims(x, p, "t")) for p, lines in new.items() for x in lines)
     normalise_s = time.perf_counter() - t0

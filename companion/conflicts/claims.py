@@ -754,6 +754,23 @@ def _lead(part: str, own_names: set[str], entities: frozenset[str] | None) -> st
     return None
 
 
+def _linked_in(
+    part: str, spans: list[tuple[int, int]], entities: frozenset[str], own_names: set[str]
+) -> list[str]:
+    """The linked pages' names a clause writes in lower case (whole words, outside values):
+    capitalised ones are found as names already."""
+    low = part.lower()
+    out = []
+    for name in entities:
+        if not name or name in own_names or any(c.isupper() for c in name):
+            continue
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", low):
+            if part[m.start() : m.end()] == name and not any(a <= m.start() < b for a, b in spans):
+                out.append(name)
+                break
+    return sorted(out)
+
+
 def _an_entity(name: str, entities: frozenset[str]) -> bool:
     """Whether `name` names one of `entities`: one's words within the other's."""
     words = set(name.split())
@@ -791,6 +808,10 @@ def _clause_claim(
     # The names that tell entities apart: those of linked pages when the page's links are known
     # (`Always On` in "a SQL Server 2022 Always On availability group" is a feature).
     distinct = names if entities is None else [n for n in names if _an_entity(n, entities)]
+    for linked in _linked_in(part, spans, entities or frozenset(), own_names):
+        if linked not in names:  # a linked page written in lower case (`webhook-dispatcher`)
+            names.append(linked)
+            distinct.append(linked)
     names += [c for c in classes if c not in names]
 
     view = list(part)
