@@ -34,10 +34,11 @@ not replicated`, `has no offline mode` / `recorded observations offline`) confli
 attributes overlap by at least two thirds, with at least one shared word that is not the
 predicate's auxiliary.
 
-**Ids.** `conflict-` (or `superseded-`) plus six hex characters of a SHA-1 over the page, the
-shared attribute and the two normalised values, sorted: a rebuild re-derives the same id, and
-a third source restating either value gives the same id again (so a rejected value is not raised
-a second time).
+**Ids.** `conflict-` plus six hex characters of a SHA-1 over the entity (a row's thing, else
+the page's name), the kind of value and the two normalised values, sorted: a rebuild re-derives
+the same id, and a third source restating either value gives the same id again (so a rejected
+value is not raised a second time). A `superseded-` id also covers the replaced fact's text:
+each fact a change replaces gets its own mark.
 """
 
 from __future__ import annotations
@@ -333,7 +334,15 @@ def judge(
         elif (new_changes and newer_is_new) or (old_changes and not newer_is_new):
             return Finding(
                 "supersedes",
-                ident("superseded", _entity(old), group, a, b),
+                # One mark per replaced fact: two facts of a page stating the old value are
+                # both superseded, each marked (a conflict is one id however shown).
+                ident(
+                    "superseded",
+                    _entity(old),
+                    group + "\x1f" + (old if new_changes and newer_is_new else new).fact,
+                    a,
+                    b,
+                ),
                 _title(new, shared, category, group),
                 old,
                 new,
