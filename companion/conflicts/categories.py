@@ -157,6 +157,11 @@ _REGION = re.compile(
     rf"\b(?:(?:{_AREAS})\s+(?:{_DIRECTIONS})|(?:{_DIRECTIONS})\s+(?:{_AREAS}))\b"
     r"|\b[a-z]{2}-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d\b"
 )
+# A configuration setting written in code: `name = value`, or `name` was/is/set to `value`.
+_SETTING = re.compile(
+    r"`(?P<k>[A-Za-z_][\w.-]{2,})\s*[=:]\s*(?P<v>[^`\s][^`]*)`"
+    r"|`(?P<k2>[A-Za-z_][\w.-]{2,})`\s+(?:was|is|=|set to|stays at|of)\s+`(?P<v2>[^`]+)`"
+)
 # A standard's release label after its name: `FHIR R4`, `FHIR STU3`, `HL7 v2` is a version.
 _RELEASE = re.compile(r"\b(?P<p>[A-Z][A-Za-z0-9]+)\s+(?:release\s+)?(?P<r>R\d{1,2}|STU\d|DSTU\d)\b")
 _RELEASE_ALONE = re.compile(r"\b(?P<r>STU\d|DSTU\d)\b")
@@ -211,46 +216,52 @@ def _role(verb: str) -> str:
     return "owner"
 
 
+class _Found:
+    """Labels found so far, without overlaps: the first reader to claim a span keeps it."""
+
+    def __init__(self) -> None:
+        self.labels: list[Label] = []
+        self.taken: list[tuple[int, int]] = []
+
+    def add(self, label: Label) -> None:
+        a, b = label.start, label.end
+        if all(b <= x or a >= y for x, y in self.taken):
+            self.taken.append((a, b))
+            self.labels.append(label)
+
+
 def labels(text: str) -> list[Label]:
     """Every named value in `text`, in order, without overlaps (see the module docstring)."""
-    found: list[Label] = []
-    taken: list[tuple[int, int]] = []
-
-    def free(a: int, b: int) -> bool:
-        return all(b <= x or a >= y for x, y in taken)
-
-    for pattern in (_LABELLED, _BY, _APPOSITION, _FROM, _WHICH, _AGENT):
+    found = _Found()
+    _roles(text, found)
+    for m in _SETTING.finditer(text):
+        # `key = value` or `key` was `value`: a setting has one value at a time.
+        group = "v" if m.group("v") is not None else "v2"
+        key = m.group("k") or m.group("k2") or ""
+        value = m.group(group).strip().lower()
+        found.add(Label("setting:" + key.lower(), value, m.start(group), m.end(group), True))
+    for pattern in (_RELEASE, _RELEASE_ALONE):
         for m in pattern.finditer(text):
-            name = _TRIM.sub("", m.group("name"))
-            a = m.start("name")
-            b = a + len(name)
-            if not name or not free(a, b) or name.lower() in _NOT_NAMES:
-                continue
-            role = _role(m.group("verb"))
-            taken.append((a, b))
-            found.append(Label(role, _norm_name(name), a, b, role != "provider"))
-    for m in _RELEASE.finditer(text):
-        if free(m.start("r"), m.end("r")):
-            taken.append((m.start("r"), m.end("r")))
-            found.append(Label("release", m.group("r").upper(), m.start("r"), m.end("r"), False))
-    for m in _RELEASE_ALONE.finditer(text):
-        if free(m.start("r"), m.end("r")):
-            taken.append((m.start("r"), m.end("r")))
-            found.append(Label("release", m.group("r").upper(), m.start("r"), m.end("r"), False))
+            found.add(Label("release", m.group("r").upper(), m.start("r"), m.end("r"), False))
     for m in _REGION.finditer(text):
-        if free(m.start(), m.end()):
-            taken.append((m.start(), m.end()))
-            found.append(Label("region", m.group().lower(), m.start(), m.end(), False))
+        found.add(Label("region", m.group().lower(), m.start(), m.end(), False))
     for m in _CATEGORY_RE.finditer(text):
-        if not free(m.start(), m.end()):
-            continue
         klass, option, exclusive = _WORDS[m.group(1).lower()]
         if klass == "requirement" and _NOT_BEFORE.search(text, 0, m.start()):
             option = "optional" if option == "mandatory" else "mandatory"
-        taken.append((m.start(), m.end()))
-        found.append(Label(klass, option, m.start(), m.end(), exclusive))
-    found.sort(key=lambda x: x.start)
-    return found
+        found.add(Label(klass, option, m.start(), m.end(), exclusive))
+    return sorted(found.labels, key=lambda x: x.start)
+
+
+def _roles(text: str, found: _Found) -> None:
+    for pattern in (_LABELLED, _BY, _APPOSITION, _FROM, _WHICH, _AGENT):
+        for m in pattern.finditer(text):
+            name = _TRIM.sub("", m.group("name"))
+            if not name or name.lower() in _NOT_NAMES:
+                continue
+            role = _role(m.group("verb"))
+            a = m.start("name")
+            found.add(Label(role, _norm_name(name), a, a + len(name), role != "provider"))
 
 
 _NOT_NAMES = frozenset(

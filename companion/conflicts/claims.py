@@ -720,6 +720,8 @@ def _read_values(part: str) -> tuple[list[Value], list[str]]:
             classes.append(f"{v.unit} {'.'.join(map(str, v.version or ()))}")
         elif v.kind == "time" and not part[: v.start].strip(" |"):
             continue  # a log's time stamp (`06:05 Stopped ...`): when, not what
+        elif re.match(r"-[^\W\d_]", part[v.end :]):
+            continue  # "a month-end report": a word of a compound, not a duration
         elif re.match(r"\s+at a time\b", part[v.end :]):
             continue  # "a week at a time": how work is taken in turns, not a measure
         elif v.kind == "money" and v.unit and "/" not in v.unit and _ANNUAL.search(part):
@@ -790,6 +792,8 @@ def _clause_claim(
 ) -> Claim | None:
     found, classes = _read_values(part)
     named = labels(part)
+    # A value inside a named one is that one's (`max_delay = 30s` is a setting's value).
+    found = [v for v in found if not any(x.start <= v.start < x.end for x in named)]
     asserts = polarity(part)
     if not found and not named:
         # A statement with no value asserts or denies its predicate: a boolean claim, true
@@ -837,6 +841,8 @@ def _clause_claim(
             words.setdefault(_FLAG_WORDS[v.raw.lower()], v.raw.lower())
         elif v.kind == "count" and v.unit:
             words.setdefault(_stem(v.unit.lower()), v.unit.lower())
+        if v.kind in ("quantity", "count", "money", "percent") and v.bound in ("le", "lt"):
+            words.setdefault("limit", "limit")  # "send up to 1,000 a second" states a limit
     return Claim(
         page=page,
         subject=page,
@@ -863,7 +869,7 @@ def _clause_claim(
 _CHANGE_ONLY = re.compile(
     rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
     r"|\b(?:up|down)\s+from\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b"
-    r"|\breplaced\b|\bsuperseded\b|\binstead of\b|\bwill (?:be|become)\b"
+    r"|\breplaced\b|\bsuperseded\b|\binstead of\b|\bwill (?:be|become)\b|^\s*set\s+`"
     r"|\b(?:was|were)\b[^.;]{0,40}?,\s*(?:and\s+)?(?:it\s+|they\s+)?(?:is\s+|are\s+)?now\b",
     re.IGNORECASE,
 )

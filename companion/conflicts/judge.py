@@ -46,7 +46,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
@@ -161,8 +161,11 @@ def _same_row_thing(a: Claim, b: Claim) -> bool:
 
 def _strong(a: Claim, b: Claim, shared: tuple[str, ...]) -> bool:
     """Enough shared words for two values of one kind to be of one attribute: two, unless a
-    side's attribute has fewer than three words."""
-    return len(shared) >= 2 or min(len(a.attribute), len(b.attribute)) < 3
+    side's attribute has fewer than three words, or one when both state the same scope."""
+    if len(shared) >= 2 or min(len(a.attribute), len(b.attribute)) < 3:
+        return True
+    # One word and the same stated scope (`per merchant` on both sides) is as much.
+    return bool(shared) and bool(a.scope) and a.scope == b.scope
 
 
 def _group(v: Value) -> str:
@@ -227,8 +230,9 @@ def _category(kind: str) -> str:
 _TO_VALUE = re.compile(r"\b(?:to|now|will be|will become)\s+(?:[^\s.;,]+\s+){0,2}[*_`]*$", re.I)
 _Diff = tuple[str, str, str, int, int]  # group, old normalised, new normalised, their starts
 _CHANGED_VALUE = re.compile(
-    r"\b(?:from|to|now|instead of|into|will be|will become)\s+"
-    r"(?:(?!(?:on|in|at|by|since|during)\b)[^\s.;,]+\s+){0,3}[*_`]*$",
+    r"(?:\b(?:from|to|now|instead of|into|will be|will become)\s+"
+    r"(?:(?!(?:on|in|at|by|since|during)\b)[^\s.;,]+\s+){0,3}[*_`]*"
+    r"|^\s*set\s+`[^`=]*=\s*)$",
     re.IGNORECASE,
 )
 
@@ -401,6 +405,8 @@ def _near_words(c: Claim, start: int, end: int) -> set[str]:
     before = [m for m in words if m.end() <= start][-_NEAR:]
     after = [m for m in words if m.start() >= end][:_NEAR]
     near = set()
+    if "limit" in c.attribute and "limit" not in text.lower():
+        near.add("limit")  # the word a bound adds ("up to 1,000 a second") is the value's own
     for m in before + after:
         stem = _stem(m.group().lower())
         near.add(_SYNONYMS.get(stem, stem))
@@ -444,8 +450,12 @@ def _value_diffs(old: Claim, new: Claim, shared: tuple[str, ...]) -> tuple[bool,
         words = [w for w in shared if not w.startswith("name:")]
         if not words and (old.attribute or new.attribute):
             continue  # a bare value, or only a name in common: what the value is of is unknown
-        if compatible(x, y) and not (x.bound == y.bound and x.bound != "eq"):
+        limits = "limit" in shared and {x.bound, y.bound} <= {"le", "lt", "eq"}
+        if limits and same_value(replace(x, bound="eq"), replace(y, bound="eq")):
+            continue  # "up to 1,000 a second" and "the limit stays at 1,000": one limit
+        if compatible(x, y) and not (x.bound == y.bound and x.bound != "eq") and not limits:
             continue  # a bound and a value inside it; two different limits do conflict
+            # (and "the limit is 500" against "up to 1,000" are two limits)
         if not _near(old, (x.start, x.end), new, (y.start, y.end), shared):
             continue
         differing.append((group, _norm(x), _norm(y), x.start, y.start))

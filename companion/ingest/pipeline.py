@@ -479,15 +479,19 @@ class Ingester:
             return _date_in(planned) if planned is not None else self._date_of(source)
 
         for write in sorted(plan.writes, key=lambda w: w.rel):
-            if write.created or not write.rel.startswith(folders):
+            if not write.rel.startswith(folders):
                 continue
-            held = self.view.read(write.rel)
-            if held is None:
+            # A page this source creates holds only its facts: nothing to contradict, but a
+            # change it states of its own earlier fact is still marked (`detect`'s `_within`).
+            held = None if write.created else self.view.read(write.rel)
+            if held is None and not write.created:
                 continue
             title = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
             aliases = _aliases(write.text)
-            before, digest = held
-            stored = self._stored_claims(write.rel, digest, aliases, before)
+            before, digest = held if held is not None else ("", "")
+            stored = (
+                None if held is None else self._stored_claims(write.rel, digest, aliases, before)
+            )
             for f in detect(
                 write.rel,
                 title,
