@@ -1329,7 +1329,8 @@ class Companion:
         """Open conflicts (with `include_resolved`, resolved ones too), one per id, as
         `companion conflicts --json` prints them: a, b (the two claims), a_source, b_source (the
         raw source files), page, title, id, status, opened, closed. With `superseded`, the
-        supersedes callouts instead (a the replaced fact, b the one replacing it)."""
+        supersedes callouts instead (a the replaced fact, b the one replacing it; `superseded`
+        the date it holds from, also in `opened`)."""
         raw = self._raw_sources()
         closed = {r.id: r.closed for r in self.store.conflicts.records() if r.closed}
         out: dict[str, dict[str, Any]] = {}
@@ -1344,6 +1345,7 @@ class Companion:
                 "a": claims[0], "b": claims[1], "a_source": sources[0], "b_source": sources[1],
                 "page": c.page, "title": c.conflict, "id": c.id, "status": c.status,
                 "opened": c.opened or None, "closed": closed.get(c.id),
+                **({"superseded": c.opened or None} if superseded else {}),
             }  # fmt: skip
         if include_resolved and not superseded:
             for r in self.store.conflicts.records():

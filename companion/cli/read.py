@@ -214,7 +214,10 @@ def conflicts(
     `companion index` after editing. --json prints a list of objects with a, b (the two claims),
     a_source, b_source (the source files), page, title, id and status.
     """
+    if include_resolved and superseded:
+        raise click.UsageError("--all lists resolved conflicts; --superseded has none to add")
     with open_app(vault or vault_opt, state_dir) as app:
+        app.require_index()
         rows = app.conflicts(include_resolved, superseded)
         note = app.conflict_queue_note()
         if note and not as_json:
