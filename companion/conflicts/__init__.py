@@ -8,10 +8,10 @@ the upper:
    versions of a named product, booleans — with the bound each is stated with ("at most",
    "about"), and whether the sentence asserts or denies (`polarity`). `same_value` and
    `compatible` compare two values; a value that is not understood is skipped, never guessed.
-2. **Claims** (`claims`): a fact reduced to what it says about which subject, attribute and
-   scope, with its values, polarity, sources and whether it states a change over time;
-   `comparable` says whether two claims are about the same thing, `index_key` the keys a claim
-   is stored under so candidates are found without comparing every pair.
+2. **Claims** (`claims`): a fact split into clauses, each a `Claim` about the page it sits on,
+   with its attribute words, scope, values, named values (`categories`), polarity, sources and
+   whether it states a change; `names`, `entities`, `lead` and `row` tell two things on one page
+   apart. Which claims meet is `judge.related`'s to say; candidates come from `detect`'s index.
 3. **Judging and detection** (`judge`, `detect`): two claims on one page from different
    sources are a `conflict` (their values cannot both be true), a `supersedes` (the newer states
    a change from the older's value) or nothing; `detect` finds a page's new lines' candidates

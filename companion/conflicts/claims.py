@@ -1,86 +1,99 @@
-"""Claims: a fact reduced to what it says about which subject, attribute and scope.
+"""Claims: a fact reduced to statements about the page, each with its attribute, scope and values.
 
-**Two readers.** `claims(text, page, title, aliases, entities)` is the one detection uses: it
-splits a fact into statements (clauses: sentences, `;`, a dash, a colon after a verb, and the
-conjunctions that start a new statement; a table row written with its headers,
-`Label: cell; Label: cell`, gives one statement per labelled cell, about the row's first cell) and
-reads each into a `Claim` whose subject is the *page* (two claims are compared on one page only),
-with the other names it holds (`names`; `entities`: those that are linked pages, which tell two
-things on one page apart), what it starts with (`lead`), the row it comes from (`row`), named
-values (`labels`: categories and role names, `categories`), compounds read as one word
-(`fails over` -> `failover`, `the move` -> `cutover`) and synonyms (`fee` = `price`). Its rules
-are described where they are defined, below. `claim(text, page, title)` is the first, sentence-
-level reader (one claim per fact, the subject from the words before the verb), described next;
-`comparable` and `index_key` belong to it.
-
-`claim(text, page, title)` reads one fact (a bullet's text, with or without its `- `, citation
-and block id) into a `Claim`; `comparable(a, b)` says whether two claims are about the same
-thing, so that their values may be compared; `index_key(c)` gives the keys a claim is stored
-under, so that a new claim meets its candidates without being compared with every claim of a
-vault. All three are pure functions of their arguments: no I/O, no clock, no model.
-
-**Conservative by rule**, as in `values`: two claims are comparable only when everything below
-agrees. A pair wrongly called comparable can become a false conflict (a person's attention); a
-pair wrongly kept apart only misses one.
+`claims(text, page, title, aliases, entities)` reads one fact (a bullet's or a sentence's text,
+with or without its `- `, citation and block id) on the page `page` (vault path) named `title`
+or one of `aliases` into a list of `Claim`, one per clause. `linked_names(page_text)` gives the
+names of the wiki pages a page links to, the `entities` argument. Both are pure functions of
+their arguments: no I/O, no clock, no model. `judge` decides which two claims are about the same
+thing and whether they conflict; `detect` indexes them.
 
 **Text.** The citation (`CITATION` of `companion.write.wiki`, SYSTEM.md §6) is cut out and its
 source pages kept in `sources`; a trailing block id (`^i-1a2b3c4d`) and a leading `- ` are cut;
-the space the citation leaves before the final stop is closed up. `text` is what remains.
+the space the citation leaves before a stop is closed up. That is the claim's `fact`; its
+`text` is the clause.
 
-**Values and booleans.** `values` come from `companion.conflicts.values.values(text)` and
-`polarity` from its `polarity`. A fact with no value is still a claim when it is a *boolean
-statement*: a copula or auxiliary before a participle or adjective (`is replicated`, `are not
-stored`, `was encrypted`), a modal before a verb (`can refund`, `cannot retry`), or any
-denial `polarity` finds (`never`, `no longer`, `no failed payouts`): the sentence asserts or
-denies a property. It gets one `boolean` value on its predicate word (the first denial cue
-when no copula or modal is found), its truth the sentence's polarity. Anything else
-(`The ledger team owns the dashboard`) is `None`: nothing to compare.
+**Clauses.** A fact is split where a new statement starts: a sentence end before a capital,
+`;`, a dash between words (` — `, ` – `, ` - `), `, and <Capitalised>` (`, and Billing Engine
+holds 2`; not `, and billing holds 2`), and a comma before `so`, `but`, `while`, `whereas`,
+`although`, `though`, `with`, `as it`/`as they`, `and it`/`and they`/`and we`/`and the`/`and a`.
+A colon splits only after a statement — an auxiliary or modal before it, or seven words or
+more: `The ledger is replicated: the standby lags` is two, `Recovery time objective: 4 hours`
+one. Every clause gives a claim.
 
-**Subject.** The page's title (lower-cased), unless the words before the verb — up to the
-first auxiliary, modal, value, comma, or a lower-case word ending in `s` after the first word
-(`allows`, `consumes`) — hold a *name* that is not the title: a run of capitalised words
-(`Settlement Gateway`, `Payments API`, `PostgreSQL`) or a `code` span. The first word of the
-sentence is part of a name only when it has an inner capital or is an acronym (`PostgreSQL`,
-`API`) or the next word is capitalised too (`Payments API`), so a sentence-initial `Nightly`
-is not one. A name whose words are among the title's (or the title's among its) is the title.
-The product of a version value is never a subject (`PostgreSQL 15 is ...` is about the page).
+**Table rows.** A labelled row as ingest writes it, `Label: cell; Label: cell` (two cells or
+more; text after a `; ` that is no `Label:` continues the cell before), gives one clause per
+labelled cell after the first, `Label: cell`. The first cell names the row's thing: `row` is
+it, lower-cased, and it heads `names` and `entities` — unless it names the page (the page's
+name itself, or that name followed by words like `service`, `API`, `integration engine`:
+`Ledger service` on the page `Ledger`, not `Ledger backups`), where `row` is `""` and adds no
+name. Outside a row `row` is None. A two-column row `key — Header: value` is read as the one
+clause `key (Header): value`.
 
-**Attribute.** The fact's content words, stemmed (a light suffix stripper — plural `s`/`es`/
-`ies`, `ed`, `ing`, `ly`, a final `e` — and a table of irregular verbs: `kept` -> `keep`),
-lower-cased, de-duplicated and sorted, without: the subject's and the title's words, the
-values' spans, the scope words, stop words, bound words (`at most`, `about`), denials, and
-*light and change verbs* (`run`, `use`, `have`, `upgrade`, `reduce`, `move`, `now`, `since`,
-...), so that "the database was upgraded to PostgreSQL 16" has the attribute of "the
-database runs PostgreSQL 15". Added: `version` and the product's words for a version value
-(`The ledger runs PostgreSQL 15` -> `("postgresql", "version")`), and the counted noun for a
-count value (`two replicas` -> `replica`): the value says how many, the noun is *what* is
-stated; and
-`enabled` for `enabled`/`disabled`, `supported` for `supported`/`unsupported` (both truths of
-one attribute; `yes`/`no` add nothing). A boolean statement's predicate word stays.
+**Subject and names.** Every claim's `subject` is the page: two claims are compared on one
+page only. What tells two things on one page apart are the clause's `names`: runs of
+capitalised words (joined by `of`, `and`, `for`, `&`) outside values and labels, lower-cased,
+without a possessive (`VMs` -> `vm`); not the page's own names, month or weekday names, a label
+before its colon (`Hosting:`), a version value's product, or a part of the page's name
+(`PayHub` on `Acme PayHub`). A clause's first word starts a name only when it is no ordinary
+word (stop words, `during`, `note`, ...) and has an inner capital or the next word is
+capitalised (`PostgreSQL`, `Payments API`; not a sentence-initial `Nightly`). A classification
+label (`Priority 2`, `Tier 1`: a version value whose product is a class word) is a name, not a
+version. `entities` are the names that are linked pages: with `entities` given, the names whose
+words are within one's (or one's within theirs) and the linked names the clause writes in lower
+case (`webhook-dispatcher`, added to `names` too); without it, all names. So `Always On` in "a
+SQL Server 2022 Always On availability group" is a name but, where only `sql server` is linked,
+no entity. `lead` is what the clause starts with (after a determiner): `""` the page's name,
+an entity's name, else None.
+
+**Values.** `values` come from `companion.conflicts.values.values`, less: a time stamp that
+opens the clause (a log's `06:05 Stopped ...`), a duration that is the first word of a
+compound (`a month-end report`), a duration taken `at a time`, a year before a noun (`the 2024
+budget`: a count from 1900 to 2099 whose written form does not end in `s`; `2023 records` is a
+count), and a value inside a label (`max_delay = 30s` is the setting's). Money in a clause that
+says `annual`, `yearly`, `per annum` or `p.a.` is a yearly rate (`per_year`). `polarity` is
+`values.polarity` of the clause. A clause with neither a value nor a label gets one `boolean`
+value, its truth the clause's polarity, on its predicate word when it is a *boolean statement*:
+a copula or auxiliary before a participle or adjective (`is replicated`, `are not stored`), a
+modal before a verb (`can refund`, `cannot retry`), or else the first denial cue (`never`, `no
+longer`, `no failed payouts`); otherwise on no word.
+
+**Labels.** `labels` are the clause's named values (`companion.conflicts.categories.labels`:
+categories, role names, settings); `exclusive` says the clause gives its value as the only one
+(`exclusive_cue`: `the only system of record`).
+
+**Attribute.** What the clause states a value of: its content words, stemmed (a light suffix
+stripper — plural `s`/`es`/`ies`, `ed`, `ing`, `ly`, a final `e` — and a table of irregular
+verbs: `kept` -> `keep`), lower-cased, de-duplicated and sorted, after reading phrasal verbs and
+their nouns as one word (`fails over` -> `failover`, `backed up` -> `backup`, `runs in` ->
+`hosted`, `the move`/`the migration` -> `cutover`) and synonyms as one (`fee`, `cost`, `charge`
+-> `price`; `owner` -> `own`; `vendor`, `supplier` -> `provid`). Left out: the spans of values
+(not a boolean's word) and labels, the scope words, stop words, units of time, month and
+weekday names, *light and change verbs* (`run`, `use`, `have`, `upgrade`, `reduce`, `move`,
+`now`, `since`, ...), the page's own words and the names' words, so that "the database was
+upgraded to PostgreSQL 16" has the attribute of "the ledger runs PostgreSQL 15". Added:
+`version` for a version value (its product's word stays: `("postgresql", "version")`), the
+counted noun for a count (`two replicas` -> `replica`), `enabled` for `enabled`/`disabled` and
+`supported` for `supported`/`unsupported` (both truths of one attribute), and `limit` for an
+upper bound (`up to 1,000 a second`, `within 2 days`). `surface` pairs each attribute word with
+the word as written.
 
 **Scope.** Words that make two claims about different things, from one generic vocabulary
 (`_SCOPE`): statistics (`median`, `mean`/`average`, `peak`, `p50`.. `p999`, `95th percentile`
 -> `p95`), environments (`production`/`prod`, `staging`, `test`, `sandbox`, `dev`, `dr`),
 populations (`adult`, `child`/`paediatric`, `infant`, `elderly`), commitments (`contractual`,
 `internal`, `target`, `sla`, `slo`), periods (`weekday`, `weekend`, `business hours`,
-`off-peak`, `overnight`), inbound/outbound, and `per <noun>` / `each <noun>`
-for any noun that is not a unit of time (`per merchant` -> `per:merchant`). Synonyms share one
-token (`prod` and `production` are `env:production`). Scope is a sorted tuple; comparable
-claims must have the *same* scope, so `p95 latency` never meets `latency` (unqualified).
+`off-peak`, `overnight`), inbound/outbound, and `per <noun>` / `each <noun>` for any noun that
+is not a unit of time (`per merchant` -> `per:merchant`; `a <noun>` for the nouns prices and
+limits are stated for: `£2 a study`). Synonyms share one token (`prod` and `production` are
+`env:production`). Scope is a sorted tuple; `judge` compares claims within one scope (a claim
+naming no environment counts as production's).
 
-**Change.** `change` is True when the text states a change over time: a change verb before
-`from`/`to` (`upgraded from 14 to 15`, `reduced to 8 minutes`, `moved from X to Y`; not the
-bound `up to` of `fell up to 14 minutes behind`), `since`, `no longer`, `used to`,
-`previously`, `formerly`, `replaced`, or `was ... now`.
-
-**Comparable** (`comparable`): the same subject, the same scope, attributes whose Jaccard
-similarity is at least `JACCARD` = 0.5 (two empty attributes count as equal), and at least one
-pair of values `same_value` can compare (same kind and unit; see `values`).
-
-**Index keys** (`index_key`): one key per attribute word, `subject \\x1f scope \\x1f word`
-(`\\x1f` cannot occur in a word); an empty attribute has the one key with an empty word.
-Every comparable pair shares a key — a Jaccard of at least 0.5 of two non-empty sets needs a
-common word — so looking a claim up under its keys finds every candidate.
+**Change.** `change` is True when the clause states a change over time: a change verb before
+`from`/`to` (`upgraded from 14 to 15`, `reduced to 8 minutes`; not the bound `up to` of `fell up
+to 14 minutes behind`), `up from`/`down from`, `no longer`, `used to`, `previously`,
+`formerly`, `replaced`, `superseded`, `instead of`, `will be`/`will become`, a clause that
+opens with `Set` and a code span, or `was ..., now`. Not `since`: "has used PostgreSQL 15
+since October" pins a value to a period, it states no change.
 """
 
 from __future__ import annotations
@@ -90,16 +103,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from companion.conflicts.categories import Label, exclusive_cue, labels
-from companion.conflicts.values import Value, per_year, polarity, same_value, values
+from companion.conflicts.values import Value, per_year, polarity, values
 from companion.write.wiki import CITATION, cited_sources
-
-JACCARD = 0.5  # the least attribute overlap of two comparable claims
-_SEP = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One fact as a comparable claim (see the module docstring for how each field is read)."""
+    """One clause of a fact, read as a claim (the module docstring says how each field is)."""
 
     page: str
     subject: str
@@ -231,8 +241,6 @@ _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+")
 _SPACE_STOP = re.compile(r"[ \t]+([.!?;:,])")
 _SPACES = re.compile(r"[ \t]{2,}")
 _WORD = re.compile(r"[^\W\d_]\w*(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
-_CODE = re.compile(r"`([^`\n]+)`")
-_LINK = re.compile(r"\[\[([^\]\[|]+)(?:\|([^\]\[]+))?\]\]")
 _PER = re.compile(
     r"\b(?:per|each|(?:for|on|with) every|(?:for|on|with) each|an?)\s+((?:[A-Za-z][A-Za-z-]*\s+){0,2}?"
     r"[A-Za-z][A-Za-z-]*)(?=\s*(?:[,.;:)]|$|\s+(?:archived|stored|processed|sent|handled|created)\b))",
@@ -245,69 +253,12 @@ _CHANGE_VERB = (
     r"(?:upgrad|downgrad|migrat|mov|chang|switch|reduc|increas|rais|lower|cut|bump|drop|"
     r"extend|shorten|replac|rais|grew|grow|fell|fall|rose|ris)\w*"
 )
-_CHANGE = re.compile(
-    rf"\b{_CHANGE_VERB}\s+(?:[^\s.;]+\s+){{0,4}}?(?:from|(?<!\bup )to)\b"
-    r"|\bsince\b|\bno longer\b|\bused to\b|\bpreviously\b|\bformerly\b|\breplaced\b"
-    r"|\bsuperseded\b|\bwas\b[^.;]*\bnow\b|\bwere\b[^.;]*\bnow\b",
-    re.IGNORECASE,
-)
 _NEGATION = re.compile(
     r"\b(?:not|never|no longer|cannot|no|none|nothing|without)\b|n't\b", re.IGNORECASE
 )
 
 
-# ---- reading a claim -------------------------------------------------------------------------
-
-
-def claim(text: str, page: str, title: str) -> Claim | None:
-    """The claim a fact's `text` makes on the page `page` (vault path) titled `title`, or None
-    when it states nothing comparable: no value and no boolean statement."""
-    sources = tuple(cited_sources(text))
-    body = _clean(text)
-    found = list(values(body))
-    asserts = polarity(body)
-    view = _blank_spans(body, found)  # before the predicate is added: that word stays
-    if not found:
-        predicate = _boolean_statement(body)
-        if predicate is None:
-            return None
-        start, end = predicate
-        found.append(Value("boolean", start, end, body[start:end], truth=asserts))
-    view = _LINK.sub(lambda m: " " + (m.group(2) or m.group(1)) + " ", view)
-    view = _CODE.sub(lambda m: " " + m.group(1) + " ", view)
-    title_words = {_stem(w) for w in _words(_title(title))}
-    products = {w for v in found if v.kind == "version" and v.unit for w in v.unit.split()}
-    subject = _subject(body, found, title, title_words, products)
-    scope, view = _scope(view)
-    excluded = title_words | {_stem(w) for w in subject.split()}
-    words: set[str] = set()
-    for raw in _words(view):
-        lw = raw.lower()
-        if lw in _STOP or lw in _TIME_NOUNS or lw in _CALENDAR:
-            continue
-        stem = _stem(lw)
-        if stem in _LIGHT_VERBS or stem in excluded or lw in _STOP or len(stem) < 2:
-            continue
-        words.add(stem)
-    for v in found:
-        if v.kind == "version":
-            words.add("version")
-            words.update(_stem(w) for w in (v.unit or "").split())
-        elif v.kind == "boolean" and v.raw.lower() in _FLAG_WORDS:
-            words.add(_FLAG_WORDS[v.raw.lower()])
-        elif v.kind == "count" and v.unit:
-            words.add(_stem(v.unit.lower()))
-    return Claim(
-        page=page,
-        subject=subject,
-        attribute=tuple(sorted(words)),
-        scope=scope,
-        values=tuple(found),
-        polarity=asserts,
-        text=body,
-        sources=sources,
-        change=_CHANGE.search(body) is not None,
-    )
+# ---- words, predicates, scope ----------------------------------------------------------------
 
 
 def _clean(text: str) -> str:
@@ -325,13 +276,6 @@ def _title(title: str) -> str:
 
 def _words(text: str) -> list[str]:
     return [m.group().replace("’", "'") for m in _WORD.finditer(text)]
-
-
-def _blank_spans(text: str, found: list[Value]) -> str:
-    chars = list(text)
-    for v in found:
-        chars[v.start : v.end] = " " * (v.end - v.start)
-    return "".join(chars)
 
 
 def _stem(word: str) -> str:
@@ -395,48 +339,6 @@ def _boolean_statement(body: str) -> tuple[int, int] | None:
     return None
 
 
-def _subject(
-    body: str, found: list[Value], title: str, title_words: set[str], products: set[str]
-) -> str:
-    default = " ".join(w.lower() for w in _words(_title(title)))
-    first_value = min((v.start for v in found if v.kind != "boolean"), default=len(body))
-    limit = min(first_value, body.find(",") if "," in body else len(body))
-    phrase: list[tuple[str, bool]] = []  # (word, is code) in subject position
-    code_spans = [(m.start(), m.end()) for m in _CODE.finditer(body)]
-    for n, m in enumerate(_WORD.finditer(body)):
-        if m.start() >= limit:
-            break
-        w = m.group()
-        lw = w.lower()
-        if lw in _AUX or (n > 0 and w.islower() and lw.endswith("s") and lw not in _STOP):
-            break
-        in_code = any(a <= m.start() < b for a, b in code_spans)
-        phrase.append((w, in_code))
-    names: list[list[str]] = []
-    run: list[str] = []
-    for k, (w, in_code) in enumerate(phrase):
-        lw = re.sub(r"'s$|’s$", "", w.lower())
-        capital = w[:1].isupper() or any(c.isupper() for c in w[1:])
-        if k == 0 and not in_code:
-            inner = any(c.isupper() for c in w[1:])
-            nxt_cap = k + 1 < len(phrase) and phrase[k + 1][0][:1].isupper()
-            capital = inner or nxt_cap
-        if (capital or in_code) and lw not in products and lw not in _STOP:
-            run.append(lw)
-            continue
-        if run:
-            names.append(run)
-            run = []
-    if run:
-        names.append(run)
-    for name in names:
-        stems = {_stem(w) for w in name}
-        if stems <= title_words or title_words <= stems:
-            return default
-        return " ".join(name)
-    return default
-
-
 def _scope(view: str) -> tuple[tuple[str, ...], str]:
     """The scope tokens in `view`, and `view` with their words blanked."""
     found: set[str] = set()
@@ -479,28 +381,7 @@ def _scope(view: str) -> tuple[tuple[str, ...], str]:
     return tuple(sorted(found)), "".join(chars)
 
 
-# ---- comparing and indexing ------------------------------------------------------------------
-
-
-def comparable(a: Claim, b: Claim) -> bool:
-    """Whether `a` and `b` are about the same thing: the same subject and scope, attributes
-    overlapping by at least `JACCARD`, and a pair of values of one kind and unit."""
-    if a.subject != b.subject or a.scope != b.scope:
-        return False
-    sa, sb = set(a.attribute), set(b.attribute)
-    if (sa or sb) and len(sa & sb) / len(sa | sb) < JACCARD:
-        return False
-    return any(same_value(x, y) is not None for x in a.values for y in b.values)
-
-
-def index_key(c: Claim) -> tuple[str, ...]:
-    """The keys `c` is stored under: `subject`, scope and one attribute word each, so every claim
-    `comparable` with `c` shares at least one of them."""
-    head = c.subject + _SEP + "+".join(c.scope) + _SEP
-    return tuple(head + w for w in c.attribute) or (head,)
-
-
-# ---- clause-level claims ---------------------------------------------------------------------
+# ---- clauses ---------------------------------------------------------------------------------
 
 # Where one fact holds several statements: a sentence end, `;`, a dash between words, and the
 # conjunctions that start a new statement. A colon splits only after a statement (a verb before
@@ -541,8 +422,8 @@ def claims(
     aliases: tuple[str, ...] = (),
     entities: frozenset[str] | None = None,
 ) -> list[Claim]:
-    """The claims one fact makes, one per statement (clause) that states a value, a named value
-    or a boolean property: `text` a bullet's or sentence's text, `page` the vault path of the
+    """The claims one fact makes, one per statement (clause; see the module docstring):
+    `text` a bullet's or sentence's text, `page` the vault path of the
     page it sits on, `title`/`aliases` that page's names. The subject of every claim is the page
     (two claims are compared only on one page); the names in a clause other than the page's
     are its `names`, which tell two entities on one page apart. With `entities` (the names of
@@ -570,11 +451,8 @@ def claims(
             clauses.append((part, ()))
     out: list[Claim] = []
     for part, qualifiers in clauses:
-        c = _clause_claim(part, body, page, title, own, own_names, sources, qualifiers, entities)
-        if c is not None:
-            if thing is not None:
-                c = replace(c, row=thing)
-            out.append(c)
+        c = _clause_claim(part, body, page, own, own_names, sources, qualifiers, entities)
+        out.append(c if thing is None else replace(c, row=thing))
     return out
 
 
@@ -783,13 +661,12 @@ def _clause_claim(
     part: str,
     fact: str,
     page: str,
-    title: str,
     own: set[str],
     own_names: set[str],
     sources: tuple[str, ...],
     extra: tuple[str, ...],
     entities: frozenset[str] | None = None,
-) -> Claim | None:
+) -> Claim:
     found, classes = _read_values(part)
     named = labels(part)
     # A value inside a named one is that one's (`max_delay = 30s` is a setting's value).
