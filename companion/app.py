@@ -597,19 +597,41 @@ class Companion:
                     break
         return total
 
+    def _read_back_queue(
+        self, queue: str, records: dict[str, Any], callouts: list[Any], day: str
+    ) -> None:
+        """What a CONFLICT.md the companion wrote says that this index does not know (a rebuild,
+        a new state folder): its resolved conflicts, recorded closed; and its open ones whose
+        callout is on no page (deleted while the index was away), recorded to be closed now."""
+        from companion.conflicts.callouts import open_rows, resolved_rows
+        from companion.store.conflicts import Record
+
+        store = self.store.conflicts
+        for ident, (title, page, closed) in resolved_rows(queue).items():
+            if ident not in records:
+                records[ident] = Record(ident, title, page, "", "", "", "", "", closed or day)
+                store.record(records[ident])
+        on_pages = {c.id for c in callouts}
+        for ident, (title, page) in open_rows(queue).items():
+            if ident not in records and ident not in on_pages:
+                records[ident] = Record(ident, title, page, "", "", "", "", "", "")
+                store.record(records[ident])
+
     def _write_conflicts(self) -> WriteReport:
         """CONFLICT.md from the callouts the pages hold (SYSTEM.md §9), and the record of every
         conflict: one seen open is remembered; one whose callout is gone or marked resolved is
         closed, once, with its log.md entry; after a rebuild, the closures CONFLICT.md lists are
         read back first, so a resolved conflict is never raised again."""
-        from companion.conflicts.callouts import resolved_rows
         from companion.store.conflicts import Record
         from companion.write.atomic import read_regular
         from companion.write.conflicts import CONFLICT_PATH, ConflictEntry, conflict_md
         from companion.write.generated import is_generated, write_notes
 
         store = self.store.conflicts
-        held = read_regular(self.settings.vault, CONFLICT_PATH, 16 * 1024 * 1024)
+        try:
+            held = read_regular(self.settings.vault, CONFLICT_PATH, 16 * 1024 * 1024)
+        except CompanionError as exc:  # a FIFO, a symlink out of the vault: not ours to write
+            return WriteReport(refused=[(CONFLICT_PATH, str(exc))])
         ours = held is not None and is_generated(held)
         callouts = store.callouts()
         records = {r.id: r for r in store.records()}
@@ -620,14 +642,7 @@ class Companion:
         closures: list[str] = []
         with self.store.transaction():
             if ours and held is not None:
-                for ident, (title, page, closed) in resolved_rows(
-                    held.decode("utf-8", "replace")
-                ).items():
-                    if ident not in records:
-                        records[ident] = Record(
-                            ident, title, page, "", "", "", "", "", closed or day
-                        )
-                        store.record(records[ident])
+                self._read_back_queue(held.decode("utf-8", "replace"), records, callouts, day)
             open_now: dict[str, ConflictEntry] = {}
             resolved_now: set[str] = set()
             for c in callouts:
@@ -656,7 +671,7 @@ class Companion:
                     store.reopen(c.id)
                     records[c.id] = r
             for ident, r in records.items():
-                if not r.closed and ident not in open_now and r.opened:
+                if not r.closed and ident not in open_now:
                     store.close(ident, day)
                     how = "marked resolved" if ident in resolved_now else "callout removed"
                     closures.append(f"closed: {r.title} (`{ident}`, {how})")

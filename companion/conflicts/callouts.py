@@ -4,8 +4,8 @@ The vault is the record: a `[!conflict]` callout on a page *is* an open conflict
 `[!resolved]` one (the person's one-word change, or the companion's rewrite of it) a resolved
 one, a `[!superseded]` one a fact the companion replaced with a newer one. `callouts(text)`
 reads them all, so a sync (and a `--rebuild` from an empty state folder) knows every conflict
-from the pages alone, and `resolved_ids(text)` reads the resolved ids `CONFLICT.md` keeps for the
-callouts a person deleted.
+from the pages alone; `resolved_rows(text)` and `open_rows(text)` read back what a `CONFLICT.md`
+the companion wrote lists (the record of callouts a person deleted).
 
 The form (written by `companion.write.conflicts`):
 
@@ -121,3 +121,16 @@ def resolved_rows(text: str) -> dict[str, tuple[str, str, str]]:
             closed if _DAY.match(closed) else "",
         )
     return found
+
+
+_OPEN_LINK = re.compile(r"\[\[([^\]#|]+)#\^(conflict-[0-9a-f]{6})\\?\|([^\]]*)\]\]")
+
+
+def open_rows(text: str) -> dict[str, tuple[str, str]]:
+    """{id: (title, page)} of the open table of a `CONFLICT.md` the companion wrote: after a
+    rebuild, a conflict listed open whose callout is on no page was closed while the index was
+    away (its callout deleted), and is recorded so."""
+    head, _, _ = text.partition("\n## Resolved")
+    return {
+        m.group(2): (_unescape(m.group(3)), m.group(1) + ".md") for m in _OPEN_LINK.finditer(head)
+    }

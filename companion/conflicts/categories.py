@@ -36,7 +36,11 @@ options of such a class contradict only when a side says it is the only one (`on
 (`Infrastructure & Hosting`, `Department of Health`), or a single lower-case word with a
 hyphen or digit (`ops-team`). The roles group as `owner` (own, run, manage, maintain, operate,
 support, cover) and `provider` (provide, supply, host, vendor): one subject has one owner of
-an attribute at a time, so two owners with no word in common contradict; providers need a cue.
+an attribute at a time, so two owners neither of whose names holds the other's contradict
+(`same_option`); providers need a cue, and `on-call` (who answers out of hours) is a role of its
+own. The cues that a value is the only one are `_EXCLUSIVE_CUE`'s: `only`, `always`, `never`,
+`every`, `all`, `exclusively`, `no other`, `any other`, `ever since`, `since go-live`, `since it
+was first`, `from the start`, `has not changed`.
 """
 
 from __future__ import annotations

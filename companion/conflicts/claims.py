@@ -242,7 +242,7 @@ _SPACE_STOP = re.compile(r"[ \t]+([.!?;:,])")
 _SPACES = re.compile(r"[ \t]{2,}")
 _WORD = re.compile(r"[^\W\d_]\w*(?:['’][^\W\d_]+)?(?:[-.][^\W_]+)*")
 _PER = re.compile(
-    r"\b(?:per|each|(?:for|on|with) every|(?:for|on|with) each|an?)\s+((?:[A-Za-z][A-Za-z-]*\s+){0,2}?"
+    r"\b(?:per|each|for every|for each|an?)\s+((?:[A-Za-z][A-Za-z-]*\s+){0,2}?"
     r"[A-Za-z][A-Za-z-]*)(?=\s*(?:[,.;:)]|$|\s+(?:archived|stored|processed|sent|handled|created)\b))",
     re.IGNORECASE,
 )

@@ -60,7 +60,7 @@ def claims_of(
 def cited_lines(text: str) -> list[str]:
     """The lines of `text` that are facts: citing a source page, not inside a callout."""
     return [
-        line
+        line.removesuffix("\r")
         for line in text.split("\n")  # markdown breaks lines at \n only, not at U+2028
         if "[[wiki/sources/" in line
         and not line.lstrip().startswith(">")

@@ -273,9 +273,10 @@ def _changes(c: Claim, start: int) -> bool:
     )
 
 
-def _entity(c: Claim) -> str:
-    """What a claim is about, for its conflict's id: a row's thing, else the page's name."""
-    return c.row or c.page.rpartition("/")[2].removesuffix(".md").lower()
+def _entity(a: Claim, b: Claim) -> str:
+    """What a pair is about, for its id: a row's thing (either side's: the id is the same in
+    either order), else the page's name."""
+    return a.row or b.row or a.page.rpartition("/")[2].removesuffix(".md").lower()
 
 
 def ident(prefix: str, entity: str, what: str, a: str, b: str) -> str:
@@ -342,7 +343,7 @@ def judge(
                 # both superseded, each marked (a conflict is one id however shown).
                 ident(
                     "superseded",
-                    _entity(old),
+                    _entity(old, new),
                     group + "\x1f" + (old if new_changes and newer_is_new else new).fact,
                     a,
                     b,
@@ -357,7 +358,7 @@ def judge(
             return None
     return Finding(
         "conflict",
-        ident("conflict", _entity(old), group, a, b),
+        ident("conflict", _entity(old, new), group, a, b),
         _title(old, shared, category, group),
         old,
         new,
@@ -509,7 +510,7 @@ def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
     a, b = f"polarity:{old.polarity}", f"polarity:{new.polarity}"
     return Finding(
         "conflict",
-        ident("conflict", _entity(old), " ".join(sorted(words)), a, b),
+        ident("conflict", _entity(old, new), " ".join(sorted(words)), a, b),
         _title(old, shared, "boolean"),
         old,
         new,

@@ -4,7 +4,8 @@
 `conflict_record` table remembers each conflict id once seen open — its title, page, claims and
 sources — so that when its callout leaves every page the conflict is known to be *closed* (and
 logged once), and CONFLICT.md can list it as resolved. A rebuilt index reads the resolved ids back
-from CONFLICT.md (`companion.conflicts.callouts.resolved_ids`) and `close`s them again.
+from CONFLICT.md (`companion.conflicts.callouts.resolved_rows`, `open_rows`) and records them
+closed.
 
 `claims` and `claim_keys` rows are derived too (a wiki page's cited facts' claims, computed at
 sync): `candidates` looks up the stored claims of one page filed under any of a new claim's keys

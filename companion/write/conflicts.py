@@ -85,7 +85,7 @@ def callout(kind: str, ident: str, title: str, day: str, claims: Sequence[str]) 
 
 @dataclass(frozen=True, slots=True)
 class CalloutBlock:
-    """Where one companion callout sits in a page's lines (`str.splitlines` numbering, 0-based):
+    """Where one companion callout sits in a page's lines (`split_lines` numbering, 0-based):
     its first line `head`, its `> ` lines up to `end` (exclusive), its block id `ident`."""
 
     kind: str  # conflict, resolved or superseded, lowercase
@@ -213,7 +213,7 @@ def write_resolved(
 
 
 def has_block(text: str, ident: str) -> bool:
-    return re.search(rf"(?m)^\^{re.escape(ident)}[ \t]*$", text) is not None
+    return re.search(rf"(?m)^\^{re.escape(ident)}[ \t]*\r?$", text) is not None
 
 
 def place(text: str, anchor: str, lines: Sequence[str]) -> str:
@@ -221,10 +221,10 @@ def place(text: str, anchor: str, lines: Sequence[str]) -> str:
     region; otherwise (a person's line, or the line is gone) in the `conflicts` region."""
     newline = "\r\n" if "\r\n" in text[:4096] else "\n"
     block = newline.join(lines)
+    anchor = anchor.rstrip("\r")
     offset = _line_offset(text, anchor)
-    if offset is not None and _in_region(text, offset):
-        end = text.find("\n", offset)
-        end = len(text) if end == -1 else end + 1
+    if offset is not None and _OWNED_ID.search(anchor) and _in_region(text, offset):
+        end = _item_end(text, offset)
         insert = newline + block + newline + newline
         if end == len(text) and not text.endswith("\n"):
             insert = newline + insert
@@ -237,13 +237,38 @@ def place(text: str, anchor: str, lines: Sequence[str]) -> str:
     return set_region(text, CONFLICTS_REGION, body + newline)
 
 
+# An ingest bullet's block id (`write.wiki`): only after one of those does a callout go inline.
+# After a person's line (no such id) it goes to the `conflicts` region: their list item, and any
+# lines they indented under it, stay as they wrote them.
+_OWNED_ID = re.compile(r"[ \t]\^i-[0-9a-f]{8}[ \t]*$")
+
+
 def _line_offset(text: str, anchor: str) -> int | None:
+    """Where the line `anchor` starts: its first copy inside a companion region, else its first
+    copy anywhere (a person may have pasted the same bullet above the region)."""
+    first = None
     pos = 0
     for line in split_lines(text):
         if line.rstrip("\r\n") == anchor:
-            return pos
+            if _in_region(text, pos):
+                return pos
+            first = pos if first is None else first
         pos += len(line)
-    return None
+    return first
+
+
+def _item_end(text: str, offset: int) -> int:
+    """The end of the list item starting at `offset`: its line and the indented lines under
+    it (a callout never goes between a bullet and its sub-bullets)."""
+    lines = split_lines(text[offset:])
+    end = offset + (len(lines[0]) if lines else 0)
+    for line in lines[1:]:
+        if not line.strip() or not line[:1].isspace():
+            break
+        end += len(line)
+    if end == len(text) and not text.endswith("\n"):
+        return end
+    return end
 
 
 def _in_region(text: str, offset: int) -> bool:

@@ -159,3 +159,61 @@ def test_rebuilding_twice_keeps_the_resolved_table_byte_for_byte(vault: Path) ->
         with _app(vault) as app:
             app.index(embed=False, rebuild=True)
         assert (vault / "CONFLICT.md").read_bytes() == first
+
+
+def test_on_a_crlf_page_the_callout_goes_after_the_claim_once(vault: Path) -> None:
+    with _app(vault) as app:
+        app.ingest(["sources/gateway-runbook.md"])
+        page = vault / PAGE
+        page.write_bytes(page.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        app.index(embed=False)
+        app.ingest(["sources/gateway-review.md"])
+    data = page.read_bytes()
+    assert data.count(b"^conflict-") == 1
+    assert b"\n" not in data.replace(b"\r\n", b"")  # still CRLF throughout
+    text = data.decode("utf-8")
+    assert text.index("> [!conflict]") < text.index("%% companion:end facts %%")
+
+
+def test_a_persons_line_inside_a_region_keeps_its_sub_bullet_and_gets_no_inline_callout(
+    vault: Path,
+) -> None:
+    with _app(vault) as app:
+        app.ingest(["sources/gateway-runbook.md"])
+        page = vault / PAGE
+        text = page.read_text(encoding="utf-8")
+        mine = (
+            "- The recovery time objective of Harbour Gateway is 6 hours, says ops "
+            "([[wiki/sources/gateway-runbook]]).\n  - I asked the ops lead; to be confirmed.\n"
+        )
+        text = text.replace("%% companion:end facts %%", mine + "%% companion:end facts %%")
+        page.write_text(text, encoding="utf-8")
+        app.index(embed=False)
+        app.ingest(["sources/gateway-review.md"])
+    after = page.read_text(encoding="utf-8")
+    assert mine in after  # the person's item and its sub-bullet, together, unchanged
+    assert "%% companion:begin conflicts %%" in after
+
+
+def test_a_conflict_closed_while_the_index_was_away_is_closed_after_a_rebuild(
+    vault: Path,
+) -> None:
+    with _app(vault) as app:
+        app.ingest()
+    shutil.rmtree(vault.parent / "state")  # the index is lost, then the person resolves
+    ident = _resolve_by_deleting(vault)
+    with _app(vault) as app:
+        app.index(embed=False, rebuild=True)
+        rows = app.conflicts(include_resolved=True)
+    assert [r["status"] for r in rows if r["id"] == ident] == ["resolved"]
+    assert "closed:" in (vault / "log.md").read_text(encoding="utf-8")
+
+
+def test_a_fifo_named_conflict_md_is_reported_not_fatal(vault: Path) -> None:
+    import os
+
+    os.mkfifo(vault / "CONFLICT.md")
+    with _app(vault) as app:
+        report = app.ingest()
+        assert any("CONFLICT.md" in n for n in report.notes)
+        assert app.conflicts()  # the callouts are written all the same
