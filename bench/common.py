@@ -172,6 +172,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def write_section(begin: str, end: str, text: str) -> None:
+    """Put `text` between the `begin` and `end` markers of docs/benchmarks.md (appended with the
+    markers at the end when they are not there yet); the rest of the file is left as it is."""
+    doc = DOC.read_text(encoding="utf-8")
+    if begin in doc and end in doc:
+        head, rest = doc.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        doc = f"{head}{begin}\n{text}{end}{tail}"
+    else:
+        doc = doc.rstrip("\n") + f"\n\n{begin}\n{text}{end}\n"
+    DOC.write_text(doc, encoding="utf-8")
+
+
 def fmt_load(load: list[float]) -> str:
     return "/".join(f"{x:.2f}" for x in load)
 

@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, REPO, machine
+from bench.common import CACHE, REPO, machine, write_section
 
-DOC = REPO / "docs" / "benchmarks.md"
 WORK = CACHE / "conflicts"
 PLANTED = REPO / "bench" / "planted"
 BEGIN = (
@@ -82,12 +81,7 @@ def run_order(
     colocated = _colocated(vault, corpus, summary_of)
     reported = base / "REPORTED.json"
     reported.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
-    out = subprocess.run(
-        [sys.executable, str(scorer), str(corpus / "truth.json"), str(reported)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _scored(scorer, corpus / "truth.json", reported)
     return {
         "corpus": name,
         "order": order,
@@ -119,13 +113,7 @@ def _supersedes_marked(
     tru, rep = base / "supersedes-truth.json", base / "SUPERSEDED.json"
     tru.write_text(json.dumps(_flipped(truth)), encoding="utf-8")
     rep.write_text(json.dumps(superseded, ensure_ascii=False), encoding="utf-8")
-    text = subprocess.run(
-        [sys.executable, str(scorer), str(tru), str(rep)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return _score(text)
+    return _score(_scored(scorer, tru, rep))
 
 
 def _colocated(vault: Path, corpus: Path, summary_of: dict[str, str]) -> dict[str, Any]:
@@ -180,14 +168,18 @@ def run_example(scorer: Path, work: Path = WORK) -> dict[str, Any]:
         rep.write_text(json.dumps(reported, indent=1, ensure_ascii=False), encoding="utf-8")
         tru = base / f"{name}-truth.json"
         tru.write_text(json.dumps(truth, indent=1, ensure_ascii=False), encoding="utf-8")
-        text = subprocess.run(
-            [sys.executable, str(scorer), str(tru), str(rep)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        out[name] = {"reported": len(reported), **_score(text)}
+        out[name] = {"reported": len(reported), **_score(_scored(scorer, tru, rep))}
     return out
+
+
+def _scored(scorer: Path, truth: Path, reported: Path) -> str:
+    """What the corpus's scorer prints for `reported` against `truth` (run as it documents)."""
+    return subprocess.run(
+        [sys.executable, str(scorer), str(truth), str(reported)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _score(out: str) -> dict[str, Any]:
@@ -267,14 +259,7 @@ def section(results: list[dict[str, Any]], example: dict[str, Any] | None = None
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8")
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        doc = f"{head}{BEGIN}\n{text}{END}{tail}"
-    else:
-        doc = doc.rstrip("\n") + f"\n\n{BEGIN}\n{text}{END}\n"
-    DOC.write_text(doc, encoding="utf-8")
+    write_section(BEGIN, END, text)
 
 
 def _print_example(example: dict[str, Any]) -> None:

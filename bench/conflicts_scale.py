@@ -37,9 +37,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE, REPO, machine
+from bench.common import CACHE, machine, write_section
 
-DOC = REPO / "docs" / "benchmarks.md"
 WORK = CACHE / "conflicts-scale"
 BEGIN = (
     "<!-- bench:conflicts-scale:begin (written by `python -m bench.conflicts_scale --doc`; "
@@ -379,14 +378,7 @@ def section(r: dict[str, Any]) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8")
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        doc = f"{head}{BEGIN}\n{text}{END}{tail}"
-    else:
-        doc = doc.rstrip("\n") + f"\n\n{BEGIN}\n{text}{END}\n"
-    DOC.write_text(doc, encoding="utf-8")
+    write_section(BEGIN, END, text)
 
 
 def main(argv: list[str] | None = None) -> int:

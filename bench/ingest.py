@@ -81,7 +81,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import ingest_checks as checks
-from bench.common import CACHE, DOC, REPO, companion_bin, fmt_load, git_state, log, pct
+from bench.common import (
+    CACHE,
+    DOC,
+    REPO,
+    companion_bin,
+    fmt_load,
+    git_state,
+    log,
+    pct,
+    write_section,
+)
 from bench.ingest_pdf import build_pdf
 
 if TYPE_CHECKING:
@@ -801,14 +811,7 @@ def text_table(data: dict[str, Any]) -> str:
 
 
 def write_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = f"{head}{BEGIN}\n{section}{END}{tail}"
-    else:
-        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{section}{END}\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(BEGIN, END, section)
 
 
 # -- main ------------------------------------------------------------------------------------------

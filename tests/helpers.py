@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,23 @@ requires_shared = pytest.mark.skipif(
 )
 
 OpenApp = Callable[..., "Companion"]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m companion ARGS` in a real process, with none of the caller's `COMPANION_*`
+    settings but those in `env`."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+    )
 
 
 def copy_example_vault(dest: Path) -> Path:

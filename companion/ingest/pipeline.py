@@ -55,6 +55,7 @@ from companion.ingest.plan import (
 from companion.ingest.report import IngestReport, SourceOutcome
 from companion.ingest.result import KnownPage, Synthesis, Synthesizer
 from companion.ingest.view import VaultOnDisk, describe
+from companion.markdown.parse import parse_note
 from companion.store.db import Store
 from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
@@ -72,27 +73,21 @@ TRIES = 3  # plans of one source refused because a page changed meanwhile, befor
 RETRY_DELAYS = (300.0, 600.0)
 
 
-_SOURCE_DATE = re.compile(r"(?m)^source_date:\s*[\"']?(\d{4}-\d{2}-\d{2})")
-_ALIASES = re.compile(r"(?m)^aliases:\s*\n((?:[ \t]+-[ \t].*\n)+)")
+def page_aliases(text: str, rel: str) -> tuple[str, ...]:
+    """A page's aliases as the index reads them (the same parser as sync, so the claims ingest
+    reads from a page's text agree with the ones the index stored)."""
+    return tuple(parse_note(text.encode("utf-8"), rel).aliases)
 
 
-def _date_in(summary_text: str) -> date | None:
-    m = _SOURCE_DATE.search(summary_text.removeprefix("\ufeff")[:4096])
-    if m is None:
-        return None
+def _source_date(summary_text: str, rel: str) -> date | None:
+    """A summary page's `source_date` (SYSTEM.md §3), read by the vault's frontmatter parser."""
+    value = parse_note(summary_text.encode("utf-8"), rel).properties.get("source_date")
+    if isinstance(value, date):
+        return value
     try:
-        return date.fromisoformat(m.group(1))
+        return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _aliases(text: str) -> tuple[str, ...]:
-    m = _ALIASES.search(text[:8192])
-    if m is None:
-        return ()
-    return tuple(
-        line.strip()[1:].strip().strip("\"'") for line in m.group(1).splitlines() if line.strip()
-    )
 
 
 Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bullets)
@@ -473,10 +468,18 @@ class Ingester:
         pairs: set[tuple[str, str]] = set()
         bullets: list[str] = []
 
+        days: dict[str, date | None] = {}
+
         def date_of(source: str) -> date | None:
-            # The new source's summary page is in the plan, not yet on disk.
-            planned = texts.get(source + ".md")
-            return _date_in(planned) if planned is not None else self._date_of(source)
+            if source not in days:
+                # The new source's summary page is in the plan, not yet on disk.
+                planned = texts.get(source + ".md")
+                days[source] = (
+                    _source_date(planned, source + ".md")
+                    if planned is not None
+                    else self._date_of(source)
+                )
+            return days[source]
 
         for write in sorted(plan.writes, key=lambda w: w.rel):
             if not write.rel.startswith(folders):
@@ -487,7 +490,7 @@ class Ingester:
             if held is None and not write.created:
                 continue
             title = write.rel.rsplit("/", 1)[-1].removesuffix(".md")
-            aliases = _aliases(write.text)
+            aliases = page_aliases(write.text, write.rel)
             before, digest = held if held is not None else ("", "")
             stored = (
                 None if held is None else self._stored_claims(write.rel, digest, aliases, before)
@@ -515,8 +518,8 @@ class Ingester:
                     # When the change holds from: its source's date, or the later date the
                     # change itself names ("from 2024-10-15 the limit will be 500").
                     by = f.finding.new if f.finding.replaced == "old" else f.finding.old
-                    days = [date_of(by.sources[0])] + [v.date for v in by.values if v.date]
-                    known_days = [d for d in days if d is not None]
+                    holds = [date_of(by.sources[0])] + [v.date for v in by.values if v.date]
+                    known_days = [d for d in holds if d is not None]
                     when = max(known_days).isoformat() if known_days else day
                 pair_lines = [f.anchor, f.line]
                 if kind == "superseded" and f.finding.replaced == "new":
@@ -567,7 +570,7 @@ class Ingester:
     def _date_of(self, summary: str) -> date | None:
         """A source's date, from its summary page's `source_date` (SYSTEM.md §3)."""
         held = self.view.read(summary + ".md")
-        return None if held is None else _date_in(held[0])
+        return None if held is None else _source_date(held[0], summary + ".md")
 
     # -- the ledger -----------------------------------------------------------------------------
 

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_example_vault
+from tests.helpers import copy_example_vault, run_cli
 
 pytestmark = pytest.mark.slow  # a real ingest in a subprocess: the full suite runs it
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
-    env["COMPANION_EMBED_BACKEND"] = "fake"
-    return subprocess.run(
-        [sys.executable, "-m", "companion", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return run_cli(*args, env={"COMPANION_EMBED_BACKEND": "fake"})
 
 
 @pytest.fixture(scope="module")

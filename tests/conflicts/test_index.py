@@ -11,33 +11,16 @@ from pathlib import Path
 import pytest
 
 from companion.app import Companion
-from companion.config import load_settings
 from companion.conflicts.claims import claims
 from companion.conflicts.detect import Found, cited_lines, detect
 from companion.conflicts.serial import dumps, loads, parser
-from companion.ingest.pipeline import Ingester, _aliases
+from companion.ingest.pipeline import Ingester, page_aliases
 from companion.ingest.synth import choose
 from companion.vault.walk import content_hash
+from tests.conflicts.harbour import PAGE, RUNBOOK, app_for, harbour_vault
 
 DEV = Path("/work/shared/data/conflicts-dev/sources")
 
-RUNBOOK = """---
-date: 2025-01-10
----
-# Harbour Gateway runbook
-
-Harbour Gateway is the payment switch of the port authority. Harbour Gateway keeps every
-settlement file for 14 days. The recovery time objective of Harbour Gateway is 4 hours.
-"""
-REVIEW = """---
-date: 2025-06-02
----
-# Harbour Gateway review
-
-Harbour Gateway has kept settlement files for a fortnight since go-live. The recovery time
-objective of Harbour Gateway has been two hours ever since go-live.
-"""
-PAGE = "wiki/entities/Harbour Gateway.md"
 SUMMARY = "wiki/sources/gateway-runbook.md"
 NEW_FACT = (
     "- The recovery time objective of Harbour Gateway has been two hours ever since go-live. "
@@ -48,15 +31,7 @@ NEW_FACT = (
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COMPANION_EMBED_BACKEND", "fake")
-    root = tmp_path / "vault"
-    Companion.init(root)
-    (root / "sources" / "gateway-runbook.md").write_text(RUNBOOK, encoding="utf-8")
-    (root / "sources" / "gateway-review.md").write_text(REVIEW, encoding="utf-8")
-    return root
-
-
-def _app(vault: Path) -> Companion:
-    return Companion(load_settings(vault, state_dir=vault.parent / "state"))
+    return harbour_vault(tmp_path / "vault")
 
 
 def _rows(app: Companion, page: str) -> list[tuple[str, str, str]]:
@@ -91,7 +66,7 @@ def _ingester(app: Companion) -> Ingester:
 def _detect(app: Companion, text: str, digest: str, through_index: bool) -> list[Found]:
     """What detection finds when NEW_FACT is added to `text` (the page as read, `digest` its
     hash), through the store's claims as ingest gets them, or from the text."""
-    aliases = _aliases(text)
+    aliases = page_aliases(text, PAGE)
     stored = _ingester(app)._stored_claims(PAGE, digest, aliases, text)
     if through_index:
         assert stored is not None, "the index is current: ingest uses it"
@@ -121,7 +96,7 @@ def test_claims_read_back_equal_over_every_fact_of_a_real_corpus(
     Companion.init(root)
     for path in sorted(DEV.iterdir()):
         shutil.copy2(path, root / "sources" / path.name)  # a copy: never the data in place
-    with _app(root) as app:
+    with app_for(root) as app:
         app.ingest()
         stored = {
             path: _rows(app, path) for path in app.store.pages.paths() if path.startswith("wiki/")
@@ -133,7 +108,7 @@ def test_claims_read_back_equal_over_every_fact_of_a_real_corpus(
             continue
         text = page.read_text(encoding="utf-8")
         for line in cited_lines(text):
-            found = tuple(claims(line, rel, page.stem, _aliases(text)))
+            found = tuple(claims(line, rel, page.stem, page_aliases(text, rel)))
             assert loads(dumps(found)) == found
             count += len(found)
         # what sync stored is what claims() gives now, line by line
@@ -149,7 +124,7 @@ def test_sync_stores_claims_for_an_entity_page_only(vault: Path) -> None:
         "- Harbour Gateway keeps files for 3 days ([[wiki/sources/gateway-runbook]])\n",
         encoding="utf-8",
     )
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         app.index(embed=False)
         rows = _rows(app, PAGE)
@@ -161,11 +136,11 @@ def test_sync_stores_claims_for_an_entity_page_only(vault: Path) -> None:
     assert {r[2] for r in rows} == {parser()}
     assert any("4 hours" in r[0] for r in rows)
     for line, data, _ in rows:
-        assert loads(data) == tuple(claims(line, PAGE, "Harbour Gateway", _aliases(text)))
+        assert loads(data) == tuple(claims(line, PAGE, "Harbour Gateway", page_aliases(text, PAGE)))
 
 
 def test_editing_the_page_replaces_its_claims_and_deleting_it_removes_them(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         path = vault / PAGE
         text = path.read_text(encoding="utf-8")
@@ -186,7 +161,7 @@ def test_editing_the_page_replaces_its_claims_and_deleting_it_removes_them(vault
 
 
 def test_a_real_ingest_finds_the_conflict_through_the_index(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         digest = content_hash((vault / PAGE).read_bytes())
         state = app.store.conflicts.claim_state(PAGE)
@@ -197,7 +172,7 @@ def test_a_real_ingest_finds_the_conflict_through_the_index(vault: Path) -> None
 
 
 def test_detection_through_the_index_equals_detection_from_the_text(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         data = (vault / PAGE).read_bytes()
         text = data.decode("utf-8")
@@ -205,7 +180,7 @@ def test_detection_through_the_index_equals_detection_from_the_text(vault: Path)
         parsed = detect(
             PAGE,
             "Harbour Gateway",
-            _aliases(text),
+            page_aliases(text, PAGE),
             text,
             text.rstrip("\n") + "\n" + NEW_FACT + "\n",
             {"wiki/sources/gateway-review"},
@@ -220,7 +195,7 @@ def test_a_stale_index_falls_back_to_the_text_and_still_finds_the_conflict(vault
         RUNBOOK.replace(" The recovery time objective of Harbour Gateway is 4 hours.", ""),
         encoding="utf-8",
     )
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         path = vault / PAGE
         # A person adds a fact on disk; the index has not seen it (no sync).
@@ -237,7 +212,7 @@ def test_a_stale_index_falls_back_to_the_text_and_still_finds_the_conflict(vault
 
 
 def test_claims_from_another_parser_are_not_used(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         app.store.db.execute("UPDATE claims SET parser = 'older-code'")
         data = (vault / PAGE).read_bytes()

@@ -10,40 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from companion.app import Companion
-from companion.config import load_settings
-
-RUNBOOK = """---
-date: 2025-01-10
----
-# Harbour Gateway runbook
-
-Harbour Gateway is the payment switch of the port authority. Harbour Gateway keeps every
-settlement file for 14 days. The recovery time objective of Harbour Gateway is 4 hours.
-"""
-REVIEW = """---
-date: 2025-06-02
----
-# Harbour Gateway review
-
-Harbour Gateway has kept settlement files for a fortnight since go-live. The recovery time
-objective of Harbour Gateway has been two hours ever since go-live.
-"""
-PAGE = "wiki/entities/Harbour Gateway.md"
+from tests.conflicts.harbour import PAGE, RUNBOOK, app_for, harbour_vault, resolve_by_deleting
 
 
 @pytest.fixture
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COMPANION_EMBED_BACKEND", "fake")
-    root = tmp_path / "vault"
-    Companion.init(root)
-    (root / "sources" / "gateway-runbook.md").write_text(RUNBOOK, encoding="utf-8")
-    (root / "sources" / "gateway-review.md").write_text(REVIEW, encoding="utf-8")
-    return root
-
-
-def _app(vault: Path) -> Companion:
-    return Companion(load_settings(vault, state_dir=vault.parent / "state"))
+    return harbour_vault(tmp_path / "vault")
 
 
 def _files(vault: Path) -> dict[str, bytes]:
@@ -53,7 +26,7 @@ def _files(vault: Path) -> dict[str, bytes]:
 def test_a_contradiction_gets_one_callout_after_the_stored_claim_and_a_queue_entry(
     vault: Path,
 ) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         app.ingest(["sources/gateway-review.md"])
         rows = app.conflicts()
@@ -85,7 +58,7 @@ def test_a_contradiction_gets_one_callout_after_the_stored_claim_and_a_queue_ent
 
 
 def test_equal_values_in_other_units_raise_no_conflict(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         app.ingest(["sources/gateway-review.md"])
         rows = app.conflicts()
@@ -93,7 +66,7 @@ def test_equal_values_in_other_units_raise_no_conflict(vault: Path) -> None:
 
 
 def test_ingesting_again_writes_no_second_callout_and_no_file(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest()
         before = _files(vault)
         app.ingest(force=True)
@@ -104,21 +77,10 @@ def test_ingesting_again_writes_no_second_callout_and_no_file(vault: Path) -> No
     assert after["CONFLICT.md"] == before["CONFLICT.md"]
 
 
-def _resolve_by_deleting(vault: Path) -> str:
-    page = vault / PAGE
-    text = page.read_text(encoding="utf-8")
-    ident = re.search(r"\^(conflict-[0-9a-f]{6})", text)
-    assert ident is not None
-    text = re.sub(r"\n> \[!conflict\][^\n]*(?:\n>[^\n]*)*\n\n\^conflict-[0-9a-f]{6}\n", "", text)
-    text = text.replace("is 4 hours", "is 2 hours")
-    page.write_text(text, encoding="utf-8")
-    return ident.group(1)
-
-
 def test_a_resolved_conflict_is_closed_logged_and_never_raised_again(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest()
-        ident = _resolve_by_deleting(vault)
+        ident = resolve_by_deleting(vault)
         app.index(embed=False)
         assert app.conflicts() == []
         closed = [r for r in app.conflicts(include_resolved=True) if r["id"] == ident]
@@ -136,12 +98,12 @@ def test_a_resolved_conflict_is_closed_logged_and_never_raised_again(vault: Path
 
 
 def test_a_resolution_survives_a_rebuild_from_an_empty_state_folder(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest()
-        ident = _resolve_by_deleting(vault)
+        ident = resolve_by_deleting(vault)
         app.index(embed=False)
     shutil.rmtree(vault.parent / "state")
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.index(embed=False, rebuild=True)
         app.ingest(force=True)
         assert app.conflicts() == []
@@ -149,20 +111,20 @@ def test_a_resolution_survives_a_rebuild_from_an_empty_state_folder(vault: Path)
 
 
 def test_rebuilding_twice_keeps_the_resolved_table_byte_for_byte(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest()
-        _resolve_by_deleting(vault)
+        resolve_by_deleting(vault)
         app.index(embed=False)
     first = (vault / "CONFLICT.md").read_bytes()
     for _ in range(2):
         shutil.rmtree(vault.parent / "state")
-        with _app(vault) as app:
+        with app_for(vault) as app:
             app.index(embed=False, rebuild=True)
         assert (vault / "CONFLICT.md").read_bytes() == first
 
 
 def test_on_a_crlf_page_the_callout_goes_after_the_claim_once(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         page = vault / PAGE
         page.write_bytes(page.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
@@ -178,7 +140,7 @@ def test_on_a_crlf_page_the_callout_goes_after_the_claim_once(vault: Path) -> No
 def test_a_persons_line_inside_a_region_keeps_its_sub_bullet_and_gets_no_inline_callout(
     vault: Path,
 ) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest(["sources/gateway-runbook.md"])
         page = vault / PAGE
         text = page.read_text(encoding="utf-8")
@@ -198,11 +160,11 @@ def test_a_persons_line_inside_a_region_keeps_its_sub_bullet_and_gets_no_inline_
 def test_a_conflict_closed_while_the_index_was_away_is_closed_after_a_rebuild(
     vault: Path,
 ) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         app.ingest()
     shutil.rmtree(vault.parent / "state")  # the index is lost, then the person resolves
-    ident = _resolve_by_deleting(vault)
-    with _app(vault) as app:
+    ident = resolve_by_deleting(vault)
+    with app_for(vault) as app:
         app.index(embed=False, rebuild=True)
         rows = app.conflicts(include_resolved=True)
     assert [r["status"] for r in rows if r["id"] == ident] == ["resolved"]
@@ -213,7 +175,7 @@ def test_a_fifo_named_conflict_md_is_reported_not_fatal(vault: Path) -> None:
     import os
 
     os.mkfifo(vault / "CONFLICT.md")
-    with _app(vault) as app:
+    with app_for(vault) as app:
         report = app.ingest()
         assert any("CONFLICT.md" in n for n in report.notes)
         assert app.conflicts()  # the callouts are written all the same

@@ -14,9 +14,9 @@ import pytest
 
 import companion.write.conflicts as conflict_writes
 from companion.app import Companion
-from companion.config import load_settings
 from companion.conflicts.callouts import callouts
 from companion.write.conflicts import resolve_callout
+from tests.conflicts.harbour import app_for, harbour_vault
 
 pytestmark = pytest.mark.slow  # real ingests, one vault each: the full suite runs them
 
@@ -43,15 +43,7 @@ TODAY = date.today().isoformat()
 def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COMPANION_EMBED_BACKEND", "fake")
     monkeypatch.setenv("COMPANION_BUMP_SETTLE", "0")  # a person's edit is bumped by `index`
-    root = tmp_path / "vault"
-    Companion.init(root)
-    (root / "sources" / "gateway-runbook.md").write_text(RUNBOOK, encoding="utf-8")
-    (root / "sources" / "gateway-review.md").write_text(REVIEW, encoding="utf-8")
-    return root
-
-
-def _app(vault: Path) -> Companion:
-    return Companion(load_settings(vault, state_dir=vault.parent / "state"))
+    return harbour_vault(tmp_path / "vault", RUNBOOK, REVIEW)
 
 
 def _files(vault: Path) -> dict[str, bytes]:
@@ -84,7 +76,7 @@ def _linking_conflict(app: Companion) -> set[str]:
 
 
 def test_marking_resolved_rewrites_the_callout_without_the_queue_link(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         assert PAGE in _linking_conflict(app)  # open: the page links to CONFLICT.md
         opened = re.search(r"> \[\[CONFLICT\]\] — opened (\d{4}-\d{2}-\d{2})", before)
@@ -130,7 +122,7 @@ def test_marking_resolved_rewrites_the_callout_without_the_queue_link(vault: Pat
 
 
 def test_after_the_rewrite_index_writes_nothing_and_ingest_raises_it_nowhere(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         (vault / PAGE).write_text(before.replace("[!conflict]", "[!resolved]"), encoding="utf-8")
         app.index(embed=False)
@@ -149,7 +141,7 @@ def test_after_the_rewrite_index_writes_nothing_and_ingest_raises_it_nowhere(vau
 def test_taking_the_link_out_by_hand_counts_as_resolved_and_needs_no_rewrite(
     vault: Path,
 ) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         person = before.replace("> [[CONFLICT]] — opened", "> opened")
         assert person != before
@@ -170,7 +162,7 @@ def test_a_resolution_still_being_edited_waits_for_its_bump_before_the_rewrite(
     vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COMPANION_BUMP_SETTLE", "3600")  # the person's save is young
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         person = before.replace("[!conflict]", "[!resolved]")
         (vault / PAGE).write_text(person, encoding="utf-8")
@@ -192,7 +184,7 @@ def test_a_resolution_still_being_edited_waits_for_its_bump_before_the_rewrite(
 def test_a_save_after_the_sync_keeps_the_persons_bytes_and_is_rewritten_next_sync(
     vault: Path,
 ) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         (vault / PAGE).write_text(before.replace("[!conflict]", "[!resolved]"), encoding="utf-8")
         app.sync()
@@ -224,7 +216,7 @@ def test_a_save_during_the_rewrite_is_never_overwritten(
             (vault / PAGE).write_text(saved[0], encoding="utf-8")
         return real(text, ident, day)
 
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, _ = _raised(app)
         (vault / PAGE).write_text(before.replace("[!conflict]", "[!resolved]"), encoding="utf-8")
         monkeypatch.setattr(conflict_writes, "resolve_callout", person_saves_meanwhile)
@@ -238,7 +230,7 @@ def test_a_save_during_the_rewrite_is_never_overwritten(
 
 
 def test_a_crlf_page_is_rewritten_with_its_line_endings(vault: Path) -> None:
-    with _app(vault) as app:
+    with app_for(vault) as app:
         before, ident = _raised(app)
         person = before.replace("[!conflict]", "[!resolved]").replace("\n", "\r\n")
         (vault / PAGE).write_bytes(person.encode("utf-8"))
@@ -264,7 +256,7 @@ def test_a_resolved_callout_outside_the_managed_folders_is_never_written(vault: 
     )
     (vault / "notes").mkdir()
     (vault / "notes" / "mine.md").write_text(mine, encoding="utf-8")
-    with _app(vault) as app:
+    with app_for(vault) as app:
         _raised(app)
         app.index(embed=False)
         held = {(c.page, c.status) for c in app.store.conflicts.callouts()}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,38 +14,13 @@ import pytest
 
 from companion.app import Companion
 from companion.config import load_settings
-from companion.daemon.core import Daemon, DaemonOptions
+from companion.daemon.core import Daemon
 from companion.embed import Embedder
+from tests.conflicts.harbour import PAGE, REVIEW, RUNBOOK, resolve_by_deleting
+from tests.daemon.support import FAST, serve_in_thread
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.slow  # a daemon and two ingests: the full suite runs it
-
-FAST = DaemonOptions(
-    debounce=0.1,
-    max_delay=0.5,
-    settle=0.6,
-    bump_settle=0.6,
-    catalog_delay=0.2,
-    retry_delay=0.3,
-    lock_wait=0.5,
-)
-RUNBOOK = """---
-date: 2025-01-10
----
-# Harbour Gateway runbook
-
-Harbour Gateway is the payment switch of the port authority. Harbour Gateway keeps every
-settlement file for 14 days. The recovery time objective of Harbour Gateway is 4 hours.
-"""
-REVIEW = """---
-date: 2025-06-02
----
-# Harbour Gateway review
-
-Harbour Gateway has kept settlement files for a fortnight since go-live. The recovery time
-objective of Harbour Gateway has been two hours ever since go-live.
-"""
-PAGE = "wiki/entities/Harbour Gateway.md"
 
 
 @pytest.fixture
@@ -59,16 +33,7 @@ def daemon(tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) 
     settings = dataclasses.replace(settings, lease_ttl=60.0)
     d = Daemon(settings, FAST, embedder=embedder, query_embedder=embedder, out=io.StringIO())
     d.start()
-
-    def serve() -> None:
-        try:
-            while not d.stopping.is_set():
-                d.tick()
-        finally:
-            d.shutdown()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    thread = serve_in_thread(d)
     yield d
     d.stop()
     thread.join(timeout=20)
@@ -91,11 +56,7 @@ def test_a_dropped_source_opens_a_conflict_and_deleting_its_callout_closes_it(
     found = re.search(r"\^(conflict-[0-9a-f]{6})", text)
     assert found is not None and "> [!conflict]" in text
     ident = found.group(1)
-    # The person resolves it: corrects the claim and deletes the callout with its block id.
-    resolved = re.sub(
-        r"\n> \[!conflict\][^\n]*(?:\n>[^\n]*)*\n\n\^conflict-[0-9a-f]{6}\n", "", text
-    )
-    page.write_text(resolved.replace("is 4 hours", "is 2 hours"), encoding="utf-8")
+    assert resolve_by_deleting(vault) == ident  # the person corrects the claim, deletes the callout
     wait_until(
         lambda: "No open conflicts." in queue.read_text(encoding="utf-8"),
         what="CONFLICT.md to show it closed",

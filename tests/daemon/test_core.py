@@ -27,17 +27,8 @@ from companion.daemon.core import Daemon, DaemonOptions
 from companion.embed import Embedder
 from companion.errors import WriterBusy as LockHeld
 from companion.store.db import Store
+from tests.daemon.support import FAST, serve_in_thread
 from tests.helpers import REAL_VAULTS, wait_until
-
-FAST = DaemonOptions(
-    debounce=0.1,
-    max_delay=0.5,
-    settle=0.6,
-    bump_settle=0.6,
-    catalog_delay=0.2,
-    retry_delay=0.3,
-    lock_wait=0.5,
-)
 
 NOTES: dict[str, str | bytes] = {
     "Home.md": "# Home\n\nSee [[Lighthouse]] and [[wiki/entities/Beacon]].\n",
@@ -87,8 +78,7 @@ def start_daemon(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., R
             settings, options, embedder=embedder, query_embedder=embedder, out=io.StringIO()
         )
         daemon.start()
-        thread = threading.Thread(target=lambda: _serve(daemon), daemon=True)
-        thread.start()
+        thread = serve_in_thread(daemon)
         handle = Running(daemon, thread)
         running.append(handle)
         wait_until(
@@ -100,14 +90,6 @@ def start_daemon(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., R
     for handle in running:
         handle.daemon.stop()
         handle.thread.join(timeout=20)
-
-
-def _serve(daemon: Daemon) -> None:
-    try:
-        while not daemon.stopping.is_set():
-            daemon.tick()
-    finally:
-        daemon.shutdown()
 
 
 def test_an_edit_becomes_searchable(

@@ -29,6 +29,7 @@ from companion.daemon.core import Daemon, DaemonOptions
 from companion.embed import Embedder
 from companion.markdown.parse import parse_note
 from companion.sync import page
+from tests.daemon.support import serve_in_thread
 from tests.helpers import wait_until
 
 HOSTILE = b"[[" * 1_000_000  # 2 MB: the defect report's case (it took over 120 s to parse)
@@ -54,15 +55,7 @@ def daemon(
     d = Daemon(settings, OPTIONS, embedder=embedder, query_embedder=embedder, out=io.StringIO())
     d.start()
 
-    def serve() -> None:
-        try:
-            while not d.stopping.is_set():
-                d.tick()
-        finally:
-            d.shutdown()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    thread = serve_in_thread(d)
     wait_until(d.inbox.empty, what="start-up")
     yield d
     d.stop()
