@@ -229,7 +229,7 @@ def run() -> dict[str, Any]:
     from companion.config import load_settings
     from companion.conflicts import detect as detect_module
     from companion.conflicts.claims import claims
-    from companion.ingest.pipeline import Ingester, _aliases
+    from companion.ingest.pipeline import Ingester, page_aliases
     from companion.ingest.synth import choose
     from companion.markdown.parse import parse_note
     from companion.markdown.resolve import Resolver
@@ -289,7 +289,7 @@ def run() -> dict[str, Any]:
                 "\n%% companion:end", "\n" + "\n".join(lines) + "\n%% companion:end"
             )
             title = path.rsplit("/", 1)[-1].removesuffix(".md")
-            aliases = _aliases(after)
+            aliases = page_aliases(after, path)
             stored = (
                 ingester._stored_claims(path, digests[path], aliases, before) if indexed else None
             )
