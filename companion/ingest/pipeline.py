@@ -55,6 +55,7 @@ from companion.ingest.plan import (
 from companion.ingest.report import IngestReport, SourceOutcome
 from companion.ingest.result import KnownPage, Synthesis, Synthesizer
 from companion.ingest.view import VaultOnDisk, describe
+from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.store.db import Store
 from companion.store.rows import SourceRow
@@ -73,15 +74,27 @@ TRIES = 3  # plans of one source refused because a page changed meanwhile, befor
 RETRY_DELAYS = (300.0, 600.0)
 
 
+def _frontmatter(text: str, rel: str) -> Note:
+    """The page's frontmatter alone, parsed as sync parses the page (the body, which can hold
+    thousands of facts, is not read: only properties are wanted)."""
+    head = text.removeprefix("\ufeff")
+    if head.startswith("---"):
+        end = head.find("\n---", 3)
+        head = head[: head.find("\n", end + 4) + 1 if end != -1 else len(head)]
+    else:
+        head = ""
+    return parse_note(head.encode("utf-8"), rel)
+
+
 def page_aliases(text: str, rel: str) -> tuple[str, ...]:
     """A page's aliases as the index reads them (the same parser as sync, so the claims ingest
     reads from a page's text agree with the ones the index stored)."""
-    return tuple(parse_note(text.encode("utf-8"), rel).aliases)
+    return tuple(_frontmatter(text, rel).aliases)
 
 
 def _source_date(summary_text: str, rel: str) -> date | None:
     """A summary page's `source_date` (SYSTEM.md §3), read by the vault's frontmatter parser."""
-    value = parse_note(summary_text.encode("utf-8"), rel).properties.get("source_date")
+    value = _frontmatter(summary_text, rel).properties.get("source_date")
     if isinstance(value, date):
         return value
     try:
