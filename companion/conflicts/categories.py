@@ -38,7 +38,14 @@ hyphen or digit (`ops-team`). The roles group as `owner` (own, run, manage, main
 support, cover) and `provider` (provide, supply, host, vendor): one subject has one owner of
 an attribute at a time, so two owners neither of whose names holds the other's contradict
 (`same_option`); providers need a cue, and `on-call` (who answers out of hours) is a role of its
-own. The cues that a value is the only one are `_EXCLUSIVE_CUE`'s: `only`, `always`, `never`,
+own.
+
+**Placement.** Where a workload runs or is read from, when the place is an identifier (a host,
+a replica, a cluster, written in code or as a hyphenated name): "the report was run against
+replica `db-2`", "analytics traffic is fully on db-analytics", "reads go to db-3". The class is
+`placement`, not exclusive (a workload may span two hosts) unless a side says it is the only one.
+
+The cues that a value is the only one are `_EXCLUSIVE_CUE`'s: `only`, `always`, `never`,
 `every`, `all`, `exclusively`, `no other`, `any other`, `ever since`, `since go-live`, `since it
 was first`, `from the start`, `has not changed`.
 """
@@ -202,8 +209,18 @@ _AGENT = re.compile(
     rf"(?:^|[.;:]\s+){_NAME}(?:\s+team)?\s+(?:now\s+|still\s+|also\s+)?"
     rf"(?P<verb>owns|runs|manages|maintains|operates|provides|supplies|hosts)\b",
 )
+# Where a workload runs: a verb of running or reading, then (a few words on) an identifier; or
+# "is (now/fully) on" an identifier. An identifier is code (`db-2`) or a hyphenated lower-case
+# name with a digit or two hyphens (`pg-main-2`, `db-analytics`), never an ordinary word.
+_IDENT = r"(?:`(?P<code>[A-Za-z][\w.-]*)`|(?P<host>[a-z][a-z0-9]*(?:-[a-z0-9]+)+))(?![\w-])"
+_PLACEMENT = re.compile(
+    r"\b(?:(?:run|runs|ran|running|served|serve|serves|read|reads|queried|query|queries|"
+    r"point(?:s|ed)?|go(?:es)?|went|sent|routed|moved)\s+(?:directly\s+|only\s+)?"
+    r"(?:against|on|from|to)|(?:is|are|was|were)\s+(?:now\s+|fully\s+|all\s+|entirely\s+)*on)"
+    r"\s+(?:the\s+)?(?:[a-z]+\s+){0,2}?" + _IDENT
+)
 _EXCLUSIVE_CUE = re.compile(
-    r"\b(?:only|only ever|always|exclusively|solely|entirely|all|every|never|no other|any other"
+    r"\b(?:only|only ever|always|exclusively|solely|entirely|fully|all|every|never|no other|any other"
     r"|ever since|since (?:it|they|we) (?:was|were|first)|since go-live|since launch"
     r"|from the start|has not changed|have not changed)\b",
     re.IGNORECASE,
@@ -249,6 +266,12 @@ def labels(text: str) -> list[Label]:
             found.add(Label("release", m.group("r").upper(), m.start("r"), m.end("r"), False))
     for m in _REGION.finditer(text):
         found.add(Label("region", m.group().lower(), m.start(), m.end(), False))
+    for m in _PLACEMENT.finditer(text):
+        group = "code" if m.group("code") is not None else "host"
+        ident = m.group(group)
+        if group == "host" and not re.search(r"\d|-.*-", ident):
+            continue  # `read-only`, `on-call`: a hyphenated word, not a host
+        found.add(Label("placement", ident.lower(), m.start(group), m.end(group), False))
     for m in _CATEGORY_RE.finditer(text):
         klass, option, exclusive = _WORDS[m.group(1).lower()]
         if klass == "requirement" and _NOT_BEFORE.search(text, 0, m.start()):

@@ -556,6 +556,7 @@ _SYNONYMS = {
     "tariff": "price", "owner": "own", "owning": "own", "supplier": "provid",
     "licenc": "licens", "defenc": "defens", "practic": "practis",
     "suppl": "provid", "vendor": "provid", "carrier": "provid", "host": "hosted",
+    "report": "analytic",  # reporting is analytics traffic
 }  # fmt: skip
 # The products of `values` that are classification labels, not versions: `Priority 1` and
 # `Priority 2` are two things (names), not one thing's two versions.

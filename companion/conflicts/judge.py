@@ -27,7 +27,11 @@ which of the two is meant cannot be told. Then, in this order:
    84`) → a `supersedes` when that side is the newer source (by the sources' dates; undated or
    same-day: the new fact is the newer); when the change is stated by the older side, nothing —
    the newer fact repeats an older value the change had left behind, or is about another moment;
-5. otherwise → a `conflict`.
+5. the older side tells of one past event (`the report was run against db-2`) and the newer
+   states how things are (`analytics traffic is fully on db-analytics`), not that they always
+   were (`still`, `remains`) → a `supersedes`: an event back then does not dispute a later
+   state (dates excepted: a past event's date is a fact of its own);
+6. otherwise → a `conflict`.
 
 **Booleans.** Two clauses with no comparable value but opposite polarity (`is replicated` / `is
 not replicated`, `has no offline mode` / `recorded observations offline`) conflict when their
@@ -291,7 +295,7 @@ _DISPUTED = {
     "requirement": "mandatory or optional", "platform": "platform", "cloud": "cloud",
     "region": "region", "release": "release", "hosting": "hosting model",
     "deployment": "deployment strategy", "owner": "owner", "provider": "provider",
-    "on-call": "on-call",
+    "on-call": "on-call", "placement": "where it runs",
 }  # fmt: skip
 
 
@@ -356,6 +360,26 @@ def judge(
             )
         else:
             return None
+    older_is_old = old_date is None or new_date is None or new_date >= old_date
+    older, newer = (old, new) if older_is_old else (new, old)
+    if (
+        group != "date"
+        and _past_event(older)
+        and _present_state(newer)
+        and not _continues(newer)  # "still on 14" says it held all along: that disputes
+    ):
+        # "The report was run against db-2" (once, in August), then "analytics traffic is on
+        # db-analytics" (October): a past event does not dispute a later state; the state
+        # is the fact from then on.
+        return Finding(
+            "supersedes",
+            ident("superseded", _entity(old, new), group + "\x1f" + older.fact, a, b),
+            _title(newer, shared, category, group),
+            old,
+            new,
+            category,
+            "old" if older_is_old else "new",
+        )
     return Finding(
         "conflict",
         ident("conflict", _entity(old, new), group, a, b),
@@ -364,6 +388,25 @@ def judge(
         new,
         category,
     )
+
+
+# A clause telling of one past event: `was`/`were` and a participle ("was run", "were moved"),
+# or a simple past ("ran"). A state now: `is`/`are`/`now`, with no past in the clause.
+_PAST_EVENT = re.compile(
+    r"\b(?:was|were)\s+(?:\w+ly\s+)?(?:\w+ed|run|done|made|sent|held|taken|written|read|"
+    r"built|set|put|seen|given|kept|brought|shut|cut)\b|\bran\b",
+    re.IGNORECASE,
+)
+_PRESENT = re.compile(r"\b(?:is|are|now)\b", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:was|were|had|did|used to)\b", re.IGNORECASE)
+
+
+def _past_event(c: Claim) -> bool:
+    return _PAST_EVENT.search(c.text) is not None and _PRESENT.search(c.text) is None
+
+
+def _present_state(c: Claim) -> bool:
+    return _PRESENT.search(c.text) is not None and _PAST.search(c.text) is None
 
 
 def _denied_words(c: Claim) -> list[str]:

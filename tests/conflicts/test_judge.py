@@ -28,3 +28,41 @@ def test_a_newer_change_supersedes_and_an_older_one_does_not() -> None:
     found = judge(old, new, jan, jun)
     assert found is not None and found.verdict == "supersedes" and found.replaced == "old"
     assert judge(old, new, jun, jan) is None  # the change is older: nothing to say
+
+
+def test_a_past_run_on_one_host_is_superseded_by_a_later_state_on_another() -> None:
+    event = _one(
+        "- A month-end audit report was run directly against replica `yard-db-2` ([[wiki/sources/a]])."
+    )[0]
+    state = _one("- Analytics traffic is fully on yard-db-analytics ([[wiki/sources/b]]).")[0]
+    aug, oct_ = datetime.date(2025, 8, 2), datetime.date(2025, 10, 8)
+    found = judge(event, state, aug, oct_)
+    assert found is not None and found.verdict == "supersedes" and found.replaced == "old"
+    again = judge(state, event, oct_, aug)  # the newer source read first
+    assert again is not None and again.verdict == "supersedes" and again.replaced == "new"
+    assert again.id == found.id
+
+
+def test_a_later_run_against_another_host_disputes_an_older_state() -> None:
+    state = _one("- Analytics traffic is fully on yard-db-analytics ([[wiki/sources/a]]).")[0]
+    event = _one(
+        "- A month-end audit report was run directly against replica `yard-db-2` ([[wiki/sources/b]])."
+    )[0]
+    found = judge(state, event, datetime.date(2025, 8, 2), datetime.date(2025, 10, 8))
+    assert found is not None and found.verdict == "conflict"
+
+
+def test_hosts_on_one_workload_without_a_cue_of_the_only_one_do_not_meet() -> None:
+    a = _one("- Analytics queries run on yard-db-3 ([[wiki/sources/a]]).")[0]
+    b = _one("- Analytics queries run on yard-db-4 ([[wiki/sources/b]]).")[0]
+    assert judge(a, b) is None  # a workload may span two hosts
+    only = _one("- Analytics queries run only on yard-db-4 ([[wiki/sources/b]]).")[0]
+    found = judge(a, only)
+    assert found is not None and found.verdict == "conflict"
+
+
+def test_a_hyphenated_word_is_no_host() -> None:
+    from companion.conflicts.categories import labels
+
+    assert labels("The desk is on-call and the view is read-only") == []
+    assert [x.option for x in labels("reads go to `yard-db-2` now")] == ["yard-db-2"]
