@@ -55,7 +55,7 @@ test: $(STAMP)
 
 # The fast loop (under a minute on 2 cores): everything but the real-model and slow tests.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not quality and not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not quality and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check companion tests bench

@@ -928,6 +928,40 @@ class Companion:
             self.wrote([rel], {rel: content_hash(data)})
         return rel
 
+    def add_source(self, name: str, data: bytes) -> str:
+        """Write a new source handed over as bytes (MCP `add_source`) into the sources folder
+        under a safe, free name (write/sources.py: never a path, never an existing file's);
+        its vault path. Refused before anything is written: a format ingest does not read, a
+        file over `ingest.max_source_bytes`. The caller ingests it."""
+        import os
+
+        from companion.convert import check_suffix
+        from companion.errors import SourceError
+        from companion.vault.walk import content_hash
+        from companion.write.atomic import atomic_write
+        from companion.write.sources import free_name, safe_source_name
+
+        file_name = safe_source_name(name)
+        check_suffix(file_name, self.settings.schema.ingest.formats)
+        limit = self.settings.schema.ingest.max_source_bytes
+        if len(data) > limit:
+            raise SourceError(
+                f"{file_name}: {len(data):,} bytes is over the {limit / 1e6:,.1f} MB limit for "
+                "sources (`ingest.max_source_bytes` in SYSTEM.md); nothing written"
+            )
+        folder = self.settings.schema.sources_folder.strip("/")
+        vault = self.settings.vault
+
+        def taken(n: str) -> bool:
+            return os.path.lexists(vault / folder / n)
+
+        with self.writing("companion add_source"):
+            rel = f"{folder}/{free_name(file_name, taken)}"
+            self._may_write()
+            atomic_write(vault / rel, data, "", vault=vault, make_folders=True)
+            self.wrote([rel], {rel: content_hash(data)})
+        return rel
+
     def ingest(
         self,
         paths: list[str] | None = None,
@@ -1237,19 +1271,82 @@ class Companion:
             return build_graph(store.pages.nodes(), store.links.edges())
 
     def find_page(self, name: str) -> str:
-        """A page path from a vault path or a link-style name (`Note`, `folder/Note.md`)."""
+        """A note's vault path from what a person or an agent calls it, the one name resolution
+        every lookup (`read`, `backlinks`, `update`, MCP) shares: a vault path; else the name as
+        a wikilink would resolve it (`Note`, `folder/Note.md`, `[[Note]]`, `[[Note#Heading]]`);
+        else an alias (or title) exactly one note holds, case-insensitively — lookups accept
+        aliases, though a wikilink never resolves one. `NoteNotFound` when nothing answers,
+        `AmbiguousName` (with the candidates) when several notes do."""
+        from companion.errors import AmbiguousName
         from companion.markdown.resolve import Resolver
 
         with self._reading() as store:
             paths = store.pages.paths()
-        if name in paths:
-            return name
-        target = Resolver(paths).resolve(name.removeprefix("[[").removesuffix("]]"), "").target
-        if target is None:
-            raise NoteNotFound(
-                f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
+            if name in paths:
+                return name
+            link = name.strip().removeprefix("[[").removesuffix("]]").split("|", 1)[0]
+            link = link.split("#", 1)[0].strip()
+            found = Resolver(paths).resolve(link, "") if link else None
+            if found is not None and found.target is not None:
+                return found.target
+            folded = link.casefold()
+            owners = sorted(
+                path
+                for path, title, _type, aliases in store.pages.known()
+                if folded and folded in {a.casefold() for a in (title, *aliases)}
             )
-        return target
+        if len(owners) == 1:
+            return owners[0]
+        if owners:
+            raise AmbiguousName(
+                f"{name!r} names {len(owners)} notes: "
+                + ", ".join(owners)
+                + "; give the vault path of the one you mean",
+                owners,
+            )
+        raise NoteNotFound(
+            f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
+        )
+
+    def read_note(self, name: str) -> dict[str, Any]:
+        """One note as `companion read --json` and MCP `read` give it: its path, title,
+        frontmatter, `version`, text, the notes linking to it (backlinks), its own links
+        (outgoing, each with where it resolves) and the open conflicts shown on it."""
+        from companion.markdown.parse import parse_note
+        from companion.write.atomic import read_regular
+
+        path = self.find_page(name)
+        data = read_regular(self.settings.vault, path, self.settings.max_note_bytes)
+        if data is None:
+            raise NoteNotFound(
+                f"{path} is in the index but no longer in the vault; run `companion index`"
+            )
+        note = parse_note(data, path)
+        graph = self.graph()
+        outgoing = [e for e in graph.edges if e.source == path]
+        return {
+            "path": path,
+            "title": note.title,
+            # YAML dates and times as ISO text: what JSON can carry.
+            "frontmatter": json.loads(json.dumps(note.properties, default=str)),
+            "version": note.version,
+            "text": note.text,
+            "backlinks": [
+                {"source": e.source, "raw": e.raw, "subpath": e.subpath, "kind": e.kind}
+                for e in graph.backlinks(path)
+            ],
+            "links": [
+                {
+                    "raw": e.raw,
+                    "target": e.target,
+                    "subpath": e.subpath,
+                    "kind": e.kind,
+                    "ambiguous": e.ambiguous,
+                }
+                for e in outgoing
+            ],
+            "conflicts": [c for c in self.conflicts() if c["page"] == path],
+        }
 
     def backlinks(self, name: str) -> tuple[str, list[EdgeRow]]:
         path = self.find_page(name)

@@ -52,6 +52,15 @@ class NoteNotFound(CompanionError):
     """No note by that path or name."""
 
 
+class AmbiguousName(NoteNotFound):
+    """A name that two or more notes answer to (an alias two pages share); `candidates` lists
+    them, so the caller can name one by its path."""
+
+    def __init__(self, message: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
 class NotManaged(CompanionError):
     """A write aimed at a note outside SYSTEM.md's managed folders: those belong to people."""
 

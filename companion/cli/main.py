@@ -13,8 +13,8 @@ import sys
 import click
 
 from companion import __version__
-from companion.cli.read import backlinks, conflicts, graph, search, status
-from companion.cli.serve import watch
+from companion.cli.read import backlinks, conflicts, graph, read, search, status
+from companion.cli.serve import mcp, watch
 from companion.cli.write import index, ingest, init, update
 from companion.errors import EXIT_INTERNAL, CompanionError
 
@@ -39,7 +39,20 @@ def cli() -> None:
     """
 
 
-for command in (init, index, ingest, search, graph, backlinks, status, conflicts, watch, update):
+for command in (
+    init,
+    index,
+    ingest,
+    search,
+    read,
+    graph,
+    backlinks,
+    status,
+    conflicts,
+    watch,
+    update,
+    mcp,
+):
     cli.add_command(command)
 
 

@@ -159,6 +159,43 @@ def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: 
 
 
 @click.command()
+@click.argument("note")
+@vault_option
+@state_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print path, frontmatter, version, text, links, backlinks and open conflicts as JSON.",
+)
+def read(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """Print NOTE: a vault path, a name as a wikilink would resolve it, or an alias only one
+    note has.
+
+    \b
+    Examples:
+      companion read "Ledger Service"
+      companion read wiki/concepts/Idempotency.md --json
+      companion read Payouts            (an alias: the note that has it)
+
+    An ambiguous name lists the notes it could mean and exits 1: give the path.
+    """
+    with open_app(vault_opt, state_dir) as app:
+        info = app.read_note(note)
+    if as_json:
+        echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    echo(info["text"].rstrip("\n"))
+    conflicts = info["conflicts"]
+    echo(
+        f"\n-- {info['path']}: version {info['version'] if info['version'] is not None else '-'}, "
+        f"{len(info['links'])} links out, {len(info['backlinks'])} backlinks"
+        + (f", {len(conflicts)} open conflicts" if conflicts else ""),
+        err=True,
+    )
+
+
+@click.command()
 @click.argument("vault", required=False)
 @vault_option
 @state_option

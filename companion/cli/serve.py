@@ -65,3 +65,36 @@ def watch(
 
     daemon.run(on_started=started)
     echo("stopped")
+
+
+@click.command()
+@vault_option
+@state_option
+@click.option(
+    "--allow-import",
+    "allow_import",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=str),
+    help="A folder add_source may import files from by path (repeatable; default: none).",
+)
+def mcp(vault_opt: str | None, state_dir: str | None, allow_import: tuple[str, ...]) -> None:
+    """Serve the vault to AI agents over MCP (stdio): search, read, update, add_source,
+    conflicts, status; index.md, SYSTEM.md and CONFLICT.md as resources.
+
+    \b
+    Examples:
+      companion mcp --vault ~/notes
+      companion mcp --vault ~/notes --allow-import ~/Downloads
+
+    Started by an MCP client (see the README for Claude Desktop, Claude Code, Cursor and other
+    clients' settings), never by hand: it speaks JSON-RPC on stdin/stdout. Writes go through a
+    running daemon when there is one (the vault's single writer), else each takes the writer
+    lock for itself; `update` is compare-and-swap on the page's `version`.
+    """
+    from pathlib import Path
+
+    from companion.mcp.server import serve
+
+    settings = settings_for(vault_opt, state_dir)
+    serve(settings, [Path(p) for p in allow_import])

@@ -522,6 +522,7 @@ class Daemon:
             "update": lambda r: self.call(lambda: self.update(r)),
             "index": lambda r: self.call(self.reconcile),
             "ingest": lambda r: self.call(lambda: self.ingest_request(r), timeout=3600.0),
+            "add_source": lambda r: self.call(lambda: self.add_source(r), timeout=3600.0),
         }
 
     def _search(self, request: dict[str, Any]) -> list[dict[str, object]]:
@@ -574,6 +575,17 @@ class Daemon:
         )
         self._count(report)
         return report.as_json()
+
+    def add_source(self, request: dict[str, Any]) -> dict[str, Any]:
+        """MCP `add_source` sent to the daemon: the new file written and ingested by the single
+        writer (`data` is the file's bytes in hex: the socket speaks JSON)."""
+        app = self._app()
+        if self.read_only is not None:
+            raise app.read_only_error()
+        rel = app.add_source(str(request.get("name", "")), bytes.fromhex(str(request["data"])))
+        report = app.ingest([rel])
+        self._count(report)
+        return {"source": rel, **report.as_json()}
 
     def _count(self, report: IngestReport) -> None:
         if not report.dry_run:
