@@ -71,11 +71,12 @@ imports: $(STAMP)
 check: lint typecheck imports test
 
 # Benchmarks (bench/run.py; results go to docs/benchmarks.md). Not tests: nothing here asserts a time.
-.PHONY: bench-full bench-parse bench-reliability bench-ingest bench-conflicts-scale
+.PHONY: bench-full bench-parse bench-reliability bench-ingest bench-conflicts-scale bench-lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.conflicts_scale
+	$(BIN)/python -m bench.lint
 	@if [ -d ../shared/data/conflicts-dev ]; then \
 		$(BIN)/python -m bench.conflicts --data ../shared/data/conflicts-dev --doc; \
 	else echo "bench.conflicts skipped: ../shared/data/conflicts-dev is absent"; fi
@@ -102,3 +103,8 @@ bench-ingest: $(STAMP)
 # docs/benchmarks.md.
 bench-conflicts-scale: $(STAMP)
 	$(BIN)/python -m bench.conflicts_scale --doc
+
+# lint on each vault of ../shared/data/vaults and a 10k synthetic vault (median of 5), with a
+# sample of findings per real vault to hand-check. Rewrites its section of docs/benchmarks.md.
+bench-lint: $(STAMP)
+	$(BIN)/python -m bench.lint --doc

@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,9 +47,11 @@ from companion.write.lock import LOCK_NAME, WAIT, WriterLock
 from companion.write.state import ensure_state_dir
 
 if TYPE_CHECKING:
+    from companion.ask.answer import Answer
     from companion.graph import VaultGraph
     from companion.ingest.plan import Plan
     from companion.ingest.report import IngestReport
+    from companion.lint.checks import Finding
     from companion.search.memory import VectorIndex
     from companion.store.rows import EdgeRow, PendingChunk
     from companion.sync.embedding import BatchOutcome
@@ -106,6 +108,7 @@ class Status:
     sources: dict[str, Any] = field(default_factory=dict)  # the ingest ledger's counts and problems
     conflicts_open: int = 0  # conflict callouts open on the vault's pages (CONFLICT.md)
     conflict_queue: str | None = None  # why CONFLICT.md is not written, when it is not
+    lint: dict[str, Any] | None = None  # the last lint run: when, how long, findings per kind
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +127,41 @@ class Status:
             "sources": self.sources,
             "conflicts_open": self.conflicts_open,
             "conflict_queue": self.conflict_queue,
+            "lint": self.lint,
+        }
+
+
+def _json_dict(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(slots=True)
+class LintReport:
+    """What `lint` found (and, with --fix, the pages it fixed)."""
+
+    findings: list[Finding]
+    fixed: list[str]
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        from companion.lint.checks import counts
+
+        return {
+            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "seconds": round(self.seconds, 3),
+            "counts": counts(self.findings),
+            "findings": len(self.findings),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "fixed": self.fixed,
+            "findings": [f.as_json() for f in self.findings],
         }
 
 
@@ -796,6 +834,7 @@ class Companion:
         *,
         create: bool = False,
         now: datetime | None = None,
+        log: bool = True,
     ) -> UpdateResult | Unchanged:
         """Compare-and-swap write of a managed page (see write/pages.py): refused with
         `VersionConflict` (nothing written) unless the page is still at `expect_version`; one
@@ -855,8 +894,9 @@ class Companion:
                 if create
                 else f"`{result.path}` version {result.old_version} → {result.new_version}"
             )
-            self.log("update", change_line, [], now)
-            if not self.live:
+            if log:
+                self.log("update", change_line, [], now)
+            if not self.live and log:
                 self.write_generated()
         if not self.live:
             self.embed_pending()  # the vault's lease is not held while embedding
@@ -1352,6 +1392,187 @@ class Companion:
         path = self.find_page(name)
         return path, self.graph().backlinks(path)
 
+    # -- ask --------------------------------------------------------------------------------------
+
+    def ask(self, question: str, *, save: bool = False, now: datetime | None = None) -> Answer:
+        """An answer to `question` made of the vault's own sentences, each cited (companion/ask/
+        answer.py); with an LLM configured, prose from the same passages, every sentence checked
+        to cite one. `save` files it as an answer page under wiki/answers/ (version 1)."""
+        from companion.ask.answer import Answer, candidates, check_prose, llm_messages, pick
+        from companion.write.atomic import read_regular
+
+        if not question.strip():
+            raise ValueError("ask needs a question")
+        hits, _ = self.search_best_effort(question, mode="hybrid", limit=6)
+        notes = []
+        for hit in hits:
+            if hit.path.endswith(".md"):
+                try:
+                    data = read_regular(self.settings.vault, hit.path, self.settings.max_note_bytes)
+                except (CompanionError, OSError):
+                    continue
+                if data is not None:
+                    notes.append((hit.path, candidates(hit.path, data)))
+        answer = Answer(question, pick(question, notes, self.embedder))
+        if answer.passages and (
+            self.settings.llm_url or self.settings.schema.ingest.synthesizer == "llm"
+        ):
+            from companion.ingest.synth import choose
+            from companion.ingest.synth.llm import LLMSynthesizer
+
+            llm = choose(self.settings)
+            if isinstance(llm, LLMSynthesizer):
+                try:
+                    prose = llm.chat(llm_messages(question, answer.passages))
+                except CompanionError as exc:
+                    answer.note = (
+                        f"the LLM gave no answer ({exc}); the sentences below are the vault's own"
+                    )
+                else:
+                    kept, answer.dropped = check_prose(prose, answer.passages)
+                    if kept:
+                        answer.sentences, answer.by = kept, llm.name
+                    else:
+                        answer.note = "no sentence of the LLM's answer cited a passage; the sentences below are the vault's own"
+        if save:
+            if not answer.passages:
+                raise NoteNotFound(
+                    "nothing in the vault answers this question: no answer page written"
+                )
+            answer.saved = self._save_answer(answer, now)
+        return answer
+
+    def _save_answer(self, answer: Answer, now: datetime | None) -> str:
+        from companion.write.pages import PageChange
+        from companion.write.wiki import safe_title
+
+        folder = next(
+            (t.folder for t in self.settings.schema.page_types if t.name == "answer"),
+            "wiki/answers",
+        )
+        title = safe_title(answer.question.rstrip(" ?!.")) or "Answer"
+        rel = f"{folder}/{title}.md"
+        body = (
+            "%% companion:begin answer %%\n"
+            + answer.markdown()
+            + "\n%% companion:end answer %%\n\n"
+            "## Follow-up\nYour own notes on this answer (outside the markers).\n"
+        )
+        cited = list(dict.fromkeys(f"[[{p.path.removesuffix('.md')}]]" for p in answer.cited()))
+        change = PageChange(body, {"question": answer.question}, {"sources": cited}, {})
+        self.update(rel, None, change, create=True, now=now)
+        return rel
+
+    # -- lint -------------------------------------------------------------------------------------
+
+    def lint(self, *, fix: bool = False, now: datetime | None = None) -> LintReport:
+        """Check the vault (companion/lint/checks.py) from the index and the managed pages'
+        text; with `fix`, apply the safe fixes — each page one versioned compare-and-swap write,
+        the run one log.md entry naming the pages — and check again. The run's counts and time
+        are kept for `status`."""
+        started = time.perf_counter()
+        findings = self._lint_findings()
+        fixed: list[str] = []
+        if fix and any(f.fixable for f in findings):
+            fixed = self._lint_fix(findings, now)
+            findings = self._lint_findings()
+        report = LintReport(findings, fixed, time.perf_counter() - started)
+        with self.writing("companion lint", vault=False):
+            self.store.meta.set("last_lint", json.dumps(report.summary()))
+        return report
+
+    def _lint_findings(self) -> list[Finding]:
+        from companion.lint.checks import LintInput, Note, lint
+        from companion.write.atomic import read_regular
+
+        self.require_index()
+        with self._reading() as store:
+            rows = store.pages.lint_rows()
+            links = store.links.lines()
+        notes = [
+            Note(r.path, r.kind, r.title, r.type, r.version, _json_dict(r.properties),
+                 tuple(a for a in json.loads(r.aliases or "[]") if isinstance(a, str)))
+            for r in rows
+        ]  # fmt: skip
+        schema = self.settings.schema
+        texts: dict[str, str] = {}
+        for n in notes:
+            if n.kind == "note" and schema.is_managed(n.path):
+                try:
+                    data = read_regular(self.settings.vault, n.path, self.settings.max_note_bytes)
+                except (CompanionError, OSError):
+                    continue  # unreadable now: the index reports it (status → problems)
+                if data is not None:
+                    texts[n.path] = data.decode("utf-8", "replace")
+        return lint(
+            LintInput(
+                schema,
+                notes,
+                links,
+                texts,
+            )
+        )  # fmt: skip
+
+    def _lint_fix(self, findings: list[Finding], now: datetime | None) -> list[str]:
+        """Each page's safe fixes as one update (CAS on the version read now); the pages fixed."""
+        from companion.markdown.parse import parse_note
+        from companion.write.pages import PageChange
+        from companion.write.wiki import cited_sources
+
+        by_page: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.fixable and self.settings.schema.is_managed(f.path):
+                by_page.setdefault(f.path, []).append(f)
+        fixed: list[str] = []
+        for path, fixes in sorted(by_page.items()):
+            with self._reading() as store:
+                info = store.pages.get(path)
+            text = (self.settings.vault / path).read_text(encoding="utf-8")
+            lines = text.split("\n")
+            properties: dict[str, Any] = {}
+            add: dict[str, list[str]] = {}
+            remove: dict[str, list[str]] = {}
+            for f in fixes:
+                if f.kind == "citation-format" and f.fix is not None and 0 < f.line <= len(lines):
+                    lines[f.line - 1] = f.fix + ("\r" if lines[f.line - 1].endswith("\r") else "")
+            body = None
+            new_text = "\n".join(lines)
+            note = parse_note(new_text.encode("utf-8"), path)
+            if new_text != text:
+                body = note.text[note.body_start :]
+            if body is not None or any(f.kind == "sources-mismatch" for f in fixes):
+                # The citations as they stand after the fixes above: what `sources` must list.
+                wanted = [f"[[{s}]]" for s in cited_sources(note.text[note.body_start :])]
+                held = _json_dict(info.properties if info else "{}").get("sources")
+                held_list = [str(x) for x in held] if isinstance(held, list) else []
+                add["sources"] = [w for w in wanted if w not in held_list]
+                remove["sources"] = [h for h in held_list if h not in wanted]
+            if not (body is not None or add.get("sources") or remove.get("sources")):
+                continue
+            version = info.version if info and info.version is not None else 0
+            change = PageChange(body, properties, add, remove)
+            try:
+                result = self.update(path, version, change, now=now, log=False)
+            except CompanionError:
+                continue  # changed meanwhile (a person's save): left for the next run
+            if getattr(result, "changed", True):
+                fixed.append(path)
+        if fixed:
+            self.log(
+                "lint",
+                f"fixed {len(fixed)} page{'s' if len(fixed) != 1 else ''}",
+                [f"`{p}`" for p in fixed],
+                now,
+            )
+            if not self.live:
+                self.write_generated()
+        return fixed
+
+    def last_lint(self) -> dict[str, Any] | None:
+        with self._reading() as store:
+            raw = store.meta.get("last_lint")
+        return json.loads(raw) if raw else None
+
     def embedding_progress(self) -> EmbeddingProgress:
         """How much of the vault has vectors from the current model."""
         info = self.model
@@ -1416,6 +1637,7 @@ class Companion:
             sources=sources,
             conflicts_open=len({c.id for c in self.store.conflicts.callouts("open")}),
             conflict_queue=self.conflict_queue_note(),
+            lint=self.last_lint(),
         )
 
     def conflict_queue_note(self) -> str | None:

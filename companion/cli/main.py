@@ -13,9 +13,9 @@ import sys
 import click
 
 from companion import __version__
-from companion.cli.read import backlinks, conflicts, graph, read, search, status
+from companion.cli.read import ask, backlinks, conflicts, graph, read, search, status
 from companion.cli.serve import mcp, watch
-from companion.cli.write import index, ingest, init, update
+from companion.cli.write import index, ingest, init, lint, update
 from companion.errors import EXIT_INTERNAL, CompanionError
 
 
@@ -45,10 +45,12 @@ for command in (
     ingest,
     search,
     read,
+    ask,
     graph,
     backlinks,
     status,
     conflicts,
+    lint,
     watch,
     update,
     mcp,

@@ -111,6 +111,14 @@ def render_status(info: dict[str, Any]) -> str:
     waiting = sources.get("pending", [])
     lines.append(f"sources:    {sources.get('ingested', 0)} ingested, {len(waiting)} not ingested")
     lines.append(f"conflicts:  {info.get('conflicts_open', 0)} open (CONFLICT.md)")
+    last = info.get("lint")
+    if last:
+        shown = ", ".join(f"{n} {k}" for k, n in last["counts"].items() if n) or "nothing found"
+        lines.append(
+            f"lint:       {shown} (last run {last['at']}, {last['seconds'] * 1000:.0f} ms)"
+        )
+    else:
+        lines.append("lint:       not run yet (`companion lint`)")
     if info.get("conflict_queue"):
         lines.append(f"            {info['conflict_queue']}")
     lines.extend(f"  {s['state']}: {s['problem'] or s['path']}" for s in waiting[:50])
@@ -131,3 +139,31 @@ def render_update(result: dict[str, Any], as_json: bool) -> str:
     if result["old_version"] == 0 and result.get("created"):
         return f"created {result['path']}: version {result['new_version']}"
     return f"updated {result['path']}: version {result['old_version']} -> {result['new_version']}"
+
+
+def render_lint(result: dict[str, Any]) -> str:
+    """What `companion lint` prints: each finding as `path:line: kind: message`, then the counts."""
+    lines = []
+    for f in result["findings"]:
+        where = f"{f['path']}:{f['line']}" if f["line"] else f["path"]
+        fix = (
+            f" [fix: {f['fix']}]"
+            if f.get("fix")
+            and not f.get("fixable")
+            and f["kind"] in ("broken-link", "ambiguous-link", "schema")
+            else ""
+        )
+        lines.append(f"{where}: {f['kind']}: {f['message']}{fix}")
+    if result.get("fixed"):
+        lines.append(f"fixed {len(result['fixed'])} pages: " + ", ".join(result["fixed"]))
+    shown = [f"{n} {k}" for k, n in result["counts"].items() if n]
+    total = sum(result["counts"].values())
+    lines.append(
+        f"{total} findings"
+        + (f": {', '.join(shown)}" if shown else "")
+        + f" ({result['seconds'] * 1000:.0f} ms)"
+    )
+    fixable = sum(1 for f in result["findings"] if f.get("fixable"))
+    if fixable:
+        lines.append(f"{fixable} can be fixed safely: run `companion lint --fix`")
+    return "\n".join(lines)

@@ -132,6 +132,60 @@ def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_js
 
 
 @click.command()
+@click.argument("question")
+@vault_option
+@state_option
+@model_option
+@click.option(
+    "--save", is_flag=True, help="File the answer as a page under wiki/answers/ (version 1)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the answer, its passages and citations as JSON."
+)
+def ask(
+    question: str,
+    vault_opt: str | None,
+    state_dir: str | None,
+    model: str | None,
+    save: bool,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the vault: its best sentences, each cited [[note#heading]].
+
+    \b
+    Examples:
+      companion ask "how are card payments retried"
+      companion ask "when do sellers get paid" --json
+      companion ask "why do services publish events" --save
+
+    Offline by default: the question's hybrid search hits, then the sentences in them that best
+    answer it (the embedding model and the question's words), each with the note and heading it
+    came from — nothing is made up. With COMPANION_LLM_URL and COMPANION_LLM_MODEL set, a local
+    LLM writes prose from the same passages; every sentence must cite one (checked: an uncited
+    sentence is dropped). --save writes wiki/answers/<question>.md with a `question` property
+    and `sources` listing the cited notes; it is indexed and linked like any other page.
+    """
+    with open_app(vault_opt, state_dir, model) as app:
+        answer = app.ask(question, save=save)
+    if as_json:
+        echo(json.dumps(answer.as_json(), indent=2, ensure_ascii=False))
+        return
+    if not answer.passages:
+        echo("nothing in the vault answers this; try other words, or `companion search`", err=True)
+        return
+    echo(answer.markdown())
+    if answer.note:
+        echo(f"note: {answer.note}", err=True)
+    if answer.dropped:
+        echo(
+            f"note: {answer.dropped} sentences of the LLM's answer cited no passage: dropped",
+            err=True,
+        )
+    if answer.saved:
+        echo(f"saved {answer.saved}", err=True)
+
+
+@click.command()
 @click.argument("note")
 @vault_option
 @state_option

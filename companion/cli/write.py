@@ -467,3 +467,39 @@ _WOULD = {
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+@click.command()
+@vault_option
+@state_option
+@click.option(
+    "--fix", is_flag=True, help="Apply the safe fixes (managed pages only), then check again."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print {counts, findings: [...], fixed} as JSON."
+)
+def lint(vault_opt: str | None, state_dir: str | None, fix: bool, as_json: bool) -> None:
+    """Check the vault's health: links, orphans, schema, citations, stale facts, names.
+
+    \b
+    Examples:
+      companion lint
+      companion lint --json
+      companion lint --fix        (sources properties and citation formats on wiki pages)
+
+    Each finding gives the file, the line, its kind and what to do, and the fix where one is
+    known. --fix applies only fixes that cannot change what a page says: a wiki page's `sources`
+    set to the pages it cites, and a citation rewritten to SYSTEM.md's form when it holds
+    nothing but source links — each page one versioned write, the run one log.md entry. A
+    person's notes outside wiki/ are never touched. Kinds: broken-link, missing-page,
+    ambiguous-link, orphan, schema, citation-format, uncited-fact, sources-mismatch, stale,
+    duplicate, open-conflict, bad-name. Exit code 0 whatever it finds.
+    """
+    from companion.cli.output import render_lint
+
+    settings = settings_for(vault_opt, state_dir)
+    result = ask_daemon(settings, "lint", fix=fix)
+    if result is None:
+        with open_app(vault_opt, state_dir) as app:
+            result = app.lint(fix=fix).as_json()
+    echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else render_lint(result))

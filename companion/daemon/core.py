@@ -452,8 +452,17 @@ class Daemon:
             written = app.write_generated()
             for path, why in written.refused:
                 self.log_line(f"did not write {path}: {why}")
+            self._lint()
         if not self.embedding:
             self._dispatch_embedding()
+
+    def _lint(self) -> None:
+        """Re-lint once a batch has settled (with the catalog), so `status` is current; a
+        failure is logged and never stops the writer."""
+        try:
+            self._app().lint()
+        except Exception as exc:
+            self.log_line(f"lint failed: {type(exc).__name__}: {exc}")
 
     def _ingest(self, paths: list[str] | None) -> None:
         """Ingest the sources that settled (or withdraw the deleted ones): one transaction each.
@@ -523,6 +532,7 @@ class Daemon:
             "index": lambda r: self.call(self.reconcile),
             "ingest": lambda r: self.call(lambda: self.ingest_request(r), timeout=3600.0),
             "add_source": lambda r: self.call(lambda: self.add_source(r), timeout=3600.0),
+            "lint": lambda r: self.call(lambda: self._app().lint(fix=bool(r.get("fix"))).as_json()),
         }
 
     def _search(self, request: dict[str, Any]) -> list[dict[str, object]]:

@@ -228,6 +228,32 @@ class VaultTools:
                     rows = [r for r in rows if r["status"] == "resolved"]
             return {"status": status, "conflicts": rows}
 
+    def ask(self, question: str, save: bool = False) -> dict[str, Any]:
+        """`companion ask --json`; with `save`, a write (the answer page), under the lock."""
+        _check_text(question, "question")
+        if save:
+            if self._daemon("ping", timeout=5) is not None:
+                raise ToolError(
+                    "a daemon is the vault's writer: ask without save, or file the answer with "
+                    "`update` (create: true)"
+                )
+            with self._write_lock, Companion(self.settings) as app:
+                return app.ask(question, save=True).as_json()
+        with self.reading() as app:
+            return app.ask(question).as_json()
+
+    def lint(self, fix: bool = False) -> dict[str, Any]:
+        """`companion lint --json`: with `fix`, a write (through the daemon, else the lock)."""
+        if fix:
+            return dict(
+                self._write("lint", {"fix": True}, lambda app: app.lint(fix=True).as_json())
+            )
+        remote = self._daemon("lint", fix=False)
+        if remote is not None:
+            return dict(remote)
+        with self.reading() as app:
+            return app.lint().as_json()
+
     def status(self) -> dict[str, Any]:
         with self.reading() as app:
             info = app.status().as_json()
@@ -434,6 +460,24 @@ def build(tools: VaultTools, invalid: InvalidText | None = None) -> MCPServer[An
         or `superseded` (facts a newer source changed). Rows as `companion conflicts --json`:
         {a, b, a_source, b_source, page, title, id, status, opened, closed}."""
         return tools.conflicts(status)
+
+    @server.tool(title="Ask the vault")
+    @guarded
+    def ask(question: str, save: bool = False, ctx: Context | None = None) -> dict[str, Any]:
+        """An answer made of the vault's own sentences, each cited [[note#heading]] (prose
+        from a local LLM when one is configured, every sentence checked to cite a passage):
+        {question, by, answer: [{text, citation, path}], passages, dropped, note, saved}.
+        `save` files it as a page under wiki/answers/."""
+        return tools.ask(question, save)
+
+    @server.tool(title="Check the vault's health")
+    @guarded
+    def lint(fix: bool = False, ctx: Context | None = None) -> dict[str, Any]:
+        """`companion lint --json`: {counts, findings: [{path, line, kind, message, fix,
+        fixable}], fixed}. Kinds: broken-link, missing-page, ambiguous-link, orphan, schema,
+        citation-format, uncited-fact, sources-mismatch, stale, duplicate, open-conflict,
+        bad-name. `fix` applies the safe fixes on wiki pages (versioned writes)."""
+        return tools.lint(fix)
 
     @server.tool(title="Vault status")
     @guarded

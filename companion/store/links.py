@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from companion.store.base import Gateway
-from companion.store.rows import SEARCHABLE, EdgeRow, LinkToResolve
+from companion.store.rows import SEARCHABLE, EdgeRow, LinkLine, LinkToResolve
 
 
 class Links(Gateway):
@@ -42,6 +42,17 @@ class Links(Gateway):
             for src, tgt, raw, lp, sub, kind, amb in self.db.execute(
                 "SELECT p.path, l.target, l.raw, l.path, l.subpath, l.kind, l.ambiguous "
                 "FROM links l JOIN pages p ON p.id = l.page_id ORDER BY p.path, l.line, l.id"
+            )
+        ]
+
+    def lines(self) -> list[LinkLine]:
+        """Every link written in a non-generated, non-excluded file, with its line."""
+        return [
+            LinkLine(src, raw, lp, sub, kind, line, tgt, bool(amb))
+            for src, raw, lp, sub, kind, line, tgt, amb in self.db.execute(
+                "SELECT p.path, l.raw, l.path, l.subpath, l.kind, l.line, l.target, l.ambiguous "
+                f"FROM links l JOIN pages p ON p.id = l.page_id WHERE {SEARCHABLE} "
+                "ORDER BY p.path, l.line, l.id"
             )
         ]
 

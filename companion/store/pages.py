@@ -16,9 +16,11 @@ import apsw
 
 from companion.store.base import Gateway
 from companion.store.rows import (
+    SEARCHABLE,
     CatalogRow,
     FileState,
     NodeRow,
+    NoteRow,
     PageInfo,
     PageRow,
     ProblemRow,
@@ -310,6 +312,16 @@ class Pages(Gateway):
         return [
             (path, title, typ, [str(a) for a in json.loads(aliases or "[]") if isinstance(a, str)])
             for path, title, typ, aliases in rows
+        ]
+
+    def lint_rows(self) -> list[NoteRow]:
+        """Every indexed file but generated and excluded ones: what lint checks."""
+        return [
+            NoteRow(*row)
+            for row in self.db.execute(
+                "SELECT path, kind, title, type, version, properties, aliases FROM pages p "
+                f"WHERE {SEARCHABLE} ORDER BY path"
+            )
         ]
 
     def nodes(self) -> list[NodeRow]:

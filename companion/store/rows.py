@@ -164,6 +164,33 @@ class PageInfo:
     generated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LinkLine:
+    """One link as lint reads it: where it is written (note and line) and where it resolves."""
+
+    source: str
+    raw: str
+    path: str
+    subpath: str | None
+    kind: str
+    line: int
+    target: str | None
+    ambiguous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    """A file of the index as lint reads it: its names, type and properties (JSON)."""
+
+    path: str
+    kind: str
+    title: str
+    type: str | None
+    version: int | None
+    properties: str
+    aliases: str
+
+
 SourceState = Literal["done", "pending", "retrying", "failed", "skipped", "deleted"]
 
 

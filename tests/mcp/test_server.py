@@ -40,7 +40,7 @@ The Kestrel broker carries the yard's telemetry.
 """
 NOTE = "people/Ann Okafor.md"
 ENV = {"COMPANION_EMBED_BACKEND": "fake"}
-TOOLS = {"search", "read", "update", "add_source", "conflicts", "status"}
+TOOLS = {"search", "read", "update", "add_source", "conflicts", "lint", "ask", "status"}
 
 
 @dataclasses.dataclass
@@ -145,6 +145,10 @@ def test_every_tool_and_resource_answers_with_what_the_cli_gives(vault: Vault) -
             )
             assert done["status"] == "updated" and done["new_version"] == 2
             assert (await call(s, "conflicts"))["conflicts"] == []
+            said = await call(s, "ask", question="what does the kestrel broker carry")
+            assert said["answer"][0]["path"] == PAGE
+            health = await call(s, "lint")
+            assert health["counts"]["broken-link"] == 0 and "findings" in health
             status = await call(s, "status")
             assert status["notes"] >= 2 and status["conflicts_open"] == 0
             resources = await s.list_resources()

@@ -816,6 +816,15 @@ class LLMSynthesizer:
             ) from None
         return _build(source, answer, known, synthesizer=self.name, notes=notes)
 
+    def chat(self, messages: list[dict[str, str]]) -> str:
+        """One plain chat completion (no response format, temperature 0): the model's text, or
+        `SynthesisFailed` with the same checks as a synthesis (status, shape, cut-off, refusal,
+        size cap, timeout). `companion ask` writes its prose answers through it."""
+        body = {"model": self._model, "messages": messages, "temperature": 0, "stream": False}
+        status, raw = self._post(json.dumps(body).encode("ascii"))
+        self._check_status(status, raw)
+        return self._content(raw)
+
     # -- the exchange --
 
     def _body(self, messages: list[dict[str, str]]) -> bytes:

@@ -1,0 +1,1 @@
+"""`companion ask`: answers made of the vault's cited sentences (answer.py)."""

@@ -1,0 +1,98 @@
+"""`companion lint` and `lint --fix` in a real process, on a real vault indexed with sqlite-vec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from companion.app import Companion
+from tests.helpers import run_cli, write
+
+pytestmark = pytest.mark.slow  # several CLI processes on one vault
+
+ENV = {"COMPANION_EMBED_BACKEND": "fake"}
+PAGE = "wiki/entities/Kestrel Broker.md"
+TEXT = """---
+type: entity
+version: 2
+aliases: []
+tags: []
+sources:
+  - "[[wiki/sources/old-spec]]"
+updated: 2026-11-01T10:00:00Z
+---
+The broker the yard's telemetry goes through.
+
+## Facts
+%% companion:begin facts %%
+- Kestrel keeps messages for 9 days ([[wiki/sources/spec|the spec]]).
+- Kestrel runs on three hosts (see [[wiki/sources/spec]] for the list).
+%% companion:end facts %%
+
+## Notes
+- my own remark, which needs no citation
+"""
+NOTE = "people/Ann Okafor.md"
+NOTE_TEXT = "Ann looks after [[Kestrel Brokr]].\n"
+
+
+def _vault(tmp_path: Path) -> tuple[Path, Path]:
+    vault = tmp_path / "vault"
+    Companion.init(vault)
+    write(vault, PAGE, TEXT)
+    write(
+        vault,
+        "wiki/sources/spec.md",
+        "---\ntype: source\nversion: 1\nsources: []\nupdated: 2026-11-01T10:00:00Z\n---\nSpec.\n",
+    )
+    write(vault, NOTE, NOTE_TEXT)
+    state = tmp_path / "state"
+    assert run_cli("index", str(vault), "--state-dir", str(state), env=ENV).returncode == 0
+    return vault, state
+
+
+def _lint(vault: Path, state: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    done = run_cli(
+        "lint", "--json", "--vault", str(vault), "--state-dir", str(state), *extra, env=ENV
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_lint_reports_each_problem_where_it_is(tmp_path: Path) -> None:
+    vault, state = _vault(tmp_path)
+    found = {(f["path"], f["line"], f["kind"]) for f in _lint(vault, state)["findings"]}
+    assert {
+        (NOTE, 1, "broken-link"),
+        (PAGE, 14, "citation-format"),
+        (PAGE, 15, "citation-format"),
+        (PAGE, 1, "sources-mismatch"),
+    } <= found
+    broken = next(f for f in _lint(vault, state)["findings"] if f["kind"] == "broken-link")
+    assert broken["fix"] == "[[wiki/entities/Kestrel Broker|Kestrel Brokr]]"
+    status = run_cli("status", "--json", "--vault", str(vault), "--state-dir", str(state), env=ENV)
+    last = json.loads(status.stdout)["lint"]
+    assert last["counts"]["citation-format"] == 2 and last["at"]
+
+
+def test_fix_rewrites_only_safe_things_on_managed_pages_in_one_versioned_write(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    log_before = (vault / "log.md").read_text(encoding="utf-8")
+    result = _lint(vault, state, "--fix")
+    assert result["fixed"] == [PAGE]
+    text = (vault / PAGE).read_text(encoding="utf-8")
+    assert "- Kestrel keeps messages for 9 days ([[wiki/sources/spec]])." in text
+    assert "(see [[wiki/sources/spec]] for the list)" in text  # prose inside: not rewritten
+    assert '  - "[[wiki/sources/spec]]"' in text and "old-spec" not in text
+    assert "version: 3" in text and "my own remark, which needs no citation" in text
+    assert (vault / NOTE).read_text(encoding="utf-8") == NOTE_TEXT  # a person's note: never
+    log = (vault / "log.md").read_text(encoding="utf-8")[len(log_before) :]
+    assert log.count("## [") == 1 and "lint | fixed 1 page" in log and PAGE in log
+    kinds = {f["kind"] for f in result["findings"]}
+    assert "sources-mismatch" not in kinds
+    again = _lint(vault, state, "--fix")
+    assert again["fixed"] == [] and (vault / PAGE).read_text(encoding="utf-8") == text
