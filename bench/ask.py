@@ -30,7 +30,9 @@ END = "<!-- bench:ask:end -->"
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doc", action="store_true")
-    parser.add_argument("--backend", default=None, help="embedding backend (default: the product's)")
+    parser.add_argument(
+        "--backend", default=None, help="embedding backend (default: the product's)"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from tests.search.test_rank import NATURAL_QUERIES

@@ -28,6 +28,7 @@ import contextlib
 import json
 import queue
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from companion.store.rows import EdgeRow, PendingChunk
     from companion.sync.embedding import BatchOutcome
     from companion.sync.reconcile import SyncReport
+    from companion.write.git import GitHistory
     from companion.write.pages import Bumped, PageChange, Unchanged, UpdateResult
 
 EMBED_BATCH = 256
@@ -217,6 +219,8 @@ class Companion:
         self._embedder: Embedder | None = None
         self._memory: VectorIndex | None = None
         self._readers: queue.Queue[Store] | None = None
+        self._git: GitHistory | None = None  # write/git.py, when `settings.git` and first needed
+        self._git_pending: dict[str, bytes] = {}
 
     @classmethod
     def open(
@@ -497,10 +501,61 @@ class Companion:
         person saved in between, the sync sees other bytes, and that edit gets its own bump."""
         for path in paths:
             self.own.record(path, (hashes or {}).get(path))
+        if self.settings.git:
+            self._git_record(paths, hashes or {})
         # Kept until a sync has read the file (one that finds it changing while being read
         # cannot say whose bytes it holds, and must not fall back on "the version went up").
         self._credits.update(hashes or {})
         return self.sync_paths(paths)
+
+    # -- git history (optional) ---------------------------------------------------------------
+
+    def _git_record(self, paths: list[str], hashes: dict[str, str]) -> None:
+        """Keep the bytes companion just wrote for the operation's commit (write/git.py); the
+        operation ends with its log.md entry, or with the catalog: commit then."""
+        import sys
+
+        from companion.render.log_md import LOG_PATH
+        from companion.vault.walk import content_hash
+        from companion.write.git import GitError, GitHistory
+
+        if self._git is None:
+            self._git = GitHistory(self.settings.vault)
+        if self._git.problem is not None:
+            if not self._git.reported:
+                self._git.reported = True
+                print(f"note: {self._git.problem}", file=sys.stderr)
+            return
+        for path in paths:
+            data = (self.settings.vault / path).read_bytes() if path in hashes else None
+            if data is not None and content_hash(data) == hashes[path]:
+                self._git_pending[path] = data  # exactly companion's bytes, or nothing
+        if LOG_PATH in paths and LOG_PATH in self._git_pending:
+            heads = [  # `## [2026-12-01 10:02] update | ...` -> `update | ...`
+                line.partition("] ")[2].strip()
+                for line in self._git_pending[LOG_PATH].decode("utf-8", "replace").splitlines()
+                if line.startswith("## [")
+            ]
+            message = heads[-1] if heads else "companion: log.md"
+            pending, self._git_pending = self._git_pending, {}
+            try:
+                self._git.commit(pending, message)
+            except (GitError, OSError, subprocess.SubprocessError) as exc:
+                print(f"note: git history: {exc}", file=sys.stderr)
+
+    def _git_flush(self, message: str) -> None:
+        """Commit what is pending (files written after the operation's log entry: the catalog)."""
+        import sys
+
+        from companion.write.git import GitError
+
+        if not self._git_pending or self._git is None or self._git.problem is not None:
+            return
+        pending, self._git_pending = self._git_pending, {}
+        try:
+            self._git.commit(pending, message)
+        except (GitError, OSError, subprocess.SubprocessError) as exc:
+            print(f"note: git history: {exc}", file=sys.stderr)
 
     def index(
         self,
@@ -633,6 +688,8 @@ class Companion:
                 total.merge(report)
                 if not report.touched or not self.wrote(report.touched, report.hashes).relinked:
                     break
+        if self.settings.git:
+            self._git_flush("catalog | " + ", ".join(sorted(self._git_pending)))
         return total
 
     def _read_back_queue(

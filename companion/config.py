@@ -65,6 +65,7 @@ class Schema:
     page_types: tuple[PageType, ...]
     origin: str  # path of the SYSTEM.md it came from
     ingest: IngestRules = IngestRules()
+    git: bool = False  # `git: true`: commit what companion writes (write/git.py)
 
     def is_managed(self, path: str) -> bool:
         """True for pages the companion may write (under a managed folder)."""
@@ -86,6 +87,7 @@ class Settings:
     llm_url: str | None = None  # COMPANION_LLM_URL: the user's own endpoint (always trusted)
     llm_model: str | None = None  # COMPANION_LLM_MODEL
     llm_api_key: str | None = None  # COMPANION_LLM_API_KEY: keys come from the environment only
+    git: bool = False  # COMPANION_GIT=1 or SYSTEM.md `git: true`: commit each write (write/git.py)
 
     @property
     def db_path(self) -> Path:
@@ -95,6 +97,12 @@ class Settings:
 def default_system_md() -> str:
     """The project's default SYSTEM.md text (packaged with companion)."""
     return (resources.files("companion") / "defaults" / "SYSTEM.md").read_text(encoding="utf-8")
+
+
+def _flag(value: object, origin: str, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"`{key}` must be true or false, not {value!r}")
 
 
 def parse_schema(text: str, origin: str) -> Schema:
@@ -131,6 +139,7 @@ def parse_schema(text: str, origin: str) -> Schema:
             page_types=types,
             origin=origin,
             ingest=_ingest_rules(data.get("ingest"), origin),
+            git=_flag(data.get("git", False), origin, "git"),
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ConfigError(
@@ -292,6 +301,8 @@ def load_settings(
         llm_url=os.environ.get("COMPANION_LLM_URL") or None,
         llm_model=os.environ.get("COMPANION_LLM_MODEL") or None,
         llm_api_key=os.environ.get("COMPANION_LLM_API_KEY") or None,
+        git=schema.git
+        or os.environ.get("COMPANION_GIT", "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -63,6 +63,12 @@ def test_a_dropped_source_opens_a_conflict_and_deleting_its_callout_closes_it(
         timeout=30,
     )
     assert f"`{ident}`" in queue.read_text(encoding="utf-8")  # in the Resolved table
+    # The closure's log entry follows CONFLICT.md's rewrite (two files, one after the other).
+    wait_until(
+        lambda: "closed:" in (vault / "log.md").read_text(encoding="utf-8"),
+        what="the closure in log.md",
+        timeout=30,
+    )
     log = (vault / "log.md").read_text(encoding="utf-8")
     assert "closed:" in log and ident in log
     assert "> [!conflict]" not in page.read_text(encoding="utf-8")  # not written back
