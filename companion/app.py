@@ -908,11 +908,13 @@ class Companion:
             Unchanged,
             apply_update,
             check_request,
+            check_type,
             create_page,
         )
 
         change = change or PageChange()
-        check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
+        rel = check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
+        check_type(self.settings, rel, change.properties)
         with self.writing("companion update"):
             rel = self.page_path(page)
             template = self._template_for(rel) if create else ""  # refused before any work

@@ -135,6 +135,19 @@ def check_request(
     return rel
 
 
+def check_type(settings: Settings, rel: str, properties: dict[str, Any]) -> None:
+    """A `type` set by a writer must be the one its folder holds (SYSTEM.md §2)."""
+    if "type" not in properties:
+        return
+    folder = posixpath.dirname(rel)
+    home = next((t.name for t in settings.schema.page_types if t.folder == folder), None)
+    if home is not None and properties["type"] != home:
+        raise InvalidProperty(
+            f"cannot set `type: {properties['type']}` on {rel}: pages in {folder}/ are "
+            f"`{home}` (SYSTEM.md: the type must match the folder). Nothing written"
+        )
+
+
 def check_properties(properties: dict[str, Any]) -> None:
     for key in properties:
         if not _KEY.fullmatch(key) or key in ("version", "updated"):

@@ -233,6 +233,11 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
                     "update",
                     {"page": PAGE, "expect_version": 1, "properties": {"version": 9}},
                 ),
+                (
+                    "type",
+                    "update",
+                    {"page": PAGE, "expect_version": 1, "properties": {"type": "concept"}},
+                ),
                 ("outside", "add_source", {"path": str(secret)}),
                 ("symlink", "add_source", {"path": str(allowed / "link.txt")}),
                 ("ssh", "add_source", {"path": "~/.ssh/id_rsa"}),
@@ -248,6 +253,7 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
     assert "not a managed page" in errors["person"]
     assert "over the" in errors["huge"] and "limit" in errors["huge"]
     assert "version" in errors["key"]
+    assert "the type must match the folder" in errors["type"]
     for name in ("outside", "symlink", "ssh"):
         assert "outside the folders this server may import from" in errors[name], name
     assert "unsupported format" in errors["format"]
@@ -350,3 +356,25 @@ def test_with_a_daemon_running_the_writes_go_through_it(vault: Vault, embedder: 
     finally:
         daemon.stop()
         thread.join(timeout=20)
+
+
+def test_under_another_companions_lease_a_write_is_a_read_only_result(
+    vault: Vault, tmp_path: Path
+) -> None:
+    from companion.config import load_settings
+
+    owner = Companion(
+        load_settings(vault.root, state_dir=tmp_path / "other-state"), writer="daemon"
+    )
+    try:
+
+        async def go() -> dict[str, Any]:
+            async with session(vault) as s:
+                return await call(s, "update", page=PAGE, expect_version=1, body="Mine now.\n")
+
+        before = vault.files()
+        result = run(go())
+    finally:
+        owner.close()
+    assert result["status"] == "read_only" and "already has a writer" in result["message"]
+    assert vault.files() == before
