@@ -148,6 +148,8 @@ class LintReport:
     findings: list[Finding]
     fixed: list[str]
     seconds: float
+    skipped: list[str] = field(default_factory=list)  # `path: why` a fix was not written
+    fix_run: bool = False
 
     def summary(self) -> dict[str, Any]:
         from companion.lint.checks import counts
@@ -163,6 +165,8 @@ class LintReport:
         return {
             **self.summary(),
             "fixed": self.fixed,
+            "not_fixed": self.skipped,
+            "fix_run": self.fix_run,
             "findings": [f.as_json() for f in self.findings],
         }
 
@@ -1462,10 +1466,15 @@ class Companion:
 
         if not question.strip():
             raise ValueError("ask needs a question")
-        hits, _ = self.search_best_effort(question, mode="hybrid", limit=6)
-        notes = []
+        hits, _ = self.search_best_effort(question, mode="hybrid", limit=8)
+        answers = next(
+            (t.folder for t in self.settings.schema.page_types if t.name == "answer"), None
+        )
+        notes: list[tuple[str, list[tuple[str, str]]]] = []
         for hit in hits:
-            if hit.path.endswith(".md"):
+            if answers and hit.path.startswith(answers + "/"):
+                continue  # an earlier answer is no evidence: the notes it cites are
+            if hit.path.endswith(".md") and len(notes) < 6:
                 try:
                     data = read_regular(self.settings.vault, hit.path, self.settings.max_note_bytes)
                 except (CompanionError, OSError):
@@ -1532,10 +1541,11 @@ class Companion:
         started = time.perf_counter()
         findings = self._lint_findings()
         fixed: list[str] = []
+        skipped: list[str] = []
         if fix and any(f.fixable for f in findings):
-            fixed = self._lint_fix(findings, now)
+            fixed, skipped = self._lint_fix(findings, now)
             findings = self._lint_findings()
-        report = LintReport(findings, fixed, time.perf_counter() - started)
+        report = LintReport(findings, fixed, time.perf_counter() - started, skipped, fix)
         with self.writing("companion lint", vault=False):
             self.store.meta.set("last_lint", json.dumps(report.summary()))
         return report
@@ -1572,9 +1582,12 @@ class Companion:
             )
         )  # fmt: skip
 
-    def _lint_fix(self, findings: list[Finding], now: datetime | None) -> list[str]:
-        """Each page's safe fixes as one update (CAS on the version read now); the pages fixed."""
-        from companion.markdown.parse import parse_note
+    def _lint_fix(
+        self, findings: list[Finding], now: datetime | None
+    ) -> tuple[list[str], list[str]]:
+        """Each page's safe fixes as one update (CAS on the version read now): the pages fixed,
+        and `path: why` for each page whose fixes could not be written."""
+        from companion.lint.checks import body_start
         from companion.write.pages import PageChange
         from companion.write.wiki import cited_sources
 
@@ -1583,25 +1596,23 @@ class Companion:
             if f.fixable and self.settings.schema.is_managed(f.path):
                 by_page.setdefault(f.path, []).append(f)
         fixed: list[str] = []
+        skipped: list[str] = []
         for path, fixes in sorted(by_page.items()):
             with self._reading() as store:
                 info = store.pages.get(path)
-            text = (self.settings.vault / path).read_text(encoding="utf-8")
+            text = (self.settings.vault / path).read_bytes().decode("utf-8")
             lines = text.split("\n")
-            properties: dict[str, Any] = {}
             add: dict[str, list[str]] = {}
             remove: dict[str, list[str]] = {}
             for f in fixes:
                 if f.kind == "citation-format" and f.fix is not None and 0 < f.line <= len(lines):
                     lines[f.line - 1] = f.fix + ("\r" if lines[f.line - 1].endswith("\r") else "")
-            body = None
             new_text = "\n".join(lines)
-            note = parse_note(new_text.encode("utf-8"), path)
-            if new_text != text:
-                body = note.text[note.body_start :]
+            # The body as the file holds it (its line endings kept), after the fixes above.
+            body = new_text[body_start(new_text) :] if new_text != text else None
             if body is not None or any(f.kind == "sources-mismatch" for f in fixes):
-                # The citations as they stand after the fixes above: what `sources` must list.
-                wanted = [f"[[{s}]]" for s in cited_sources(note.text[note.body_start :])]
+                # The citations as they stand after the fixes: what `sources` must list.
+                wanted = [f"[[{s}]]" for s in cited_sources(new_text[body_start(new_text) :])]
                 held = _json_dict(info.properties if info else "{}").get("sources")
                 held_list = [str(x) for x in held] if isinstance(held, list) else []
                 add["sources"] = [w for w in wanted if w not in held_list]
@@ -1609,11 +1620,12 @@ class Companion:
             if not (body is not None or add.get("sources") or remove.get("sources")):
                 continue
             version = info.version if info and info.version is not None else 0
-            change = PageChange(body, properties, add, remove)
+            change = PageChange(body, {}, add, remove)
             try:
                 result = self.update(path, version, change, now=now, log=False)
-            except CompanionError:
-                continue  # changed meanwhile (a person's save): left for the next run
+            except CompanionError as exc:
+                skipped.append(f"{path}: {exc}")  # changed meanwhile, or not safely editable
+                continue
             if getattr(result, "changed", True):
                 fixed.append(path)
         if fixed:
@@ -1625,7 +1637,7 @@ class Companion:
             )
             if not self.live:
                 self.write_generated()
-        return fixed
+        return fixed, skipped
 
     def last_lint(self) -> dict[str, Any] | None:
         with self._reading() as store:

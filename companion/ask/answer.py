@@ -130,10 +130,17 @@ _RESIDUE = re.compile(
 )
 
 
+_LINKS_ONLY = re.compile(
+    r"^[ \t]*(?:[-*+][ \t]+)?(?:!?\[\[[^\]\n]+\]\][ \t,;]*)+(?:\^[\w-]+)?[ \t]*$", re.M
+)
+
+
 def candidates(path: str, data: bytes) -> list[tuple[str, str]]:
     """(heading, sentence) of every unit of a note (its frontmatter left out)."""
+    # A line that is only links (a page's Related or Mentions list) says nothing by itself.
+    text = _LINKS_ONLY.sub("", data.decode("utf-8", "replace"))
     try:
-        source = convert(path.rpartition("/")[2] or path, data)
+        source = convert(path.rpartition("/")[2] or path, text.encode("utf-8"))
     except Exception:
         return []  # a note the converters refuse has no sentences to offer
     out = []

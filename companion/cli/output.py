@@ -156,6 +156,8 @@ def render_lint(result: dict[str, Any]) -> str:
         lines.append(f"{where}: {f['kind']}: {f['message']}{fix}")
     if result.get("fixed"):
         lines.append(f"fixed {len(result['fixed'])} pages: " + ", ".join(result["fixed"]))
+    for why in result.get("not_fixed", []):
+        lines.append(f"not fixed: {why}")
     shown = [f"{n} {k}" for k, n in result["counts"].items() if n]
     total = sum(result["counts"].values())
     lines.append(
@@ -164,6 +166,6 @@ def render_lint(result: dict[str, Any]) -> str:
         + f" ({result['seconds'] * 1000:.0f} ms)"
     )
     fixable = sum(1 for f in result["findings"] if f.get("fixable"))
-    if fixable:
+    if fixable and not result.get("fix_run"):
         lines.append(f"{fixable} can be fixed safely: run `companion lint --fix`")
     return "\n".join(lines)

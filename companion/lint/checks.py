@@ -304,14 +304,21 @@ _LINK_ITEM = re.compile(r"^\s*(?:!?\[\[[^\]]+\]\]|\[[^\]]*\]\([^)]*\))[\s,;.]*(?
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def _body(text: str) -> str:
-    """The text after the frontmatter."""
+def body_start(text: str) -> int:
+    """Where the body starts in `text`: after the frontmatter's closing line (0: none)."""
     lines = text.split("\n")
     if lines and lines[0].strip() == "---":
-        for i in range(1, len(lines)):
-            if lines[i].strip() in ("---", "..."):
-                return "\n".join(lines[i + 1 :])
-    return text
+        offset = len(lines[0]) + 1
+        for line in lines[1:]:
+            offset += len(line) + 1
+            if line.strip() in ("---", "..."):
+                return min(offset, len(text))
+    return 0
+
+
+def _body(text: str) -> str:
+    """The text after the frontmatter."""
+    return text[body_start(text) :]
 
 
 def _body_lines(text: str) -> Iterator[tuple[int, str, str]]:
@@ -325,11 +332,23 @@ def _body_lines(text: str) -> Iterator[tuple[int, str, str]]:
                 start = i + 1
                 break
     fenced = False
+    comment = ""  # the end of an open `%%` or `<!--` comment block
     heading = ""
     for i in range(start, len(lines)):
         line = lines[i].removesuffix("\r")
+        if comment:
+            if comment in line:
+                comment = ""
+            continue
         if _FENCE.match(line):
             fenced = not fenced
+            continue
+        stripped = line.strip()
+        if not fenced and stripped.startswith("%%") and stripped.count("%%") == 1:
+            comment = "%%"  # a comment block opening (a region marker closes on its own line)
+            continue
+        if not fenced and "<!--" in line and "-->" not in line.split("<!--", 1)[1]:
+            comment = "-->"
             continue
         if fenced or line.lstrip().startswith((">", "%%")):
             continue
@@ -363,10 +382,15 @@ def _pages(given: LintInput) -> Iterator[Finding]:
                 )
 
 
+_CODE_SPAN = re.compile(r"`[^`\n]*`|<!--.*?-->|%%.*?%%")
+
+
 def _citations(path: str, text: str) -> Iterator[Finding]:
     for number, line, heading in _body_lines(text):
-        for m in _CITE_GROUP.finditer(line):
-            group = m.group(0)
+        # Inline code and inline comments hold no citation: masked, the offsets kept.
+        seen = _CODE_SPAN.sub(lambda m: " " * len(m.group()), line)
+        for m in _CITE_GROUP.finditer(seen):
+            group = line[m.start() : m.end()]
             if CITATION.fullmatch(group):
                 continue
             targets = list(dict.fromkeys(t.strip() for t in _SOURCE_LINK.findall(group)))

@@ -337,6 +337,8 @@ class VaultTools:
     def _import(self, path: str, name: str) -> tuple[bytes, str]:
         """The bytes of a file an agent names by path: only inside an `--allow-import` folder
         (the real path, symlinks followed), only a regular file."""
+        if "\0" in path:
+            raise ToolError("the path holds a NUL byte; nothing read or written")
         real = Path(os.path.realpath(os.path.expanduser(path)))
         if not any(real == root or root in real.parents for root in self.allow_import):
             allowed = ", ".join(str(p) for p in self.allow_import) or "none (no --allow-import)"

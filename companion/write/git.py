@@ -5,7 +5,9 @@ When the vault is inside a git work tree, each companion operation that writes f
 commit of exactly those files, with exactly the bytes companion wrote, and the operation's
 `log.md` headline as its message. Nothing else goes in: the commit is built through a temporary
 index (`GIT_INDEX_FILE`) that starts from `HEAD`'s tree and gets only companion's blobs, so the
-person's staged and unstaged changes are neither committed nor disturbed. `HEAD` moves by
+person's changes to other files, staged or not, are neither committed nor disturbed. (A managed
+page companion rewrites holds what the person saved in it — a version bump keeps every other
+byte — so that page's commit carries their edit too: they are the bytes companion wrote.) `HEAD` moves by
 `update-ref` with the old value given (a commit made meanwhile is never overwritten: the commit
 is retried on top of it). The person's own index is then told of companion's files only where
 it still held what `HEAD` held before (so `git status` does not show companion's commit as a
@@ -50,6 +52,12 @@ class GitHistory:
             self.problem = f"git history is on, but {vault} is not inside a git work tree: nothing is committed (run `git init` there)"
             return
         self.top = Path(done.stdout.decode().strip())
+        if self._git(["symbolic-ref", "-q", "HEAD"], check=False).returncode != 0:
+            self.problem = (
+                "git history is on, but HEAD is detached (not on a branch): nothing is committed, "
+                "so nothing lands where a checkout would lose it"
+            )
+            return
         self._identity = self._git(["config", "user.email"], check=False).returncode != 0
 
     def _git(

@@ -38,7 +38,7 @@ from companion.errors import (
 from companion.markdown.note import Note
 from companion.markdown.parse import parse_note
 from companion.vault.walk import content_hash
-from companion.write.atomic import atomic_write, landing, read_regular
+from companion.write.atomic import atomic_write, landing, read_regular, vault_relative
 from companion.write.fmedit import (
     FrontmatterEditError,
     add_items,
@@ -101,12 +101,20 @@ def vault_path(settings: Settings, page: str) -> str:
 
 
 def check_writable(settings: Settings, rel: str) -> None:
-    """`NotManaged` unless companion may write `rel`: only pages under the managed folders."""
+    """`NotManaged` unless companion may write `rel`: only pages under the managed folders, and
+    only where the write lands there too (a symlink in wiki/ to a person's note is refused, as
+    ingest refuses it: the note behind it is theirs)."""
+    folders = ", ".join(f"{f}/" for f in settings.schema.managed_folders)
     if not settings.schema.is_managed(rel):
-        folders = ", ".join(f"{f}/" for f in settings.schema.managed_folders)
         raise NotManaged(
             f"{rel} is not a managed page (managed folders: {folders}); companion never writes "
             "other notes"
+        )
+    real = vault_relative(settings.vault, landing(settings.vault, rel))
+    if real != rel and not settings.schema.is_managed(real):
+        raise NotManaged(
+            f"{rel} is a link to {real}, which is not a managed page (managed folders: "
+            f"{folders}); companion never writes other notes. Nothing written"
         )
 
 

@@ -148,3 +148,12 @@ def test_the_cli_prints_cited_sentences_and_json(vault: Path, tmp_path: Path) ->
     )
     data = json.loads(as_json.stdout)
     assert data["answer"] and all(a["citation"].startswith("[[") for a in data["answer"])
+
+
+def test_an_earlier_answer_and_link_lists_are_no_evidence(app: Companion, vault: Path) -> None:
+    app.ask("When is the yard crane serviced?", save=True)
+    write(vault, "yard/Index.md", "- [[yard/Yard Crane]]\n- [[yard/Yard Gate]]\n")
+    app.index()
+    again = app.ask("when is the yard crane serviced")
+    assert all(not p.path.startswith("wiki/answers/") for p in again.passages)
+    assert all(p.path != "yard/Index.md" for p in again.passages)

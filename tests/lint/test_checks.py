@@ -190,3 +190,15 @@ def test_open_conflicts_and_names_obsidian_refuses() -> None:
     assert [(f.path, f.line) for f in kinds(found, "open-conflict")] == [(ENTITY, 4)]
     assert sorted(f.path for f in kinds(found, "bad-name")) == ["notes/what?.md", "odd|folder"]
     assert counts(found)["bad-name"] == 2
+
+
+def test_citations_in_inline_code_and_comments_are_left_alone() -> None:
+    text = (
+        "---\ntype: entity\n---\n"
+        "- Write it as `([[wiki/sources/x|display]])`, not otherwise ([[wiki/sources/a]]).\n"
+        "<!--\n- hidden ([[wiki/sources/b|B]]).\n-->\n"
+        "%%\n- also hidden ([[wiki/sources/c#h]]).\n%%\n"
+        "- inline %% ([[wiki/sources/d|D]]) %% note ([[wiki/sources/a]]).\n"
+    )
+    found = kinds(run([note(ENTITY, FULL)], texts={ENTITY: text}), "citation-format")
+    assert found == []

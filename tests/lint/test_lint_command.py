@@ -96,3 +96,21 @@ def test_fix_rewrites_only_safe_things_on_managed_pages_in_one_versioned_write(
     assert "sources-mismatch" not in kinds
     again = _lint(vault, state, "--fix")
     assert again["fixed"] == [] and (vault / PAGE).read_text(encoding="utf-8") == text
+
+
+def test_fix_keeps_a_crlf_pages_line_endings_and_refuses_a_link_to_a_persons_note(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    crlf = TEXT.replace("\n", "\r\n")
+    write(vault, "wiki/concepts/Windows Page.md", crlf.replace("type: entity", "type: concept"))
+    (vault / "wiki/concepts/Ravi.md").symlink_to(vault / "people/Ravi.md")
+    write(vault, "people/Ravi.md", "Ravi, in my words ([[wiki/sources/spec|the spec]]).\n")
+    assert run_cli("index", str(vault), "--state-dir", str(state), env=ENV).returncode == 0
+    person = (vault / "people/Ravi.md").read_bytes()
+    result = _lint(vault, state, "--fix")
+    fixed = (vault / "wiki/concepts/Windows Page.md").read_bytes()
+    assert b"\r\n" in fixed and b"\n" not in fixed.replace(b"\r\n", b"")  # every line still CRLF
+    assert b"([[wiki/sources/spec]])." in fixed
+    assert (vault / "people/Ravi.md").read_bytes() == person  # behind the link: a person's note
+    assert any(x.startswith("wiki/concepts/Ravi.md: ") for x in result["not_fixed"])
