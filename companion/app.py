@@ -1056,7 +1056,9 @@ class Companion:
         vault = self.settings.vault
 
         def taken(n: str) -> bool:
-            return os.path.lexists(vault / folder / n)
+            there = vault / folder
+            names = {x.casefold() for x in os.listdir(there)} if there.is_dir() else set()
+            return os.path.lexists(there / n) or n.casefold() in names
 
         with self.writing("companion add_source"):
             rel = f"{folder}/{free_name(file_name, taken)}"
@@ -1511,6 +1513,8 @@ class Companion:
         return answer
 
     def _save_answer(self, answer: Answer, now: datetime | None) -> str:
+        import os
+
         from companion.write.pages import PageChange
         from companion.write.wiki import safe_title
 
@@ -1518,8 +1522,18 @@ class Companion:
             (t.folder for t in self.settings.schema.page_types if t.name == "answer"),
             "wiki/answers",
         )
-        title = safe_title(answer.question.rstrip(" ?!.")) or "Answer"
+        title = (safe_title(answer.question.rstrip(" ?!.")) or "").lstrip("-").strip() or "Answer"
         rel = f"{folder}/{title}.md"
+        there = self.settings.vault / folder
+        if there.is_dir():  # one page per question, whatever its case (macOS/Windows copies)
+            rel = next(
+                (
+                    f"{folder}/{n}"
+                    for n in os.listdir(there)
+                    if n.casefold() == f"{title}.md".casefold()
+                ),
+                rel,
+            )
         body = (
             "%% companion:begin answer %%\n"
             + answer.markdown()

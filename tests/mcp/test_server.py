@@ -320,12 +320,12 @@ def test_add_source_never_overwrites_and_ingests_the_new_file(vault: Vault) -> N
                 text=("# Yard notes\n\nThe Kestrel Broker keeps telemetry for 9 days.\n"),
             )
             second = await call(
-                s, "add_source", name="notes.md", text="# Other\n\nSomething else.\n"
+                s, "add_source", name="Notes.md", text="# Other\n\nSomething else.\n"
             )
             return [first, second]
 
     first, second = run(go())
-    assert first["source"] == "sources/notes.md" and second["source"] == "sources/notes (2).md"
+    assert first["source"] == "sources/notes.md" and second["source"] == "sources/Notes (2).md"
     outcome = first["sources"][0]
     assert outcome["status"] == "ingested" and PAGE in outcome["updated"]
     assert "9 days" in (vault.root / PAGE).read_text(encoding="utf-8")
