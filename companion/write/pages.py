@@ -133,6 +133,11 @@ def check_request(
                 f"the new body of {rel} holds a NUL byte (binary content): a note is text, and "
                 "the page would stop being indexed. Nothing written"
             )
+        if "companion:" in body:
+            from companion.write.regions import find_regions
+
+            # A body whose region markers do not pair up would leave a page no writer can edit.
+            find_regions(body, f"the new body of {rel}")
         size = len(body.encode("utf-8", "surrogatepass"))
         if size > settings.max_note_bytes:
             raise InvalidProperty(

@@ -238,6 +238,15 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
                     "update",
                     {"page": PAGE, "expect_version": 1, "properties": {"type": "concept"}},
                 ),
+                (
+                    "regions",
+                    "update",
+                    {
+                        "page": PAGE,
+                        "expect_version": 1,
+                        "body": "%% companion:begin facts %%\n- x\n",
+                    },
+                ),
                 ("outside", "add_source", {"path": str(secret)}),
                 ("symlink", "add_source", {"path": str(allowed / "link.txt")}),
                 ("ssh", "add_source", {"path": "~/.ssh/id_rsa"}),
@@ -254,6 +263,7 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
     assert "over the" in errors["huge"] and "limit" in errors["huge"]
     assert "version" in errors["key"]
     assert "the type must match the folder" in errors["type"]
+    assert "has no `end` marker" in errors["regions"]
     for name in ("outside", "symlink", "ssh"):
         assert "outside the folders this server may import from" in errors[name], name
     assert "unsupported format" in errors["format"]
