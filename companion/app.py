@@ -1572,6 +1572,7 @@ class Companion:
         with self._reading() as store:
             rows = store.pages.lint_rows()
             links = store.links.lines()
+            orphans = store.links.orphans()
         notes = [
             Note(r.path, r.kind, r.title, r.type, r.version, _json_dict(r.properties),
                  tuple(a for a in json.loads(r.aliases or "[]") if isinstance(a, str)))
@@ -1593,6 +1594,7 @@ class Companion:
                 notes,
                 links,
                 texts,
+                orphans,
             )
         )  # fmt: skip
 

@@ -14,7 +14,8 @@ The kinds, in the order they are reported:
 - `missing-page`: a name linked from three or more notes that has no note: one finding per
   name, at its first link (its links are not reported again as broken);
 - `ambiguous-link`: a link two or more files answer to (Obsidian picks one; a path decides);
-- `orphan`: a note with no link in and none out (Obsidian's graph view calls these orphans);
+- `orphan`: a note no other note links to — the index's one definition (`Links.orphans`), the
+  one index.md lists;
 - `schema`: a managed page without `type`, with a type its folder does not hold, outside any
   page type's folder, or missing a property its type requires (SYSTEM.md frontmatter);
 - `citation-format`: a citation of a source page not written as `([[wiki/sources/a]],
@@ -36,7 +37,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from companion.config import Schema
@@ -101,6 +102,7 @@ class LintInput:
     notes: list[Note]
     links: list[Link]
     texts: dict[str, str]  # managed page -> its text
+    orphans: list[str] = field(default_factory=list)  # the index's (store.Links.orphans)
     sources_page_prefix: str = "wiki/sources/"
 
 
@@ -240,14 +242,8 @@ def _links(given: LintInput) -> Iterator[Finding]:
 
 
 def _orphans(given: LintInput) -> Iterator[Finding]:
-    linked: set[str] = set()
-    for link in given.links:
-        if link.target is not None and link.target != link.source:
-            linked.add(link.source)
-            linked.add(link.target)
-    for n in given.notes:
-        if n.kind in ("note", "canvas") and n.path not in linked:
-            yield Finding(n.path, 0, "orphan", "no link to or from any other note (a graph orphan)")
+    for path in given.orphans:
+        yield Finding(path, 0, "orphan", "no other note links to it (an orphan, as in index.md)")
 
 
 # -- managed pages ------------------------------------------------------------------------------

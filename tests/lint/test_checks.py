@@ -71,10 +71,10 @@ def test_a_name_linked_from_three_notes_is_a_missing_page_once() -> None:
     assert len(kinds(two, "broken-link")) == 2 and kinds(two, "missing-page") == []
 
 
-def test_an_orphan_has_no_link_in_or_out_and_a_broken_link_does_not_connect() -> None:
-    notes = [note("a.md"), note("b.md"), note("lonely.md"), note("c.md")]
-    found = run(notes, [link("a.md", "b", "b.md"), link("c.md", "gone", None)])
-    assert sorted(f.path for f in kinds(found, "orphan")) == ["c.md", "lonely.md"]
+def test_orphans_are_the_ones_the_index_gives() -> None:
+    notes = [note("a.md"), note("lonely.md")]
+    found = lint(LintInput(SCHEMA, notes, [], {}, ["lonely.md"]))
+    assert [(f.path, f.kind) for f in found] == [("lonely.md", "orphan")]
 
 
 def test_schema_drift_type_folder_and_required_properties() -> None:
