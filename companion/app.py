@@ -685,6 +685,7 @@ class Companion:
                     links.unresolved(),
                     self.settings.schema,
                     titles,
+                    pages.counts()["unresolved"],
                 )
                 state = self.settings.state_dir
                 self._may_write()
@@ -1682,7 +1683,7 @@ class Companion:
         )
         owner = self._lock.owner()  # who writes the vault (its lease), for a daemon-less status
         with self._reading() as store:
-            counts = store.pages.counts()
+            counts = {**store.pages.counts(), "orphans": len(store.links.orphans())}
             last = store.meta.get("last_index")
             problems = [p._asdict() for p in store.pages.problems()]
             rows = store.sources.all()

@@ -82,3 +82,25 @@ def test_status_counts_the_vaults_own_links_like_the_graph(
     status = app.status().as_json()
     assert status["links"] == len(own) < len(graph.edges)  # index.md's links are not counted
     assert status["unresolved"] == sum(1 for e in own if e.target is None)
+
+
+def test_status_graph_and_index_md_show_one_set_of_counts(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault(
+        {
+            "a.md": "[[b]] and [[Missing]] and [[Missing]] again, ![[pic.png]]",
+            "b.md": "back to [[a]]",
+            "lonely.md": "nobody links here; [[Gone]]",
+            "pic.png": b"\x89PNG",
+        }
+    )
+    app = open_app(vault)
+    app.index(embed=False)
+    counts = app.status().counts
+    assert (counts["notes"], counts["attachments"], counts["orphans"]) == (3, 1, 1)
+    assert counts["unresolved"] == 3  # every unresolved link written: Missing twice, Gone once
+    text = (vault / "index.md").read_text(encoding="utf-8")
+    header = next(line for line in text.splitlines() if " · " in line)
+    assert header == "3 notes · 1 orphan · 3 unresolved links (2 names)"
+    assert app.graph().orphans() == ["lonely.md"]

@@ -79,7 +79,8 @@ def render_status(info: dict[str, Any]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last["at"])) if last else "never"
     lines = [
         f"vault:      {info['vault']}",
-        f"notes:      {info['notes']:,} ({info['attachments']:,} attachments)",
+        f"notes:      {info['notes']:,} ({info['attachments']:,} attachments, "
+        f"{info.get('orphans', 0):,} orphan{'' if info.get('orphans', 0) == 1 else 's'})",
         f"chunks:     {info['chunks']:,}",
         f"links:      {info['links']:,} ({info['unresolved']:,} unresolved)",
         f"embedded:   {info['embedded_pct']}% ({info['embedded']:,}/{info['embeddable']:,}) "

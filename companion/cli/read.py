@@ -116,15 +116,16 @@ def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_js
     """
     with open_app(vault or vault_opt, state_dir) as app:
         g = app.graph()
+        counts = app.status().counts  # the one set of counts (docs/architecture.md, "Counts")
         if as_json:
-            echo(json.dumps(g.to_json(), ensure_ascii=False))
+            echo(json.dumps({**g.to_json(), "counts": counts}, ensure_ascii=False))
             return
-        edges = g.own_edges()  # the catalog notes link every note: count the vault's own links
-        resolved = sum(1 for e in edges if e.target is not None)
+        edges = g.own_edges()
+        links, unresolved = counts["links"], counts["unresolved"]
         echo(
-            f"{g.node_count} nodes, {len(edges)} edges, "
-            f"{resolved} resolved ({100 * resolved / max(len(edges), 1):.1f}%), "
-            f"{sum(1 for e in edges if e.ambiguous)} ambiguous"
+            f"{counts['notes']:,} notes, {counts['attachments']:,} attachments, {links:,} links "
+            f"({unresolved:,} unresolved, {sum(1 for e in edges if e.ambiguous)} ambiguous); "
+            f"graph: {g.node_count} nodes with generated notes and unresolved names"
         )
         echo("hubs: " + ", ".join(f"{p} ({n})" for p, n in g.hubs(5)))
         orphans = g.orphans()

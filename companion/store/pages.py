@@ -375,14 +375,22 @@ class Pages(Gateway):
         ]
 
     def counts(self) -> dict[str, int]:
+        """The vault's counts, defined once (docs/architecture.md, "Counts") and shown the same
+        by status, graph, index.md and lint: `notes` the notes and canvases index.md lists (not
+        generated, not excluded); `links` every link written in them; `unresolved` those links
+        that resolve to no file (orphans: `Links.orphans`, added by `Companion.status`)."""
         one = self._scalar
-        own_links = "FROM links l JOIN pages p ON p.id = l.page_id WHERE p.generated = 0"
+        own = f"FROM links l JOIN pages p ON p.id = l.page_id WHERE {SEARCHABLE}"
         return {
-            "notes": int(one("SELECT count(*) FROM pages WHERE kind IN ('note', 'canvas')")),
+            "notes": int(
+                one(
+                    f"SELECT count(*) FROM pages p WHERE kind IN ('note', 'canvas') AND {SEARCHABLE}"
+                )
+            ),
             "attachments": int(one("SELECT count(*) FROM pages WHERE kind = 'attachment'")),
             "chunks": int(one("SELECT count(*) FROM chunks")),
             # The vault's own links: those of the generated catalog would count every note again.
-            "links": int(one(f"SELECT count(*) {own_links}")),
-            "unresolved": int(one(f"SELECT count(*) {own_links} AND l.target IS NULL")),
+            "links": int(one(f"SELECT count(*) {own}")),
+            "unresolved": int(one(f"SELECT count(*) {own} AND l.target IS NULL")),
             "problems": int(one("SELECT count(*) FROM problems")),
         }
