@@ -456,6 +456,15 @@ class Daemon:
         if not self.embedding:
             self._dispatch_embedding()
 
+    def ask_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """MCP `ask` with `save` sent to the daemon: the answer page is written by the single
+        writer (an answer without `save` is read in the asking process)."""
+        app = self._app()
+        save = bool(request.get("save"))
+        if save and self.read_only is not None:
+            raise app.read_only_error()
+        return app.ask(str(request.get("question", "")), save=save).as_json()
+
     def _lint(self) -> None:
         """Re-lint once a batch has settled (with the catalog), so `status` is current; a
         failure is logged and never stops the writer."""
@@ -533,6 +542,7 @@ class Daemon:
             "ingest": lambda r: self.call(lambda: self.ingest_request(r), timeout=3600.0),
             "add_source": lambda r: self.call(lambda: self.add_source(r), timeout=3600.0),
             "lint": lambda r: self.call(lambda: self._app().lint(fix=bool(r.get("fix"))).as_json()),
+            "ask": lambda r: self.call(lambda: self.ask_request(r)),
         }
 
     def _search(self, request: dict[str, Any]) -> list[dict[str, object]]:

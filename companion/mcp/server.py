@@ -232,13 +232,11 @@ class VaultTools:
         """`companion ask --json`; with `save`, a write (the answer page), under the lock."""
         _check_text(question, "question")
         if save:
-            if self._daemon("ping", timeout=5) is not None:
-                raise ToolError(
-                    "a daemon is the vault's writer: ask without save, or file the answer with "
-                    "`update` (create: true)"
-                )
-            with self._write_lock, Companion(self.settings) as app:
+
+            def local(app: Companion) -> Any:
                 return app.ask(question, save=True).as_json()
+
+            return dict(self._write("ask", {"question": question, "save": True}, local))
         with self.reading() as app:
             return app.ask(question).as_json()
 

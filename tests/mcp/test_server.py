@@ -354,15 +354,20 @@ def test_with_a_daemon_running_the_writes_go_through_it(vault: Vault, embedder: 
     thread = serve_in_thread(daemon)
     try:
 
-        async def go() -> dict[str, Any]:
+        async def go() -> tuple[dict[str, Any], dict[str, Any]]:
             async with session(vault) as s:
-                return await call(
+                done = await call(
                     s, "update", page=PAGE, expect_version=1, properties={"status": "ok"}
                 )
+                said = await call(
+                    s, "ask", question="what does the kestrel broker carry", save=True
+                )
+                return done, said
 
-        result = run(go())
+        result, said = run(go())
         assert result["status"] == "updated"
         assert daemon.counters["updates"] == 1  # the daemon wrote it, not the server
+        assert said["saved"] and (vault.root / said["saved"]).is_file()  # written by the daemon
     finally:
         daemon.stop()
         thread.join(timeout=20)
