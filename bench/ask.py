@@ -27,11 +27,34 @@ BEGIN = "<!-- bench:ask:begin (written by `python -m bench.ask --doc`; edits ins
 END = "<!-- bench:ask:end -->"
 
 
+def _dev(app: object) -> None:
+    """The tuning set: each question, whether one of its three sentences holds a wanted string."""
+    import json
+
+    data = json.loads((REPO / "bench" / "ask_dev.json").read_text(encoding="utf-8"))
+    right = 0
+    for item in data["questions"]:
+        answer = app.ask(item["q"])  # type: ignore[attr-defined]
+        texts = [p.text for p in answer.cited()][:3]
+        ok = any(w.lower() in t.lower() for w in item["want"] for t in texts)
+        right += ok
+        print(f"{'ok ' if ok else 'MISS'} {item['q']}")
+        if not ok:
+            for t in texts:
+                print(f"      - {t[:120]}")
+    print(f"dev: {right} of {len(data['questions'])}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doc", action="store_true")
     parser.add_argument(
         "--backend", default=None, help="embedding backend (default: the product's)"
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="instead: the development questions (bench/ask_dev.json), checked by their strings",
     )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
@@ -47,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         app.ingest()
         app.index()
         app.ask("warm up")
+        if args.dev:
+            _dev(app)
+            return
         times = []
         for i, (question, right) in enumerate(NATURAL_QUERIES, 1):
             started = time.perf_counter()

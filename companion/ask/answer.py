@@ -1,13 +1,19 @@
 """`companion ask`: an answer made of the vault's own sentences, each cited.
 
-**Offline** (the default). The question's hybrid search hits (the product's `search`) are read
-as units — sentences, list items, table rows, the same reader ingest uses (`ingest.units`),
-with the heading each sits under — and every unit is scored against the question: the cosine
-of the two with the vault's embedding model, plus the share of the question's content words
-(stemmed) it holds, plus a little for the note's search rank. The best few, at most one more
-than needed from any one note, are the answer, in score order, each cited as
-`([[path#heading]])` (the note and the heading it came from; `[[path]]` when it sits under no
-heading). Nothing is generated: every word is the vault's.
+**Offline** (the default). The question's hybrid search hits (the product's `search`; earlier
+answer pages left out) are read as units — sentences, list items, table rows, the same reader
+ingest uses (`ingest.units`), with the heading each sits under; callouts, comments, region
+markers and lines that are only links are no statements of the note's and are dropped. Every
+unit is scored against the question: the cosine of the two with the vault's embedding model (the
+unit embedded with its note's name and heading, which say what it is about), plus the share of
+the question's content words (stemmed) it holds, plus a little for the note's search rank;
+minus a lot when it mostly restates the question (a note's own description); plus a little
+when it gives the kind of answer asked for — a time for "when", a number for "how many", a
+reason (or a section named Context, Why, What happened …) for "why" — and the sentence right
+after a topic sentence carries that one's score when it gives the kind. The best three, at most
+two from one note, are the answer, each cited as `([[path#heading]])` (`[[path]]` when it sits
+under no heading). Nothing is generated: every word is the vault's. The weights were chosen on
+bench/ask_dev.json, not on the questions `bench.ask` reports.
 
 **With an LLM** (`COMPANION_LLM_URL`/`MODEL`, as for ingest) the same passages, numbered, are
 sent with the question; the reply is prose in which every sentence must end with a passage's
@@ -135,10 +141,16 @@ _LINKS_ONLY = re.compile(
 )
 
 
+_NOT_STATEMENTS = re.compile(r"^[ \t]*>.*$|%%.*?%%|<!--.*?-->|^\^[\w-]+[ \t]*$", re.M | re.S)
+
+
 def candidates(path: str, data: bytes) -> list[tuple[str, str]]:
     """(heading, sentence) of every unit of a note (its frontmatter left out)."""
-    # A line that is only links (a page's Related or Mentions list) says nothing by itself.
+    # A line that is only links (a page's Related or Mentions list) says nothing by itself; a
+    # callout (a conflict, a superseded fact, a warning's quote) and a comment or region marker
+    # are not the note's own statements.
     text = _LINKS_ONLY.sub("", data.decode("utf-8", "replace"))
+    text = _NOT_STATEMENTS.sub("", text)
     try:
         source = convert(path.rpartition("/")[2] or path, text.encode("utf-8"))
     except Exception:
@@ -177,7 +189,17 @@ _WANTS = (
 )
 
 
-def _answers_kind(question: str, text: str) -> bool:
+# Sections that hold reasons, by the names decision records and postmortems give them.
+_WHY_HEADINGS = re.compile(
+    r"\b(?:context|why|reasons?|rationale|motivation|background|what happened|causes?|"
+    r"root cause|problem)\b",
+    re.I,
+)
+
+
+def _answers_kind(question: str, text: str, heading: str = "") -> bool:
+    if _WANTS[2][0].search(question) and _WHY_HEADINGS.search(heading):
+        return True  # a "why" is answered in the section that gives the reasons
     return any(q.search(question) and a.search(text) for q, a in _WANTS)
 
 
@@ -196,7 +218,14 @@ def pick(
     ]
     if not flat or not wanted:
         return []
-    vectors = embedder.embed([question, *(f"{h}: {t}" if h else t for _, _, h, t in flat)])
+
+    def context(path: str, heading: str, text: str) -> str:
+        # The note's name and the heading give a sentence what it is about ("Keys are kept for
+        # 24 hours" under Idempotency Keys > How it works).
+        title = path.rpartition("/")[2].removesuffix(".md")
+        return f"{title} — {heading}: {text}" if heading else f"{title}: {text}"
+
+    vectors = embedder.embed([question, *(context(p, h, t) for _, p, h, t in flat)])
     q, rest = vectors[0], vectors[1:]
     cos = rest @ q / (np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0) + 1e-9)
     scored = []
@@ -208,7 +237,7 @@ def pick(
         score = float(c) + 0.5 * overlap + 0.1 / (rank + 1)
         if len(own - wanted) * 2 <= len(own):
             score -= 0.3  # it mostly restates the question (a note's own description)
-        kind = _answers_kind(question, text)
+        kind = _answers_kind(question, text, heading)
         if kind:
             # A time for "when", a number for "how many", a reason for "why"; and the sentence
             # after the one that names the topic often holds it ("The scheduler pays sellers.
