@@ -28,7 +28,6 @@ import contextlib
 import json
 import queue
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -521,7 +520,7 @@ class Companion:
 
         from companion.render.log_md import LOG_PATH
         from companion.vault.walk import content_hash
-        from companion.write.git import GitError, GitHistory
+        from companion.write.git import GitHistory
 
         if self._git is None:
             self._git = GitHistory(self.settings.vault)
@@ -540,12 +539,7 @@ class Companion:
                 for line in self._git_pending[LOG_PATH].decode("utf-8", "replace").splitlines()
                 if line.startswith("## [")
             ]
-            message = heads[-1] if heads else "companion: log.md"
-            pending, self._git_pending = self._git_pending, {}
-            try:
-                self._git.commit(pending, message)
-            except (GitError, OSError, subprocess.SubprocessError) as exc:
-                print(f"note: git history: {exc}", file=sys.stderr)
+            self._git_flush(heads[-1] if heads else "companion: log.md")
 
     def _git_flush(self, message: str) -> None:
         """Commit what is pending (files written after the operation's log entry: the catalog)."""
@@ -558,7 +552,7 @@ class Companion:
         pending, self._git_pending = self._git_pending, {}
         try:
             self._git.commit(pending, message)
-        except (GitError, OSError, subprocess.SubprocessError) as exc:
+        except GitError as exc:
             print(f"note: git history: {exc}", file=sys.stderr)
 
     def index(
@@ -1470,9 +1464,7 @@ class Companion:
         if not question.strip():
             raise ValueError("ask needs a question")
         hits, _ = self.search_best_effort(question, mode="hybrid", limit=8)
-        answers = next(
-            (t.folder for t in self.settings.schema.page_types if t.name == "answer"), None
-        )
+        answers = self.settings.schema.folder_of("answer")
         notes: list[tuple[str, list[tuple[str, str]]]] = []
         for hit in hits:
             if answers and hit.path.startswith(answers + "/"):
@@ -1519,10 +1511,7 @@ class Companion:
         from companion.write.pages import PageChange
         from companion.write.wiki import safe_title
 
-        folder = next(
-            (t.folder for t in self.settings.schema.page_types if t.name == "answer"),
-            "wiki/answers",
-        )
+        folder = self.settings.schema.folder_of("answer") or "wiki/answers"
         title = (safe_title(answer.question.rstrip(" ?!.")) or "").lstrip("-").strip() or "Answer"
         rel = f"{folder}/{title}.md"
         there = self.settings.vault / folder
@@ -1675,6 +1664,11 @@ class Companion:
         with self._reading() as store:
             return store.vectors.failures(self.model.fingerprint)
 
+    def counts(self) -> dict[str, int]:
+        """The vault's one set of counts (docs/architecture.md, "Counts")."""
+        with self._reading() as store:
+            return {**store.pages.counts(), "orphans": len(store.links.orphans())}
+
     def status(self) -> Status:
         info = self.model
         db = self.settings.db_path
@@ -1682,8 +1676,8 @@ class Companion:
             Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists()
         )
         owner = self._lock.owner()  # who writes the vault (its lease), for a daemon-less status
+        counts = self.counts()
         with self._reading() as store:
-            counts = {**store.pages.counts(), "orphans": len(store.links.orphans())}
             last = store.meta.get("last_index")
             problems = [p._asdict() for p in store.pages.problems()]
             rows = store.sources.all()

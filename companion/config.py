@@ -71,6 +71,14 @@ class Schema:
         """True for pages the companion may write (under a managed folder)."""
         return any(path == f or path.startswith(f + "/") for f in self.managed_folders)
 
+    def folder_of(self, type_name: str) -> str | None:
+        """The folder pages of `type_name` live in (`answer` -> `wiki/answers`), if any."""
+        return next((t.folder for t in self.page_types if t.name == type_name), None)
+
+    def type_of(self, folder: str) -> str | None:
+        """The page type a folder holds (`wiki/concepts` -> `concept`), if any."""
+        return next((t.name for t in self.page_types if t.folder == folder), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -116,7 +116,7 @@ def graph(vault: str | None, vault_opt: str | None, state_dir: str | None, as_js
     """
     with open_app(vault or vault_opt, state_dir) as app:
         g = app.graph()
-        counts = app.status().counts  # the one set of counts (docs/architecture.md, "Counts")
+        counts = app.counts()  # the one set of counts (docs/architecture.md, "Counts")
         if as_json:
             echo(json.dumps({**g.to_json(), "counts": counts}, ensure_ascii=False))
             return

@@ -357,7 +357,7 @@ def _body_lines(text: str) -> Iterator[tuple[int, str, str]]:
 
 def _pages(given: LintInput) -> Iterator[Finding]:
     by_path = {n.path: n for n in given.notes}
-    answers = next((t.folder for t in given.schema.page_types if t.name == "answer"), None)
+    answers = given.schema.folder_of("answer")
     for path, text in sorted(given.texts.items()):
         if path.startswith(given.sources_page_prefix):
             continue  # a source page summarises one source: its facts cite nothing
@@ -422,11 +422,7 @@ def _citations(path: str, text: str) -> Iterator[Finding]:
 def _sources_property(path: str, text: str, note: Note | None) -> Iterator[Finding]:
     if note is None:
         return
-    listed_raw = note.properties.get("sources")
-    listed = [
-        str(x).strip().removeprefix("[[").removesuffix("]]").split("|")[0]
-        for x in (listed_raw if isinstance(listed_raw, list) else [])
-    ]
+    listed = _listed_sources(note)
     cited = cited_sources(_body(text))  # as ingest keeps `sources`: every citation in the body
     if set(listed) == set(cited):
         return
@@ -465,11 +461,7 @@ def _answer_page(path: str, text: str, note: Note | None) -> Iterator[Finding]:
             )
     if note is None:
         return
-    raw = note.properties.get("sources")
-    listed = {
-        str(x).strip().removeprefix("[[").removesuffix("]]").split("|")[0].split("#")[0]
-        for x in (raw if isinstance(raw, list) else [])
-    }
+    listed = {x.split("#")[0] for x in _listed_sources(note)}
     if listed != set(cited):
         yield Finding(
             path,
@@ -477,6 +469,15 @@ def _answer_page(path: str, text: str, note: Note | None) -> Iterator[Finding]:
             "sources-mismatch",
             f"`sources` differs from the notes this answer cites: {_mismatch(listed, cited)}",
         )
+
+
+def _listed_sources(note: Note) -> list[str]:
+    """The link targets a page's `sources` property lists (`"[[a|b]]"` -> `a`)."""
+    raw = note.properties.get("sources")
+    return [
+        str(x).strip().removeprefix("[[").removesuffix("]]").split("|")[0]
+        for x in (raw if isinstance(raw, list) else [])
+    ]
 
 
 def _mismatch(listed: Iterable[str], cited: Sequence[str]) -> str:

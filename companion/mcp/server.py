@@ -62,31 +62,6 @@ wrote it since: read it again and retry. `add_source` files a new source and ing
 """
 
 
-def _check_text(value: str | None, what: str) -> None:
-    """Refuse text that is not valid Unicode: a lone surrogate (`\\ud800` in a JSON string)
-    cannot be written as UTF-8."""
-    if value is None:
-        return
-    for i, ch in enumerate(value):
-        if 0xD800 <= ord(ch) <= 0xDFFF:
-            raise ToolError(
-                f"{what} is not valid Unicode (a lone surrogate at character {i}); nothing written"
-            )
-
-
-def _check_all(values: dict[str, Any], prefix: str = "") -> None:
-    for key, value in values.items():
-        _check_text(key, f"{prefix}{key!r} (a name)")
-        if isinstance(value, str):
-            _check_text(value, f"{prefix}{key}")
-        elif isinstance(value, dict):
-            _check_all(value, f"{prefix}{key}.")
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, str):
-                    _check_text(item, f"{prefix}{key}")
-
-
 def _lone_surrogate(value: Any, where: str = "") -> str | None:
     """Where in `value` (a decoded JSON value) a lone surrogate is (`text`, `properties.owner`,
     `a name in properties`, with the character's index), or None."""
@@ -109,6 +84,17 @@ def _lone_surrogate(value: Any, where: str = "") -> str | None:
             if found:
                 return found
     return None
+
+
+def _check_text(value: Any, what: str = "") -> None:
+    """Refuse text that is not valid Unicode — a lone surrogate (`\\ud800` in a JSON string)
+    cannot be written as UTF-8 — in a value or any string inside it (for `VaultTools` called
+    directly; over stdio `InvalidText` has answered such a request already)."""
+    where = _lone_surrogate(value, what)
+    if where is not None:
+        raise ToolError(
+            f"argument {where} is not valid Unicode (a lone surrogate); nothing written"
+        )
 
 
 class InvalidText:
@@ -280,7 +266,7 @@ class VaultTools:
             "remove": remove or {},
             "create": create,
         }
-        _check_all(request)
+        _check_text(request)
         if create and expect_version not in (None, 0):
             raise ToolError("create makes a new page: leave out expect_version (or give 0)")
         if not create and expect_version is None:
@@ -310,7 +296,7 @@ class VaultTools:
     def add_source(
         self, name: str = "", text: str | None = None, path: str | None = None
     ) -> dict[str, Any]:
-        _check_all({"name": name, "text": text, "path": path})
+        _check_text({"name": name, "text": text, "path": path})
         if (text is None) == (path is None):
             raise ToolError("give the source as `text` or as a `path` to import, not both")
         if path is not None:

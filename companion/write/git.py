@@ -47,7 +47,11 @@ class GitHistory:
         if shutil.which("git") is None:
             self.problem = "git history is on (COMPANION_GIT / SYSTEM.md `git: true`), but git is not installed: nothing is committed"
             return
-        done = self._git(["rev-parse", "--show-toplevel"], check=False)
+        try:
+            done = self._git(["rev-parse", "--show-toplevel"], check=False)
+        except GitError as exc:
+            self.problem = f"git history is on, but git does not run ({exc}): nothing is committed"
+            return
         if done.returncode != 0:
             self.problem = f"git history is on, but {vault} is not inside a git work tree: nothing is committed (run `git init` there)"
             return
@@ -69,9 +73,17 @@ class GitHistory:
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
         full = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-        done = subprocess.run(
-            ["git", *args], cwd=self.vault, input=data, capture_output=True, env=full, timeout=60
-        )
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.vault,
+                input=data,
+                capture_output=True,
+                env=full,
+                timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise GitError(f"git {args[0]}: {exc}") from None
         if check and done.returncode != 0:
             raise GitError(f"git {args[0]}: {done.stderr.decode('utf-8', 'replace').strip()}")
         return done

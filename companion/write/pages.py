@@ -153,7 +153,7 @@ def check_type(settings: Settings, rel: str, properties: dict[str, Any]) -> None
     if "type" not in properties:
         return
     folder = posixpath.dirname(rel)
-    home = next((t.name for t in settings.schema.page_types if t.folder == folder), None)
+    home = settings.schema.type_of(folder)
     if home is not None and properties["type"] != home:
         raise InvalidProperty(
             f"cannot set `type: {properties['type']}` on {rel}: pages in {folder}/ are "

@@ -40,6 +40,26 @@ def git(root: Path, *args: str) -> str:
     return done.stdout
 
 
+def companion_with_git(vault: Path, state: Path, *args: str) -> str:
+    """Run a companion command with git history on; its stderr (it must succeed)."""
+    done = run_cli(
+        *args,
+        "--vault",
+        str(vault),
+        "--state-dir",
+        str(state),
+        env={"COMPANION_EMBED_BACKEND": "fake", "COMPANION_GIT": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def commits_since(vault: Path, head: str) -> list[tuple[str, str]]:
+    """(commit, subject) of every commit after `head`, newest first."""
+    lines = git(vault, "log", "--format=%H %s", f"{head}..HEAD").splitlines()
+    return [(c, subject) for c, _, subject in (line.partition(" ") for line in lines)]
+
+
 def _repo(tmp_path: Path) -> tuple[Path, Path]:
     vault = tmp_path / "vault"
     Companion.init(vault)
@@ -65,24 +85,10 @@ def test_an_update_is_one_commit_of_its_files_and_the_persons_changes_stay_their
     git(vault, "add", "notes/Mine.md")
     (vault / "notes/Draft.md").write_text("draft, unstaged change\n", encoding="utf-8")
     head = git(vault, "rev-parse", "HEAD").strip()
-    done = run_cli(
-        "update",
-        PAGE,
-        "--expect-version",
-        "1",
-        "--set",
-        "status=reviewed",
-        "--vault",
-        str(vault),
-        "--state-dir",
-        str(state),
-        env={"COMPANION_EMBED_BACKEND": "fake", "COMPANION_GIT": "1"},
+    companion_with_git(
+        vault, state, "update", PAGE, "--expect-version", "1", "--set", "status=reviewed"
     )
-    assert done.returncode == 0, done.stderr
-    commits = [
-        line.split(" ", 1)
-        for line in git(vault, "log", "--format=%H %s", f"{head}..HEAD").splitlines()
-    ]
+    commits = commits_since(vault, head)
     updates = [
         c
         for c, subject in commits
@@ -121,23 +127,12 @@ def test_a_locked_index_still_commits_and_says_the_index_was_left(tmp_path: Path
     lock = vault / ".git" / "index.lock"
     lock.write_text("", encoding="utf-8")
     try:
-        done = run_cli(
-            "update",
-            PAGE,
-            "--expect-version",
-            "1",
-            "--set",
-            "status=x",
-            "--vault",
-            str(vault),
-            "--state-dir",
-            str(state),
-            env={"COMPANION_EMBED_BACKEND": "fake", "COMPANION_GIT": "1"},
+        said = companion_with_git(
+            vault, state, "update", PAGE, "--expect-version", "1", "--set", "status=x"
         )
     finally:
         lock.unlink()
-    assert done.returncode == 0, done.stderr
-    assert "index.lock" in done.stderr
+    assert "index.lock" in said
     assert "update |" in git(vault, "log", "--format=%s", "-3")
 
 
@@ -149,19 +144,8 @@ def test_an_ingest_commits_its_pages_and_log_entry_but_not_the_persons_source(
         vault, "sources/yard.md", "# Yard notes\n\nThe Kestrel Broker keeps telemetry for 9 days.\n"
     )
     head = git(vault, "rev-parse", "HEAD").strip()
-    done = run_cli(
-        "ingest",
-        "--vault",
-        str(vault),
-        "--state-dir",
-        str(state),
-        env={"COMPANION_EMBED_BACKEND": "fake", "COMPANION_GIT": "1"},
-    )
-    assert done.returncode == 0, done.stderr
-    commits = dict(
-        reversed(line.split(" ", 1))
-        for line in git(vault, "log", "--format=%H %s", f"{head}..HEAD").splitlines()
-    )
+    companion_with_git(vault, state, "ingest")
+    commits = {subject: c for c, subject in commits_since(vault, head)}
     ingest = next(c for subject, c in commits.items() if subject.startswith("ingest |"))
     files = git(vault, "show", "--name-only", "--format=", ingest).split()
     assert "log.md" in files and "wiki/sources/yard.md" in files
