@@ -1458,24 +1458,12 @@ class Companion:
         """An answer to `question` made of the vault's own sentences, each cited (companion/ask/
         answer.py); with an LLM configured, prose from the same passages, every sentence checked
         to cite one. `save` files it as an answer page under wiki/answers/ (version 1)."""
-        from companion.ask.answer import Answer, candidates, check_prose, llm_messages, pick
-        from companion.write.atomic import read_regular
+        from companion.ask.answer import Answer, check_prose, llm_messages, pick
 
         if not question.strip():
             raise ValueError("ask needs a question")
         hits, _ = self.search_best_effort(question, mode="hybrid", limit=8)
-        answers = self.settings.schema.folder_of("answer")
-        notes: list[tuple[str, list[tuple[str, str]]]] = []
-        for hit in hits:
-            if answers and hit.path.startswith(answers + "/"):
-                continue  # an earlier answer is no evidence: the notes it cites are
-            if hit.path.endswith(".md") and len(notes) < 6:
-                try:
-                    data = read_regular(self.settings.vault, hit.path, self.settings.max_note_bytes)
-                except (CompanionError, OSError):
-                    continue
-                if data is not None:
-                    notes.append((hit.path, candidates(hit.path, data)))
+        notes = self._ask_notes([hit.path for hit in hits])
         answer = Answer(question, pick(question, notes, self.embedder))
         if answer.passages and (
             self.settings.llm_url or self.settings.schema.ingest.synthesizer == "llm"
@@ -1504,6 +1492,34 @@ class Companion:
                 )
             answer.saved = self._save_answer(answer, now)
         return answer
+
+    def _ask_notes(self, paths: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The sentences of the first six notes among the hits `paths` that can be evidence:
+        earlier answers left out (the notes they cite are), and each managed page's template
+        lines (`ask.answer.boilerplate`)."""
+        from companion.ask.answer import boilerplate, candidates
+        from companion.write.atomic import read_regular
+
+        answers = self.settings.schema.folder_of("answer")
+        notes: list[tuple[str, list[tuple[str, str]]]] = []
+        templates: dict[str, re.Pattern[str] | None] = {}  # a managed folder's boilerplate
+        for path in paths:
+            if answers and path.startswith(answers + "/"):
+                continue  # an earlier answer is no evidence: the notes it cites are
+            if not path.endswith(".md") or len(notes) >= 6:
+                continue
+            try:
+                data = read_regular(self.settings.vault, path, self.settings.max_note_bytes)
+            except (CompanionError, OSError):
+                continue
+            if data is None:
+                continue
+            folder = path.rpartition("/")[0]
+            if folder not in templates:
+                typed = self.settings.schema.type_of(folder) is not None
+                templates[folder] = boilerplate(self._template_for(path)) if typed else None
+            notes.append((path, candidates(path, data, templates[folder])))
+        return notes
 
     def _save_answer(self, answer: Answer, now: datetime | None) -> str:
         import os

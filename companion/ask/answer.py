@@ -3,16 +3,24 @@
 **Offline** (the default). The question's hybrid search hits (the product's `search`; earlier
 answer pages left out) are read as units — sentences, list items, table rows, the same reader
 ingest uses (`ingest.units`), with the heading each sits under; callouts, comments, region
-markers and lines that are only links are no statements of the note's and are dropped. Every
-unit is scored against the question: the cosine of the two with the vault's embedding model (the
-unit embedded with its note's name and heading, which say what it is about), plus the share of
-the question's content words (stemmed) it holds, plus a little for the note's search rank;
-minus a lot when it mostly restates the question (a note's own description); plus a little
-when it gives the kind of answer asked for — a time for "when", a number for "how many", a
-reason (or a section named Context, Why, What happened …) for "why" — and the sentence right
-after a topic sentence carries that one's score when it gives the kind. The best three, at most
-two from one note, are the answer, each cited as `([[path#heading]])` (`[[path]]` when it sits
-under no heading). Nothing is generated: every word is the vault's. The weights were chosen on
+markers, lines that are only links and the lines a page type's template gives every page of it
+(`boilerplate`: "Summary of the raw source ...") are no statements of the note's and are dropped;
+a glossary entry ("**Term** — ...") is one passage. Every unit is scored against the question:
+the cosine of the two with the vault's embedding model (the unit embedded with its note's name
+and heading, which say what it is about), plus the share of the question's content words
+(stemmed: `retried`, `retries`, `retry` are one) it or its heading holds, plus a little for the
+note's search rank. Less, a lot: a unit that mostly restates the question, a note's headline
+("What to do when the primary is unhealthy."), a glossary entry when the question asks for no
+meaning, and, for "when" and "why", the *premise* — a unit that states what the question takes
+as given and gives no time or reason. More: a unit that gives the kind of answer asked for — a
+time for "when", a number for "how many", a reason for "why" (a cue such as `because` whose
+reason is not the question's own words, or a section named Context, Why, What happened ...), an
+instruction for "what to do" / "how do I" (a unit opening with a verb such as check, pause,
+run), the section named for what a "how does X <verb>" asks (Matching, Implementation) — and,
+for "why X instead of Y", a unit that says something of Y. The sentence right after a topic
+sentence carries that one's score when it gives the kind. The best three, at most two from one
+note, are the answer, each cited as `([[path#heading]])` (`[[path]]` when it sits under no
+heading). Nothing is generated: every word is the vault's. The weights were chosen on
 bench/ask_dev.json, not on the questions `bench.ask` reports.
 
 **With an LLM** (`COMPANION_LLM_URL`/`MODEL`, as for ingest) the same passages, numbered, are
@@ -40,14 +48,17 @@ from companion.ingest.units import units
 
 PASSAGES = 3  # sentences in an offline answer
 PER_NOTE = 2  # at most this many from one note
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# A word, or an identifier written with underscores (`pg_upgrade`, `max_standby_streaming_delay`)
+# as one: its parts alone ("pg", "upgrade") would match other things.
+_WORD = re.compile(r"[^\W_]+(?:_[^\W_]+)*", re.UNICODE)
 _STOP = frozenset(
     re.split(
         r"\s+",
         """a an and are as at be been but by can could did do does for from had has have how i if in
     into is it its of on or our should so than that the their then there these they this to was
     we were what when where which who why will with would you your about after before more most
-    other some such only own same too very get gets got does doing done""".strip(),
+    other some such only own same too very get gets got does doing done each instead rather
+    also""".strip(),
     )
 )
 
@@ -121,8 +132,18 @@ def _stem(word: str) -> str:
     w = word.lower()
     for suffix in ("ing", "ed", "es", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            return w[: -len(suffix)]
-    return w
+            w = w[: -len(suffix)]
+            break
+    # retry, retries, retried -> retri (a final y after a consonant is an i)
+    return w[:-1] + "i" if len(w) > 3 and w.endswith("y") and w[-2] not in "aeiou" else w
+
+
+_WHOLE = re.compile(r"[^\W_]+(?:[-_][^\W_]+)*", re.UNICODE)
+
+
+def _whole_words(text: str) -> set[str]:
+    """`content_words`, a hyphenated word kept whole: "on-call" is no "call"."""
+    return {_stem(w) for w in _WHOLE.findall(text) if w.lower() not in _STOP and len(w) > 1}
 
 
 def content_words(text: str) -> set[str]:
@@ -141,24 +162,59 @@ _LINKS_ONLY = re.compile(
 )
 
 
-_NOT_STATEMENTS = re.compile(r"^[ \t]*>.*$|%%.*?%%|<!--.*?-->|^\^[\w-]+[ \t]*$", re.M | re.S)
+_NOT_STATEMENTS = re.compile(r"^[ \t]*>[^\n]*$|%%.*?%%|<!--.*?-->|^\^[\w-]+[ \t]*$", re.M | re.S)
 
 
-def candidates(path: str, data: bytes) -> list[tuple[str, str]]:
-    """(heading, sentence) of every unit of a note (its frontmatter left out)."""
+# A placeholder as `re.escape` writes it, with the file suffix a template may put after it
+# (`[[sources/{{title}}.md]]` is `.txt` on a text source's page).
+_PLACEHOLDER = re.compile(r"\\\{\\\{.*?\\\}\\\}(?:\\\.\w+)?")
+
+
+def boilerplate(template: str) -> re.Pattern[str] | None:
+    """The lines a page type's template gives every page of that type outside its regions
+    ("Summary of the raw source [[sources/{{title}}.md]]."), as one pattern matching such a line
+    whatever fills its placeholders; None when the template has none. Nobody stated them."""
+    body = template
+    if body.startswith("---"):
+        end = body.find("\n---", 3)
+        body = body[end + 4 :] if end >= 0 else ""
+    body = re.sub(r"%%.*?%%", "\n", body, flags=re.S)  # regions and comments: not boilerplate
+    lines = []
+    for line in body.split("\n"):
+        line = line.strip()
+        if len(content_words(line)) >= 3 and not line.startswith(("#", ">", "- ", "|")):
+            lines.append(_PLACEHOLDER.sub(".*?", re.escape(line)))
+    return re.compile(r"^[ \t]*(?:" + "|".join(lines) + r")[ \t]*$", re.M) if lines else None
+
+
+def candidates(
+    path: str, data: bytes, template: re.Pattern[str] | None = None
+) -> list[tuple[str, str]]:
+    """(heading, sentence) of every unit of a note (its frontmatter left out); `template`: the
+    note's type's `boilerplate`, left out too."""
     # A line that is only links (a page's Related or Mentions list) says nothing by itself; a
     # callout (a conflict, a superseded fact, a warning's quote) and a comment or region marker
     # are not the note's own statements.
     text = _LINKS_ONLY.sub("", data.decode("utf-8", "replace"))
+    if template is not None:
+        text = template.sub("", text)
     text = _NOT_STATEMENTS.sub("", text)
     try:
         source = convert(path.rpartition("/")[2] or path, text.encode("utf-8"))
     except Exception:
         return []  # a note the converters refuse has no sentences to offer
-    out = []
+    out: list[tuple[str, str]] = []
+    entry = -1  # where the glossary entry being read starts in the text, -1 when none
     for unit in units(source):
         text = _RESIDUE.sub("", unit.text).strip()
-        if len(content_words(text)) >= 3:
+        block = source.text.rfind("\n\n", 0, unit.start) + 1
+        if entry >= 0 and block == entry and out:
+            # A glossary entry ("**Soft decline** — ... We may retry these.") is one passage:
+            # its later sentences say nothing without the term they define.
+            out[-1] = (out[-1][0], f"{out[-1][1]} {text}")
+            continue
+        entry = block if _DEFINITION.match(text) else -1
+        if len(content_words(text)) >= 3 or entry >= 0:
             out.append((unit.heading, text))
     return out
 
@@ -181,13 +237,51 @@ _WANTS = (
     (
         re.compile(r"^\s*why\b", re.I),
         re.compile(
-            r"\b(?:because|so that|so the|to avoid|to keep|since|after|otherwise|which "
-            r"means|in order to|reason)\b",
+            r"\b(?:because|so that|so the|to avoid|to keep|otherwise|which means|in order to|"
+            r"reason)\b|\b(?:since|after)\b(?!\s+(?:\d|the \d|(?:jan|feb|mar|apr|may|jun|jul|aug|"
+            r"sep|oct|nov|dec)[a-z]*\b))",  # "since 2024-07-20" is a time, not a reason
             re.I,
         ),
     ),
 )
 
+
+_RESULTS = frozenset({"so the", "which means"})
+
+# "What to do when ...", "how do I ...": the answer is an instruction — a list item or sentence
+# that opens with a verb telling the reader what to do, or with a command.
+_PROCEDURE = re.compile(
+    r"\bwhat (?:to do|should (?:i|we) do|do (?:i|we) do)\b|^\s*how (?:do|can|should) (?:i|we)\b"
+    r"|^\s*how to\b",
+    re.I,
+)
+_INSTRUCTION = re.compile(
+    r"^(?:then |first |next |finally |now )?(?:`|(?:add|announce|ask|call|check|confirm|contact|"
+    r"copy|create|delete|deploy|disable|drain|edit|enable|escalate|fail|find|fix|follow|"
+    r"increase|inspect|look|make|move|note|open|page|pause|post|promote|raise|re-?run|"
+    r"reboot|record|reduce|remove|replay|restart|restore|resume|revert|roll|run|scale|set|"
+    r"start|stop|switch|tell|try|update|use|verify|wait|watch|write)\b)",
+    re.I,
+)
+# "How does X work", "how is X done": the section that says how, by its usual names.
+_HOW = re.compile(r"^\s*how (?:is|are|do|does)\b", re.I)
+_HOW_HEADINGS = re.compile(
+    r"\b(?:how (?:it|they|this) works?|implementation|mechanism|design|procedure|steps|process|"
+    r"how .+ (?:work|works|happen|happens))\b",
+    re.I,
+)
+# "Why X instead of Y": what is wrong with Y is the reason ("Synchronous calls would put the
+# ledger on the payment's critical path" for "... instead of calling each other").
+_ALTERNATIVE = re.compile(r"\b(?:instead of|rather than)\s+(.+)$", re.I)
+
+# A glossary entry, "**Hard decline** — a decline that will never succeed": it answers "what is"
+# and "what does ... mean", not how, when or why something happens.
+_DEFINITION = re.compile(r"^\*\*[^*]{1,60}\*\*\s*(?:—|–| -)\s")
+_DEFINES = re.compile(r"^\s*(?:what (?:is|are|does .* mean)|define|meaning)\b", re.I)
+
+# A note's headline, not a statement: "What to do when the primary is unhealthy.", "How and
+# when the API retries a payment." (a question word, no question mark).
+_HEADLINE = re.compile(r"^(?:how|what|why|where|which)\b[^?]*$", re.I)
 
 # Sections that hold reasons, by the names decision records and postmortems give them.
 _WHY_HEADINGS = re.compile(
@@ -197,10 +291,42 @@ _WHY_HEADINGS = re.compile(
 )
 
 
-def _answers_kind(question: str, text: str, heading: str = "") -> bool:
+def _answers_kind(
+    question: str, text: str, heading: str = "", beyond: frozenset[str] = frozenset()
+) -> bool:
+    """Whether `text` (under `heading`) gives the kind of answer `question` asks for; `beyond`:
+    the question's content words that are not its note's name."""
     if _WANTS[2][0].search(question) and _WHY_HEADINGS.search(heading):
         return True  # a "why" is answered in the section that gives the reasons
+    if _PROCEDURE.search(question) and _INSTRUCTION.match(text):
+        return True
+    if _WANTS[2][0].search(question):
+        # "Dashboards were stale because the replicas fell behind" gives no reason for "why did
+        # the replicas fall behind": a reason is one whose words are not the question's own.
+        # After "so the" or "which means" comes the result: the reason is what precedes it.
+        wanted = content_words(question)
+        return any(
+            len(content_words(reason) & wanted) * 2 < len(wanted)
+            for m in _WANTS[2][1].finditer(text)
+            for reason in [text[: m.start()] if m.group().lower() in _RESULTS else text[m.end() :]]
+        )
+    if (
+        _HOW.search(question)
+        and heading
+        and (_HOW_HEADINGS.search(heading) or beyond & content_words(heading))
+    ):
+        return True  # the section named for what is asked (Matching), or for how it works
     return any(q.search(question) and a.search(text) for q, a in _WANTS)
+
+
+PREMISE_KINDS = (_WANTS[0], _WANTS[2])
+
+# Weights, chosen on bench/ask_dev.json (python -m bench.ask --dev): the question's words a
+# sentence (or its heading) holds, and the kind of answer asked for.
+W_OVERLAP = 0.5
+W_KIND = 0.25
+W_RANK = 0.1
+W_ALT = 0.3
 
 
 def pick(
@@ -225,25 +351,38 @@ def pick(
         title = path.rpartition("/")[2].removesuffix(".md")
         return f"{title} — {heading}: {text}" if heading else f"{title}: {text}"
 
+    asks = any(q.search(question) for q, _ in PREMISE_KINDS)
+    defines = _DEFINES.search(question) is not None
+    alternative = _ALTERNATIVE.search(question) if _WANTS[2][0].search(question) else None
+    other = _whole_words(alternative.group(1)) if alternative else set()
     vectors = embedder.embed([question, *(context(p, h, t) for _, p, h, t in flat)])
     q, rest = vectors[0], vectors[1:]
     cos = rest @ q / (np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0) + 1e-9)
     scored = []
     previous: tuple[str, float, bool] = ("", -1.0, False)  # the sentence before: note, score, kind
     for (rank, path, heading, text), c in zip(flat, cos, strict=True):
-        words = content_words(f"{heading} {text}")
-        overlap = len(wanted & words) / len(wanted)
         own = content_words(text)
-        score = float(c) + 0.5 * overlap + 0.1 / (rank + 1)
-        if len(own - wanted) * 2 <= len(own):
-            score -= 0.3  # it mostly restates the question (a note's own description)
-        kind = _answers_kind(question, text, heading)
+        overlap = len(wanted & (own | content_words(heading))) / len(wanted)
+        score = float(c) + W_OVERLAP * overlap + W_RANK / (rank + 1)
+        title_words = content_words(path.rpartition("/")[2].removesuffix(".md"))
+        kind = _answers_kind(question, text, heading, frozenset(wanted - title_words))
+        premise = False  # it states what the question takes as given
+        if len(own - wanted) * 2 <= len(own) or _HEADLINE.match(text):
+            score -= 0.3  # it mostly restates the question, or is a note's headline
+            premise = True
+        elif not defines and _DEFINITION.match(text):
+            score -= 0.3  # a definition, and the question asks for no meaning
+        elif asks and not kind and len(own & wanted) * 2 >= len(wanted):
+            score -= 0.3  # "why/when X": a sentence stating X gives no reason or time: the premise
+            premise = True
+        if other and not premise and other & _whole_words(text):
+            score += W_ALT  # it says something of the alternative: what is wrong with it
         if kind:
             # A time for "when", a number for "how many", a reason for "why"; and the sentence
             # after the one that names the topic often holds it ("The scheduler pays sellers.
             # Once a day at 14:00 it ..."): it gets almost that one's score.
             carried = previous[1] - 0.05 if previous[0] == path and not previous[2] else -1.0
-            score = max(score + 0.15, carried)
+            score = max(score + W_KIND, carried)
         previous = (path, score, kind)
         scored.append(Passage(path, heading, text, score))
     scored.sort(key=lambda p: (-p.score, p.path, p.text))

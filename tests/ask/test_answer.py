@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from companion.ask.answer import Answer, Passage, candidates, check_prose, pick
+from companion.ask.answer import Answer, Passage, boilerplate, candidates, check_prose, pick
 from companion.embed import Embedder
 
 
@@ -53,3 +53,102 @@ def test_an_llm_sentence_without_a_valid_passage_number_is_dropped() -> None:
     assert dropped == 2
     answer = Answer("q", passages, kept)
     assert answer.markdown().splitlines()[0] == "- The crane is serviced on Tuesdays ([[a#H]])."
+
+
+def test_a_callout_is_left_out_but_the_rest_of_the_note_is_kept() -> None:
+    note = (
+        "What to do when the pump stops.\n\n"
+        "> [!warning] Mind the valve\n> Close the valve before anything else.\n\n"
+        "## Restart\nPress the green button and wait for the pressure to settle.\n"
+    )
+    found = candidates("runbooks/Pump.md", note.encode())
+    assert ("Restart", "Press the green button and wait for the pressure to settle.") in found
+    assert not any("valve" in text for _, text in found)
+
+
+def test_a_page_types_template_lines_are_no_evidence() -> None:
+    template = (
+        "---\ntype: source\n---\nSummary of the raw source [[sources/{{title}}.md]].\n\n"
+        "## Summary\n%% companion:begin summary %%\n- One bullet per point.\n"
+        "%% companion:end summary %%\n"
+    )
+    page = (
+        "---\ntype: source\n---\nSummary of the raw source [[sources/pump-manual.txt]].\n\n"
+        "## Summary\n%% companion:begin summary %%\n"
+        "- The pump delivers forty litres a minute ([[wiki/sources/pump-manual]]).\n"
+        "%% companion:end summary %%\n"
+    )
+    pattern = boilerplate(template)
+    assert pattern is not None
+    found = candidates("wiki/sources/pump-manual.md", page.encode(), pattern)
+    assert [text for _, text in found] == ["The pump delivers forty litres a minute."]
+    assert len(candidates("wiki/sources/pump-manual.md", page.encode())) == 2  # without it
+
+
+def test_a_glossary_entry_is_one_passage() -> None:
+    note = (
+        "## Terms\n**Soft stop** — a stop the pump recovers from. We restart these by hand.\n\n"
+        "**Hard stop** — a stop that needs an engineer.\n"
+    )
+    found = [text for _, text in candidates("Glossary.md", note.encode())]
+    assert found == [
+        "**Soft stop** — a stop the pump recovers from. We restart these by hand.",
+        "**Hard stop** — a stop that needs an engineer.",
+    ]
+
+
+def _first(question: str, sentences: list[tuple[str, str]], embedder: Embedder) -> str:
+    return pick(question, [("plant/Pump.md", sentences)], embedder, size=1)[0].text
+
+
+def test_a_why_question_wants_the_reason_not_the_sentence_stating_what_it_asks_about(
+    embedder: Embedder,
+) -> None:
+    question = "why was the north pump replaced by a diesel pump"
+    premise = (
+        "Facts",
+        "The north pump was replaced by a diesel pump from the Leeds depot in 2023.",
+    )
+    reason = ("Facts", "The north pump was replaced because its electric motor kept tripping.")
+    assert _first(question, [premise, reason], embedder) == reason[1]
+    # "since 2023" is a time, not a reason; and "because" followed by the question's own words
+    # explains something else
+    dated = ("Facts", "A diesel pump from the Leeds depot replaced the north pump since 2023.")
+    echoed = ("Facts", "Output fell because the north pump was replaced by a diesel pump.")
+    assert _first(question, [dated, echoed, reason], embedder) == reason[1]
+    # after "so the" comes the result: the reason is what goes before it
+    result = ("Facts", "Its electric motor kept tripping, so the north pump was replaced.")
+    assert _first(question, [premise, result], embedder) == result[1]
+
+
+def test_a_when_question_wants_the_sentence_with_a_time(embedder: Embedder) -> None:
+    topic = ("", "The night shift flushes the pump filters with clean water.")
+    when = ("", "The pump filters are flushed every Sunday at 22:00.")
+    assert _first("when are the pump filters flushed", [topic, when], embedder) == when[1]
+
+
+def test_why_x_instead_of_y_wants_what_is_wrong_with_y(embedder: Embedder) -> None:
+    decision = ("", "The plant runs diesel pumps on the north bank of the river.")
+    against = ("", "An electric motor would need a grid link.")
+    question = "why does the plant use diesel instead of an electric motor"
+    assert _first(question, [decision, against], embedder) == against[1]
+
+
+def test_a_what_to_do_question_wants_an_instruction(embedder: Embedder) -> None:
+    scope = ("Restart", "The pump stops when the inlet pressure drops below two bar.")
+    step = ("Restart", "Check the inlet gauge when the pump stops, then press the green button.")
+    assert _first("what to do when the pump stops", [scope, step], embedder) == step[1]
+
+
+def test_a_notes_headline_is_no_answer(embedder: Embedder) -> None:
+    # the same words (the same vector from the fake model), one written as a headline
+    headline = ("", "How the pump restarts after the inlet valve closes at night.")
+    statement = ("", "The pump restarts after the inlet valve closes at night, and how.")
+    assert _first("when does the pump restart", [headline, statement], embedder) == statement[1]
+
+
+def test_a_definition_answers_what_is_but_not_how(embedder: Embedder) -> None:
+    entry = ("Terms", "**Soft stop** — restarted by pressing the green button on the north panel.")
+    plain = ("Terms", "Soft stop — restarted by pressing the green button on the north panel.")
+    assert _first("how is a soft stop restarted", [entry, plain], embedder) == plain[1]
+    assert _first("what is a soft stop", [entry, plain], embedder) == entry[1]
