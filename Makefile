@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.conflicts_scale
 	$(BIN)/python -m bench.lint
+	$(BIN)/python -m bench.weak --doc
 	@if [ -d ../shared/data/conflicts-dev ]; then \
 		$(BIN)/python -m bench.conflicts --data ../shared/data/conflicts-dev --doc; \
 	else echo "bench.conflicts skipped: ../shared/data/conflicts-dev is absent"; fi

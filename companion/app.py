@@ -1326,10 +1326,19 @@ class Companion:
                 )
 
     def search(
-        self, query: str, *, mode: Mode = "hybrid", limit: int = 10, require: bool = True
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        limit: int = 10,
+        require: bool = True,
+        min_score: float | None = None,
     ) -> list[Hit]:
         """Rank pages for `query`. `require=False` answers an index never built with no hits
-        instead of `NotIndexed` (the daemon, whose first scan may still be running)."""
+        instead of `NotIndexed` (the daemon, whose first scan may still be running).
+        `min_score`: the cosine below which a page only the vector channel found is no hit
+        (default: the model's `min_cosine`; 0 shows every one)."""
+
         if require:
             self.require_index()
         with self._reading() as store:
@@ -1340,6 +1349,13 @@ class Companion:
                 limit=limit,
                 embedder=self.embedder if mode != "bm25" else None,
                 memory=self._memory,
+                min_cosine=(
+                    None
+                    if mode == "bm25"
+                    else self.embedder.min_cosine
+                    if min_score is None
+                    else min_score
+                ),
             )
         schema = self.settings.schema
         sources = schema.sources_folder.rstrip("/") + "/"
@@ -1355,13 +1371,13 @@ class Companion:
         return self.embedding_progress().embedded > 0
 
     def search_best_effort(
-        self, query: str, *, mode: Mode = "hybrid", limit: int = 10
+        self, query: str, *, mode: Mode = "hybrid", limit: int = 10, min_score: float | None = None
     ) -> tuple[list[Hit], Mode]:
         """Like `search`, but hybrid falls back to BM25 (without loading the model) when no
         vectors exist yet; returns the mode actually used. Vector mode never falls back."""
         if mode == "hybrid" and not self.vectors_ready():
             mode = "bm25"
-        return self.search(query, mode=mode, limit=limit), mode
+        return self.search(query, mode=mode, limit=limit, min_score=min_score), mode
 
     def graph(self) -> VaultGraph:
         from companion.graph import build_graph

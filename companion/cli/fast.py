@@ -27,8 +27,26 @@ _VALUE_OPTIONS = {
     "--mode": "mode",
     "--limit": "limit",
     "-n": "limit",
+    "--min-score": "min_score",
 }
 _FLAGS = {"--json": "as_json", "--explain": "explain"}
+
+
+def _value(key: str, value: str) -> Any | None:
+    """An option's value as the full CLI would take it, or None where click would refuse it."""
+    if key == "limit":
+        if not (value.isascii() and value.isdecimal() and len(value) <= 4):
+            return None
+        return int(value) if 1 <= int(value) <= 1000 else None
+    if key == "mode":
+        return value if value in MODES else None
+    if key == "min_score":
+        try:
+            score = float(value)
+        except ValueError:
+            return None
+        return score if 0.0 <= score <= 1.0 else None  # NaN too is refused
+    return value
 
 
 def parse_search(args: list[str]) -> dict[str, Any] | None:
@@ -40,6 +58,7 @@ def parse_search(args: list[str]) -> dict[str, Any] | None:
         "limit": 10,
         "as_json": False,
         "explain": False,
+        "min_score": None,
     }
     query: str | None = None
     i = 0
@@ -57,16 +76,10 @@ def parse_search(args: list[str]) -> dict[str, Any] | None:
             value = inline if eq else args[i + 1]
             i += 1 if eq else 2
             key = _VALUE_OPTIONS[name]
-            if key == "limit":
-                if not (value.isascii() and value.isdecimal() and len(value) <= 4):
-                    return None  # "²", "-3", "ten", a 5,000-digit number: click's message
-                if not 1 <= int(value) <= 1000:
-                    return None
-                opts[key] = int(value)
-            elif key == "mode" and value not in MODES:
-                return None
-            else:
-                opts[key] = value
+            parsed = _value(key, value)
+            if parsed is None:
+                return None  # "²", "-3", "ten", a 5,000-digit number: click's message
+            opts[key] = parsed
             continue
         if arg in _FLAGS:
             opts[_FLAGS[arg]] = True
@@ -144,13 +157,18 @@ def _locate(opts: dict[str, Any]) -> Any | None:
 
 def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
     """Print the daemon's answer and return True; False when no daemon answers."""
-    from companion.cli.output import echo, render_hits, search_footer
+    from companion.cli.output import echo, nothing_matched, render_hits, search_footer
     from companion.daemon import client
 
     started = time.perf_counter()
     try:
         hits = client.request(
-            state, "search", query=opts["query"], mode=opts["mode"], limit=opts["limit"]
+            state,
+            "search",
+            query=opts["query"],
+            mode=opts["mode"],
+            limit=opts["limit"],
+            min_score=opts["min_score"],
         )
     except client.DaemonError as exc:  # the daemon answered with an error: as the full CLI says it
         print(f"error: {exc}", file=sys.stderr)
@@ -158,7 +176,10 @@ def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
     if hits is None:
         return False
     footer = search_footer(opts["mode"], "daemon", started)
-    echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
+    if not hits:
+        print(nothing_matched(opts["query"], opts["mode"], opts["min_score"]), file=sys.stderr)
+    if hits or opts["as_json"]:
+        echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
     return True
 
 
@@ -166,7 +187,7 @@ def _search_in_process(opts: dict[str, Any]) -> bool:
     """A BM25 search with no daemon: SQLite and the search code, neither the model nor click.
     False (let the full CLI answer, and report) on anything unexpected."""
     from companion.app import Companion
-    from companion.cli.output import echo, render_hits, search_footer
+    from companion.cli.output import echo, nothing_matched, render_hits, search_footer
     from companion.errors import CompanionError
 
     started = time.perf_counter()
@@ -181,7 +202,10 @@ def _search_in_process(opts: dict[str, Any]) -> bool:
     except Exception:
         return False
     footer = search_footer("bm25", "in process", started)
-    echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
+    if not hits:
+        print(nothing_matched(opts["query"], "bm25", opts["min_score"]), file=sys.stderr)
+    if hits or opts["as_json"]:
+        echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
     return True
 
 

@@ -33,19 +33,35 @@ def render_hits(
     """What `companion search` prints."""
     if as_json:
         return json.dumps(hits, indent=2, ensure_ascii=False)
-    if not hits:
-        return "no results"
     lines = []
     for hit in hits:
         lines.append(f"{hit['rank']:>2}. {hit['title']}  ({hit['path']})")
         if explain:
-            ranks = ", ".join(f"{c} #{r}" if r else f"{c} -" for c, r in hit["ranks"].items())
+            own = hit.get("scores") or {}
+            ranks = ", ".join(
+                (f"{c} #{r}" + (f" ({own[c]:.4g})" if own.get(c) is not None else ""))
+                if r
+                else f"{c} -"
+                for c, r in hit["ranks"].items()
+            )
             lines.append(f"    score {hit['score']:.5f}: {ranks}")
         if hit["snippet"]:
             lines.append(f"    {hit['snippet']}")
     if explain and footer:
         lines.append(footer)
     return "\n".join(lines)
+
+
+def nothing_matched(query: str, mode: str, min_score: float | None) -> str:
+    """What stderr says when a search lists nothing (it still exits 0)."""
+    shown = query if len(query) <= 60 else query[:59] + "…"
+    if mode == "bm25":
+        return f"nothing matched {shown!r}: no note holds its words"
+    floor = "the model's floor" if min_score is None else f"{min_score:g}"
+    return (
+        f"nothing matched {shown!r}: no note holds its words and none is close in meaning "
+        f"(cosine below {floor}; --min-score 0 lists the nearest anyway)"
+    )
 
 
 def search_footer(mode: str, where: str, started: float) -> str:

@@ -19,6 +19,7 @@ from companion.cli.common import (
 from companion.cli.output import (
     echo,
     fallback_note,
+    nothing_matched,
     render_hits,
     render_status,
     search_footer,
@@ -48,12 +49,21 @@ from companion.search.modes import MODES
     show_default=True,
     help="How many notes to show (1-1000).",
 )
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="COSINE",
+    help="Hide notes that only the vector channel found with a cosine below COSINE (default: "
+    "the model's floor, 0.3 for the bundled one, measured in docs/benchmarks.md; 0 shows the "
+    "nearest notes however far).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.option(
     "--explain",
     is_flag=True,
-    help="Show each channel's rank, in hybrid the rank of the top hit a note is linked with, "
-    "and the fused score.",
+    help="Show each channel's rank and own score (BM25; cosine), in hybrid the rank of the top "
+    "hit a note is linked with, and the fused score.",
 )
 def search(
     query: str,
@@ -62,6 +72,7 @@ def search(
     model: str | None,
     mode: str,
     limit: int,
+    min_score: float | None,
     as_json: bool,
     explain: bool,
 ) -> None:
@@ -75,6 +86,8 @@ def search(
 
     A running daemon (`companion watch`) answers at once with its warm model; otherwise the
     search runs in this process (loading the model takes a few seconds; --mode bm25 needs none).
+    When no note holds the query's words and none is close in meaning, nothing is listed and
+    stderr says so (exit 0).
     """
     started = time.perf_counter()
     from companion.config import resolve_state_dir
@@ -83,19 +96,29 @@ def search(
 
     # The fast path: find the daemon's socket without reading SYSTEM.md or importing the index.
     state = resolve_state_dir(find_vault(vault_opt, Path.cwd()), state_dir)
-    remote = client.request(state, "search", query=query, mode=mode, limit=limit)
+    remote = client.request(
+        state, "search", query=query, mode=mode, limit=limit, min_score=min_score
+    )
     if remote is not None:
         hits: list[dict[str, Any]] = remote
         used, where = mode, "daemon"
     else:
         with open_app(vault_opt, state_dir, model) as app:
-            found, used = app.search_best_effort(query, mode=mode, limit=limit)  # type: ignore[arg-type]
+            found, used = app.search_best_effort(
+                query,
+                mode=mode,  # type: ignore[arg-type]
+                limit=limit,
+                min_score=min_score,
+            )
             hits = [h.as_dict() for h in found]
             where = "in process"
     if used != mode:
         echo(fallback_note(used), err=True)
     footer = search_footer(used, where, started)
-    echo(render_hits(hits, as_json=as_json, explain=explain, footer=footer))
+    if not hits:
+        echo(nothing_matched(query, used, min_score), err=True)
+    if hits or as_json:
+        echo(render_hits(hits, as_json=as_json, explain=explain, footer=footer))
 
 
 @click.command()

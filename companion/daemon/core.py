@@ -86,6 +86,7 @@ class _LockedEmbedder:
     def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
         self.inner, self.lock = inner, lock
         self.fingerprint, self.dim, self.window = inner.fingerprint, inner.dim, inner.window
+        self.min_cosine = inner.min_cosine
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self.lock:
@@ -556,6 +557,7 @@ class Daemon:
             mode=mode,
             limit=int(request.get("limit", 10)),
             require=False,  # the first scan may still be running: no hits yet, not an error
+            min_score=None if request.get("min_score") is None else float(request["min_score"]),
         )
         return [h.as_dict() for h in hits]
 

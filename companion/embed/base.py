@@ -25,6 +25,9 @@ class Embedder(Protocol):
     fingerprint: str
     dim: int
     window: int  # the model's max sequence length in tokens
+    # The cosine below which a query and a text are unrelated for this model: search shows no
+    # page that only the vector channel found below it (`companion search --min-score`).
+    min_cosine: float
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text."""
@@ -52,8 +55,17 @@ def chunk_chars_for(window: int) -> int:
     return max(400, int(window * 3.5))
 
 
+# all-MiniLM-L6-v2 on the example vault (docs/benchmarks.md, "Weak matches"): gibberish and
+# off-topic queries' nearest chunks at cosine 0.07-0.22, the notes a person chose for the natural
+# questions at 0.37-0.73. Other sentence-transformers models of its kind spread alike; a model
+# that does not can be given its own floor with `--min-score`.
+MIN_COSINE = 0.3
+
+
 class ModelEmbedder:
     """What every backend keeps of its model: the `Embedder` attributes and the batch size."""
+
+    min_cosine = MIN_COSINE
 
     def __init__(self, info: ModelInfo, batch_size: int = 32) -> None:
         self.info = info

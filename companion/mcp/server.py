@@ -188,15 +188,19 @@ class VaultTools:
 
     # -- the tools ------------------------------------------------------------------------------
 
-    def search(self, query: str, mode: Mode = "hybrid", limit: int = 10) -> dict[str, Any]:
+    def search(
+        self, query: str, mode: Mode = "hybrid", limit: int = 10, min_score: float | None = None
+    ) -> dict[str, Any]:
         _check_text(query, "query")
         if not 1 <= limit <= 1000:
             raise ToolError(f"limit must be 1-1000, not {limit}")
-        remote = self._daemon("search", query=query, mode=mode, limit=limit)
+        if min_score is not None and not 0.0 <= min_score <= 1.0:
+            raise ToolError(f"min_score must be a cosine from 0 to 1, not {min_score}")
+        remote = self._daemon("search", query=query, mode=mode, limit=limit, min_score=min_score)
         if remote is not None:
             return {"mode": mode, "hits": remote}
         with self.reading() as app:
-            found, used = app.search_best_effort(query, mode=mode, limit=limit)
+            found, used = app.search_best_effort(query, mode=mode, limit=limit, min_score=min_score)
             return {"mode": used, "hits": [h.as_dict() for h in found]}
 
     def read(self, page: str) -> dict[str, Any]:
@@ -394,12 +398,17 @@ def build(tools: VaultTools, invalid: InvalidText | None = None) -> MCPServer[An
     @server.tool(title="Search the vault")
     @guarded
     def search(
-        query: str, mode: Mode = "hybrid", limit: int = 10, ctx: Context | None = None
+        query: str,
+        mode: Mode = "hybrid",
+        limit: int = 10,
+        min_score: float | None = None,
+        ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Hybrid (BM25 + vectors) search of the vault's notes; `mode` bm25 or vector for one
-        channel. Returns {"mode", "hits": [{rank, path, title, snippet, score, ranks}]}, the
-        hits of `companion search --json`."""
-        return tools.search(query, mode, limit)
+        channel; `min_score`: the cosine below which a note only the vectors found is left out
+        (default 0.3). Returns {"mode", "hits": [{rank, path, title, snippet, score, ranks,
+        scores}]}, the hits of `companion search --json`; no hits when nothing matched."""
+        return tools.search(query, mode, limit, min_score)
 
     @server.tool(title="Read a note")
     @guarded

@@ -47,6 +47,9 @@ class Hit:
     ranks: dict[str, int | None] = field(default_factory=dict)
     snippet: str = ""
     kind: str = "note"  # "source": a raw file under the sources folder; "wiki": a managed page
+    # Each channel's own score: "bm25" (FTS5's BM25, sign flipped: higher is better) and
+    # "vector" (the cosine of the query and the page's best chunk); None where it did not find it.
+    scores: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,26 +59,31 @@ class Hit:
             "score": round(self.score, 6),
             "rank": self.rank,
             "ranks": self.ranks,
+            "scores": {k: None if v is None else round(v, 4) for k, v in self.scores.items()},
             "snippet": self.snippet,
         }
 
 
-def _page_ranking(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """Keep each page's first (best) row, preserving order: (path, title, snippet)."""
+Ranked = list[tuple[str, str, str, float]]  # (path, title, snippet, the channel's own score)
+
+
+def _page_ranking(rows: Ranked) -> Ranked:
+    """Keep each page's first (best) row, preserving order: (path, title, snippet, score)."""
     seen: set[str] = set()
     pages = []
-    for path, title, snippet in rows:
-        if path not in seen:
-            seen.add(path)
-            pages.append((path, title, snippet))
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            pages.append(row)
     return pages
 
 
-def bm25_pages(store: Store, match: str | None, depth: int) -> list[tuple[int, str, str]]:
-    """(page id, path, title) for the best pages, best first; no snippets yet (see `search`)."""
+def bm25_pages(store: Store, match: str | None, depth: int) -> list[tuple[int, str, str, float]]:
+    """(page id, path, title, BM25 score: higher is better) for the best pages, best first; no
+    snippets yet (see `search`)."""
     if match is None:
         return []
-    return [(page_id, path, title) for page_id, path, title, _ in store.ranking.bm25(match, depth)]
+    return [(i, path, title, -score) for i, path, title, score in store.ranking.bm25(match, depth)]
 
 
 def vector_pages(
@@ -85,7 +93,7 @@ def vector_pages(
     depth: int,
     memory: VectorIndex | None = None,
     nearest: Future[list[tuple[str, float]]] | None = None,
-) -> list[tuple[str, str, str]]:
+) -> Ranked:
     """Pages by their best chunk's cosine distance. `nearest`: the chunk hashes already being
     found in memory on another thread (see `search`)."""
     if nearest is not None:
@@ -101,9 +109,10 @@ def vector_pages(
     if not found:
         return []
     order = {h: i for i, (h, _) in enumerate(found)}
+    cosine = {h: 1.0 - distance for h, distance in found}
     rows = store.ranking.chunks_for_hashes(list(order))
     rows.sort(key=lambda r: order[r[0]])
-    return _page_ranking([(path, title, _snippet(text)) for _, path, title, text in rows])
+    return _page_ranking([(p, title, _snippet(text), cosine[h]) for h, p, title, text in rows])
 
 
 def query_vector(embedder: Embedder, query: str) -> np.ndarray:
@@ -132,6 +141,31 @@ def _nudge_by_links(store: Store, fused: dict[str, Hit], k: int, beta: float) ->
         fused[page].score = score
 
 
+def _fuse(channels: dict[str, Ranked], rrf_k: int, min_cosine: float | None) -> dict[str, Hit]:
+    """Reciprocal Rank Fusion of the channels' rankings, each hit keeping every channel's rank
+    and own score. A page only the vector channel found, with a cosine below `min_cosine`, is
+    left out: no match, however the model ranks it (a gibberish query's nearest chunks are still
+    someone's nearest)."""
+    fused: dict[str, Hit] = {}
+    for channel, ranked in channels.items():
+        for rank, (path, title, snippet, own) in enumerate(ranked, start=1):
+            hit = fused.get(path)
+            if hit is None:
+                hit = fused[path] = Hit(path, title, 0.0, 0, dict.fromkeys(channels), snippet)
+                hit.scores = dict.fromkeys(channels)
+            hit.ranks[channel] = rank
+            hit.scores[channel] = own
+            hit.score += 1.0 / (rrf_k + rank)
+            if snippet and not hit.snippet:
+                hit.snippet = snippet
+    if min_cosine is not None and "vector" in channels:
+        for path, hit in list(fused.items()):
+            cosine = hit.scores.get("vector")
+            if hit.ranks.get("bm25") is None and cosine is not None and cosine < min_cosine:
+                del fused[path]
+    return fused
+
+
 def _snippet(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -147,12 +181,15 @@ def search(
     rrf_k: int = RRF_K,
     memory: VectorIndex | None = None,
     graph_nudge: float = GRAPH_NUDGE,
+    min_cosine: float | None = None,
 ) -> list[Hit]:
     """Rank pages for `query`. Vector and hybrid modes need an embedder; hybrid without vectors
     yet (embedding still running) is simply BM25 ranked through RRF. Hybrid hits carry a
-    "links" rank too: the rank of the best top hit they are linked with, if any."""
+    "links" rank too: the rank of the best top hit they are linked with, if any. A page that
+    no lexical match found and whose best chunk's cosine is below `min_cosine` is no hit (None:
+    every page the channels return is)."""
     depth = max(50, limit * 2)  # deeper lists changed nothing on the SciFact dev queries
-    channels: dict[str, list[tuple[str, str, str]]] = {}
+    channels: dict[str, Ranked] = {}
     match = fts_query(query) if mode in ("bm25", "hybrid") else None
     bm25_ids: dict[str, int] = {}
     nearest = None
@@ -166,24 +203,18 @@ def search(
         nearest = memory.nearest_soon(lambda: query_vector(embedder, query), depth)
     if mode in ("bm25", "hybrid"):
         pages = bm25_pages(store, match, depth)
-        bm25_ids = {path: page_id for page_id, path, _ in pages}
-        channels["bm25"] = [(path, title, "") for _, path, title in pages]
+        bm25_ids = {path: page_id for page_id, path, _, _ in pages}
+        channels["bm25"] = [(path, title, "", score) for _, path, title, score in pages]
     if mode in ("vector", "hybrid"):
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
         channels["vector"] = vector_pages(store, embedder, query, depth, memory, nearest)
-    fused: dict[str, Hit] = {}
-    for channel, ranked in channels.items():
-        for rank, (path, title, snippet) in enumerate(ranked, start=1):
-            hit = fused.get(path)
-            if hit is None:
-                hit = fused[path] = Hit(path, title, 0.0, 0, {c: None for c in channels}, snippet)
-            hit.ranks[channel] = rank
-            hit.score += 1.0 / (rrf_k + rank)
-            if snippet and not hit.snippet:
-                hit.snippet = snippet
+    fused = _fuse(channels, rrf_k, min_cosine)
     if mode == "hybrid" and graph_nudge and fused:
         _nudge_by_links(store, fused, rrf_k, graph_nudge)
+    if mode != "hybrid":
+        for hit in fused.values():  # one channel: its own score, not a rank in disguise
+            hit.score = hit.scores.get(mode) or 0.0
     hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
     for i, hit in enumerate(hits, start=1):
         hit.rank = i

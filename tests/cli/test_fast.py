@@ -26,7 +26,11 @@ def test_plain_search_options_are_parsed_as_click_would() -> None:
         "limit": 3,
         "as_json": True,
         "explain": False,
+        "min_score": None,
     }
+    assert parse_search(["--min-score", "0.45", "x"])["min_score"] == 0.45  # type: ignore[index]
+    for refused in ("1.5", "-0.1", "nan", "high"):  # click's message, from the full CLI
+        assert parse_search(["--min-score", refused, "x"]) is None
     assert parse_search(["--explain", "--limit=7", "x"]) == {
         **parse_search(["x"]),  # type: ignore[dict-item]
         "limit": 7,
@@ -77,15 +81,18 @@ def test_rendering_is_shared_with_the_full_cli() -> None:
             "path": "services/Retry Policy.md",
             "score": 0.5,
             "ranks": {"bm25": 1, "vector": None, "links": None},
+            "scores": {"bm25": 7.25, "vector": None},
             "snippet": "cards are **retried**",
         }
     ]
     text = render_hits(hits, as_json=False, explain=True, footer="(hybrid search daemon, 9 ms)")
     assert text.splitlines() == [
         " 1. Retry Policy  (services/Retry Policy.md)",
-        "    score 0.50000: bm25 #1, vector -, links -",
+        "    score 0.50000: bm25 #1 (7.25), vector -, links -",
         "    cards are **retried**",
         "(hybrid search daemon, 9 ms)",
     ]
-    assert render_hits([], as_json=False, explain=False) == "no results"
+    assert (
+        render_hits([], as_json=False, explain=False) == ""
+    )  # stderr says why (`nothing_matched`)
     assert render_hits([], as_json=True, explain=False) == "[]"

@@ -67,7 +67,23 @@ def test_search_explain_shows_channel_ranks(indexed: tuple[Path, Path]) -> None:
         str(state),
     )
     assert out.returncode == 0, out.stderr
-    assert "bm25 #1" in out.stdout and "Ledger Failover" in out.stdout
+    assert "bm25 #1 (" in out.stdout and "Ledger Failover" in out.stdout  # rank and own score
+
+
+def test_a_query_nothing_matches_lists_nothing_and_says_so_on_stderr(
+    indexed: tuple[Path, Path],
+) -> None:
+    vault, state = indexed
+    where = ("--vault", str(vault), "--state-dir", str(state))
+    words = run("search", "zzzzqqqxx", "--mode", "bm25", *where)
+    assert words.returncode == 0, words.stderr
+    assert words.stdout == ""
+    assert "nothing matched 'zzzzqqqxx': no note holds its words" in words.stderr
+    meaning = run("search", "zzzzqqqxx", "--json", "--min-score", "0.95", *where)
+    assert meaning.returncode == 0, meaning.stderr
+    assert json.loads(meaning.stdout) == []
+    assert "none is close in meaning (cosine below 0.95" in meaning.stderr
+    assert run("search", "x", "--min-score", "2", *where).returncode == 2  # out of range
 
 
 def test_graph_json_edges_carry_the_interface_fields(indexed: tuple[Path, Path]) -> None:

@@ -27,6 +27,7 @@ class CountingEmbedder:
         self.fingerprint = inner.fingerprint
         self.dim = inner.dim
         self.window = inner.window
+        self.min_cosine = inner.min_cosine
         self.texts: list[str] = []
         self.stop_after_calls = stop_after_calls
 

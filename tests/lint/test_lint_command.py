@@ -58,7 +58,7 @@ def _lint(vault: Path, state: Path, *extra: str) -> dict:  # type: ignore[type-a
         "lint", "--json", "--vault", str(vault), "--state-dir", str(state), *extra, env=ENV
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return dict(json.loads(done.stdout))
 
 
 def test_lint_reports_each_problem_where_it_is(tmp_path: Path) -> None:

@@ -84,6 +84,48 @@ def test_hybrid_hits_report_each_channels_rank(example_app: Companion) -> None:
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
 
 
+def test_each_hit_carries_each_channels_own_score(example_app: Companion) -> None:
+    hybrid = example_app.search("ledger failover", mode="hybrid")
+    top = hybrid[0]
+    assert top.ranks["bm25"] is not None and top.scores["bm25"] is not None
+    assert top.scores["bm25"] > 0  # BM25 with its sign flipped: higher is better
+    assert all(h.scores["vector"] is None or -1 <= h.scores["vector"] <= 1 for h in hybrid)
+    # One channel: the score is that channel's own, not 1/(rank + k) whatever the query.
+    for mode in ("bm25", "vector"):
+        hits = example_app.search("ledger failover", mode=mode)  # type: ignore[arg-type]
+        assert [h.score for h in hits] == [h.scores[mode] for h in hits]
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    other = example_app.search("webhook signature", mode="vector")
+    assert other[0].score != hits[0].score
+
+
+def test_gibberish_finds_nothing_but_a_question_without_its_words_still_does(
+    example_app: Companion,
+) -> None:
+    for mode in ("hybrid", "vector"):
+        assert example_app.search("zzzzqqqxx", mode=mode) == []  # type: ignore[arg-type]
+        assert len(example_app.search("zzzzqqqxx", mode=mode, min_score=0.0)) == 10  # type: ignore[arg-type]
+    # the model's floor keeps what is close in meaning, lexical match or not
+    hits = example_app.search("when do sellers get paid", mode="vector")
+    assert "services/payouts/Payout Scheduler.md" in [h.path for h in hits[:3]]
+
+
+def test_a_weak_vector_only_hit_is_dropped_and_a_lexical_match_kept(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(LINKED_NOTES))
+    app.index()
+    from companion.search.rank import search
+
+    query = "tides and fog logged every night"
+    every = search(app.store, query, mode="hybrid", embedder=app.embedder, graph_nudge=0.0)
+    floor = search(
+        app.store, query, mode="hybrid", embedder=app.embedder, graph_nudge=0.0, min_cosine=0.99
+    )
+    assert any(h.ranks["bm25"] is None for h in every)  # the vectors found more
+    assert [h.path for h in floor] == [h.path for h in every if h.ranks["bm25"] is not None]
+
+
 def test_title_and_alias_matches_rank_above_body_mentions(example_app: Companion) -> None:
     hits = example_app.search("Redis", mode="bm25", limit=3)
     assert hits[0].path == "data/Redis Cache.md"
