@@ -189,6 +189,16 @@ def fmt_load(load: list[float]) -> str:
     return "/".join(f"{x:.2f}" for x in load)
 
 
+def measured() -> str:
+    """ "Measured <date> on <cpu> (<n> cores), load average <1/5/15>, git <commit>." for a
+    benchmark section of docs/benchmarks.md."""
+    m = machine()
+    return (
+        f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), load average "
+        f"{fmt_load(list(os.getloadavg()))}, git {m['git']}."
+    )
+
+
 def companion_bin() -> Path:
     """The `companion` command of the interpreter running the benchmark (its venv)."""
     here = Path(sys.executable).parent / "companion"

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
 
-from bench.common import CACHE, REPO, fmt_load, log, machine, open_app, write_section
+from bench.common import CACHE, REPO, log, measured, open_app, write_section
 
 BEGIN = "<!-- bench:weak:begin (written by `python -m bench.weak --doc`; edits inside are lost) -->"
 END = "<!-- bench:weak:end -->"
@@ -81,11 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{below} of {len(right)} below the floor {MIN_COSINE}"
     )
     if args.doc:
-        m = machine()
         text = (
             "## Weak matches (`python -m bench.weak`)\n\n"
-            f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), load average "
-            f"{fmt_load(list(os.getloadavg()))}, git {m['git']}. The example vault indexed with "
+            f"{measured()} The example vault indexed with "
             "the default model, searched in vector mode with no floor: the best cosine of "
             f"{len(UNRELATED)} gibberish and off-topic queries, and the cosine of the right note "
             f"of {len(right)} questions (the 13 natural ones and the example vault's judged "

@@ -2,9 +2,11 @@
 
 BM25 ranks whole pages (one FTS row per page: title, aliases, headings, text); the vector channel
 ranks chunks and rolls them up to pages by each page's best chunk. Hybrid search
-fuses the two page rankings with Reciprocal Rank Fusion, score = sum over channels of
-1 / (k + rank), so a page found by both channels rises and neither channel's raw score scale
-matters. Each hit keeps its rank in every channel so `--explain` can show why it is there.
+fuses the two with a convex combination of their own scores (`fusion.convex`: BM25 scaled by
+the query's best, the cosine as it is), nudges pages linked with its top hits, and puts the
+notes the query names first (`named`). Each hit keeps its rank and own score in every channel
+so `--explain` can show why it is there; a page only the vector channel found, below the
+model's floor, is none (`min_cosine`).
 
 Any user text is a valid query (`query.fts_query`). Fusion and the link nudge are `fusion`; the
 in-memory vector copy of a long-lived process is `memory`. NumPy is imported only when a vector
@@ -13,6 +15,8 @@ is computed, so a BM25 search in a fresh process loads neither it nor the model.
 
 from __future__ import annotations
 
+import json
+import re
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,11 +26,13 @@ from companion.search.fusion import (
     GRAPH_NUDGE,
     GRAPH_TOP,
     RRF_K,
+    VECTOR_WEIGHT,
+    convex,
     link_nudge,
     nudges,
 )
 from companion.search.modes import MODES, Mode
-from companion.search.query import fts_query
+from companion.search.query import STOP_WORDS, fts_query
 
 if TYPE_CHECKING:  # NumPy and the model load only for vector search: BM25 needs neither
     import numpy as np
@@ -141,9 +147,58 @@ def _nudge_by_links(store: Store, fused: dict[str, Hit], k: int, beta: float) ->
         fused[page].score = score
 
 
-def _fuse(channels: dict[str, Ranked], rrf_k: int, min_cosine: float | None) -> dict[str, Hit]:
-    """Reciprocal Rank Fusion of the channels' rankings, each hit keeping every channel's rank
-    and own score. A page only the vector channel found, with a cosine below `min_cosine`, is
+MAX_NAME_WORDS = 5  # a longer query is a question, not a note's name
+NAMED_FIRST = 3  # notes whose name merely holds the query's words, put first at most
+
+
+def _name_words(text: str) -> list[str]:
+    """A name as words: case-folded, split at anything that is not a letter or digit."""
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
+def named(store: Store, query: str) -> list[tuple[str, str]]:
+    """(path, title) of the notes `query` names, as Obsidian's quick switcher puts them first:
+    those whose title or an alias is the query (case, spaces and punctuation aside: `fighter`
+    is `Fighter`, not `Fighter-Multiclass`), then at most NAMED_FIRST whose title or alias holds
+    every word of it (`japan trip`: `2023 Japan Trip`), fewest other words first. A query of
+    more than MAX_NAME_WORDS words names nothing; function words are left out of it."""
+    words = _name_words(query)
+    if not words or len(words) > MAX_NAME_WORDS:
+        return []
+    meaning = [w for w in words if w not in STOP_WORDS] or words
+    exact: list[tuple[str, str]] = []
+    holding: list[tuple[int, str, str]] = []
+    for path, title, aliases in store.ranking.named(meaning):
+        names = [title, *(a for a in json.loads(aliases or "[]") if isinstance(a, str))]
+        forms = [_name_words(n) for n in names]
+        if any(f == words for f in forms):
+            exact.append((path, title))
+            continue
+        extra = [len(f) - len(meaning) for f in forms if set(meaning) <= set(f)]
+        if extra:
+            holding.append((min(extra), path, title))
+    holding.sort()
+    return exact + [(path, title) for _, path, title in holding[:NAMED_FIRST]]
+
+
+def _by_name(store: Store, query: str, fused: dict[str, Hit]) -> None:
+    """Give each note the query names its `name` rank (`named`), adding it when neither channel
+    found it (a note with only frontmatter has no text to find); every other hit's is None."""
+    channels = [*next(iter(fused.values())).ranks] if fused else ["bm25", "vector", "links"]
+    for hit in fused.values():
+        hit.ranks["name"] = None
+    for rank, (path, title) in enumerate(named(store, query), start=1):
+        if path not in fused:
+            fused[path] = Hit(path, title, 0.0, 0, {**dict.fromkeys(channels), "name": None})
+            fused[path].scores = dict.fromkeys(c for c in channels if c != "links")
+        fused[path].ranks["name"] = rank
+
+
+def _fuse(
+    channels: dict[str, Ranked], vector_weight: float, min_cosine: float | None
+) -> dict[str, Hit]:
+    """The channels' rankings as one (`fusion.convex` of their own scores), each hit keeping
+    every channel's rank and own score. A page only the vector channel found, with a cosine below `min_cosine`, is
     left out: no match, however the model ranks it (a gibberish query's nearest chunks are still
     someone's nearest)."""
     fused: dict[str, Hit] = {}
@@ -155,9 +210,16 @@ def _fuse(channels: dict[str, Ranked], rrf_k: int, min_cosine: float | None) -> 
                 hit.scores = dict.fromkeys(channels)
             hit.ranks[channel] = rank
             hit.scores[channel] = own
-            hit.score += 1.0 / (rrf_k + rank)
             if snippet and not hit.snippet:
                 hit.snippet = snippet
+    # One channel: its own score; hybrid: the channels' own scores combined (`fusion.convex`).
+    own_scores = {c: {p: s for p, _, _, s in ranked} for c, ranked in channels.items()}
+    if len(channels) == 1:
+        for path, score in next(iter(own_scores.values())).items():
+            fused[path].score = score
+    else:
+        for path, score in convex(own_scores, vector_weight).items():
+            fused[path].score = score
     if min_cosine is not None and "vector" in channels:
         for path, hit in list(fused.items()):
             cosine = hit.scores.get("vector")
@@ -179,12 +241,13 @@ def search(
     limit: int = 10,
     embedder: Embedder | None = None,
     rrf_k: int = RRF_K,
+    vector_weight: float = VECTOR_WEIGHT,
     memory: VectorIndex | None = None,
     graph_nudge: float = GRAPH_NUDGE,
     min_cosine: float | None = None,
 ) -> list[Hit]:
     """Rank pages for `query`. Vector and hybrid modes need an embedder; hybrid without vectors
-    yet (embedding still running) is simply BM25 ranked through RRF. Hybrid hits carry a
+    yet (embedding still running) is simply BM25 in its own order. Hybrid hits carry a
     "links" rank too: the rank of the best top hit they are linked with, if any. A page that
     no lexical match found and whose best chunk's cosine is below `min_cosine` is no hit (None:
     every page the channels return is)."""
@@ -209,13 +272,17 @@ def search(
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
         channels["vector"] = vector_pages(store, embedder, query, depth, memory, nearest)
-    fused = _fuse(channels, rrf_k, min_cosine)
+    fused = _fuse(channels, vector_weight, min_cosine)
     if mode == "hybrid" and graph_nudge and fused:
         _nudge_by_links(store, fused, rrf_k, graph_nudge)
     if mode != "hybrid":
-        for hit in fused.values():  # one channel: its own score, not a rank in disguise
-            hit.score = hit.scores.get(mode) or 0.0
-    hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
+        hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
+    else:
+        _by_name(store, query, fused)
+        hits = sorted(
+            fused.values(),
+            key=lambda h: (h.ranks["name"] is None, h.ranks["name"] or 0, -h.score, h.path),
+        )[:limit]
     for i, hit in enumerate(hits, start=1):
         hit.rank = i
     # FTS snippets highlight the matched words; made for the hits shown only (each one tokenizes

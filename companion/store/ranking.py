@@ -60,3 +60,27 @@ class Ranking(Gateway):
                 tuple(hashes),
             )
         )
+
+    def named(self, words: Sequence[str], limit: int = 200) -> list[tuple[str, str, str]]:
+        """(path, title, aliases as JSON) of the searchable notes whose title or an alias holds
+        every one of `words` (lower-case, matched as substrings here; the caller checks whole
+        words). Reads the pages table, not the text index: a note with only frontmatter has no
+        text to index, and is still found by its name."""
+        if not words:
+            return []
+        clauses = []
+        params: list[str] = []
+        for word in words:
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                "(lower(p.title) LIKE ? ESCAPE '\\' OR lower(p.aliases) LIKE ? ESCAPE '\\')"
+            )
+            params += [pattern, pattern]
+        return list(
+            self.db.execute(
+                f"SELECT p.path, p.title, p.aliases FROM pages p WHERE p.kind = 'note' AND "
+                f"{SEARCHABLE} AND {' AND '.join(clauses)} ORDER BY length(p.title), p.path "
+                f"LIMIT {int(limit)}",
+                params,
+            )
+        )

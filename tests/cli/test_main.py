@@ -50,7 +50,7 @@ def test_search_json_lists_hits_with_the_documented_fields(indexed: tuple[Path, 
     hits = json.loads(out.stdout)
     assert hits[0]["path"] == "services/payments/Retry Policy.md"
     assert set(hits[0]) >= {"path", "title", "score", "rank", "ranks", "snippet"}
-    assert set(hits[0]["ranks"]) == {"bm25", "vector", "links"}
+    assert set(hits[0]["ranks"]) == {"bm25", "vector", "links", "name"}
 
 
 def test_search_explain_shows_channel_ranks(indexed: tuple[Path, Path]) -> None:

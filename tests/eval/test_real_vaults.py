@@ -283,3 +283,11 @@ def test_ttrpg_canvas_file_nodes_link_to_their_images(ttrpg: Indexed) -> None:
     targets = {e.target for e in ttrpg.edges if e.source == canvas}
     assert "Pathfinder/2E/canvas-gm-tables/_attachments/img-armor.png" in targets
     assert None not in targets
+
+
+def test_typing_a_notes_name_puts_it_first(srd: Indexed, kepano: Indexed) -> None:
+    assert srd.app.search("Fighter")[0].path == f"{SRD}/Classes/Fighter.md"
+    assert (
+        srd.app.search("fighter multiclass")[0].path == f"{SRD}/Multiclassing/Fighter-Multiclass.md"
+    )
+    assert kepano.app.search("japan trip")[0].path == "Notes/2023 Japan Trip.md"

@@ -78,7 +78,8 @@ def test_example_vault_answers_natural_queries_in_the_top_three(
 def test_hybrid_hits_report_each_channels_rank(example_app: Companion) -> None:
     hits = example_app.search("how are card payments retried", mode="hybrid", limit=5)
     top = hits[0]
-    assert set(top.ranks) == {"bm25", "vector", "links"}  # links: rank of the top hit it links with
+    # links: the rank of the top hit it links with; name: its rank among the notes the query names
+    assert set(top.ranks) == {"bm25", "vector", "links", "name"}
     assert top.rank == 1 and top.score > 0 and top.snippet
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
@@ -209,3 +210,82 @@ def test_a_hub_among_the_top_hits_nudges_nothing() -> None:
     assert out == {"hub": 0.5}
     out = link_nudge({"hub": 0.5}, ["hub"], hub, k=2, beta=0.5, top=3, max_links=60)
     assert len(out) == 61
+
+
+NAMED_NOTES: dict[str, str | bytes] = {
+    "Classes/Fighter.md": "A martial class.\n",
+    "Multiclass/Fighter-Multiclass.md": (
+        "Fighter multiclass rules: a fighter multiclass fighter gains fighter talents as a "
+        "fighter does, fighter fighter fighter.\n"
+    ),
+    "Notes/2023 Japan Trip.md": "---\nstart: 2023-09-12\nloc: ['[[Kyoto]]']\n---\n",
+    "Notes/Packing.md": "What to pack for the japan trip: the japan trip needs a rail pass.\n",
+    "Policies/Retry Policy.md": "---\naliases: [Card Retry Rules]\n---\nHow cards are retried.\n",
+    "Cards.md": "Card retry rules are strict: card retry rules, card retry rules.\n",
+}
+
+
+def test_a_notes_name_or_alias_puts_that_note_first(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(NAMED_NOTES))
+    app.index()
+    first = {
+        q: app.search(q, mode="hybrid")[0] for q in ("Fighter", "japan trip", "card retry rules")
+    }
+    assert first["Fighter"].path == "Classes/Fighter.md"  # not the note that says it most
+    assert first["Fighter"].ranks["name"] == 1
+    # a note with only frontmatter has no text, and is found by its name
+    assert first["japan trip"].path == "Notes/2023 Japan Trip.md"
+    assert first["card retry rules"].path == "Policies/Retry Policy.md"  # an alias
+    # a question is no name; and bm25 and vector stay single channels
+    question = app.search("what should I pack for the japan trip", mode="hybrid")
+    assert question[0].ranks["name"] is None
+    assert "name" not in app.search("Fighter", mode="bm25")[0].ranks
+
+
+def test_convex_fusion_weighs_the_channels_own_scores() -> None:
+    from companion.search.fusion import VECTOR_WEIGHT, convex, rrf_scores
+
+    # BM25 first only through filler words, far from the question in meaning; the answer,
+    # found by the vectors far closer and by BM25 only weakly: the answer wins (RRF put the BM25 first on top).
+    scores = {
+        "bm25": {"Catalog.md": 3.1, "Failover.md": 0.7, "Team.md": 2.8},
+        "vector": {"Failover.md": 0.64, "Catalog.md": 0.38, "Other.md": 0.30},
+    }
+    fused = convex(scores)
+    assert max(fused, key=fused.__getitem__) == "Failover.md"
+    ranks = {c: sorted(s, key=s.__getitem__, reverse=True) for c, s in scores.items()}
+    by_rank = rrf_scores(ranks)
+    assert max(by_rank, key=by_rank.__getitem__) == "Catalog.md"  # what RRF made of it
+    w = VECTOR_WEIGHT
+    assert fused["Failover.md"] == pytest.approx((1 - w) * 0.7 / 3.1 + w * 0.64)
+    # a page one channel did not return counts at that channel's lowest returned score
+    assert fused["Team.md"] == pytest.approx((1 - w) * 2.8 / 3.1 + w * 0.30)
+    assert fused["Other.md"] == pytest.approx((1 - w) * 0.7 / 3.1 + w * 0.30)
+    # one channel empty: the other's order stands
+    only = convex({"bm25": scores["bm25"], "vector": {}})
+    assert sorted(only, key=only.__getitem__, reverse=True) == [
+        "Catalog.md",
+        "Team.md",
+        "Failover.md",
+    ]
+
+
+def test_rrf_scores_sum_reciprocal_ranks() -> None:
+    from companion.search.fusion import rrf_scores
+
+    fused = rrf_scores({"bm25": ["a", "b"], "vector": ["b", "c"]}, k=2)
+    assert fused == pytest.approx({"a": 1 / 3, "b": 1 / 4 + 1 / 3, "c": 1 / 4})
+
+
+def test_a_note_the_vectors_find_far_closer_beats_one_bm25_ranks_first_by_filler_words(
+    example_app: Companion,
+) -> None:
+    from companion.search.rank import search
+
+    query = "what to do when the ledger database primary goes down"
+    store, model = example_app.store, example_app.embedder
+    top = search(store, query, mode="hybrid", embedder=model, graph_nudge=0.0)[0]  # fusion alone
+    assert top.path == "runbooks/Ledger Failover.md"
+    assert top.ranks["vector"] == 1 and (top.ranks["bm25"] or 99) > 3  # BM25 put others first
