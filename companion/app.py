@@ -1333,11 +1333,16 @@ class Companion:
         limit: int = 10,
         require: bool = True,
         min_score: float | None = None,
+        folder: str | None = None,
+        tag: str | None = None,
     ) -> list[Hit]:
         """Rank pages for `query`. `require=False` answers an index never built with no hits
         instead of `NotIndexed` (the daemon, whose first scan may still be running).
         `min_score`: the cosine below which a page only the vector channel found is no hit
-        (default: the model's `min_cosine`; 0 shows every one)."""
+        (default: the model's `min_cosine`; 0 shows every one). `folder` (vault-relative) and
+        `tag` (with or without `#`) keep only the notes under it and with it."""
+        folder = folder.strip().strip("/").removeprefix("./").strip("/") if folder else None
+        tag = tag.strip().lstrip("#").casefold() if tag else None
 
         if require:
             self.require_index()
@@ -1356,6 +1361,8 @@ class Companion:
                     if min_score is None
                     else min_score
                 ),
+                folder=folder or None,
+                tag=tag or None,
             )
         schema = self.settings.schema
         sources = schema.sources_folder.rstrip("/") + "/"
@@ -1371,13 +1378,23 @@ class Companion:
         return self.embedding_progress().embedded > 0
 
     def search_best_effort(
-        self, query: str, *, mode: Mode = "hybrid", limit: int = 10, min_score: float | None = None
+        self,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        limit: int = 10,
+        min_score: float | None = None,
+        folder: str | None = None,
+        tag: str | None = None,
     ) -> tuple[list[Hit], Mode]:
         """Like `search`, but hybrid falls back to BM25 (without loading the model) when no
         vectors exist yet; returns the mode actually used. Vector mode never falls back."""
         if mode == "hybrid" and not self.vectors_ready():
             mode = "bm25"
-        return self.search(query, mode=mode, limit=limit, min_score=min_score), mode
+        found = self.search(
+            query, mode=mode, limit=limit, min_score=min_score, folder=folder, tag=tag
+        )
+        return found, mode
 
     def graph(self) -> VaultGraph:
         from companion.graph import build_graph
@@ -1424,10 +1441,12 @@ class Companion:
             f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
         )
 
-    def read_note(self, name: str) -> dict[str, Any]:
+    def read_note(self, name: str, heading: str | None = None) -> dict[str, Any]:
         """One note as `companion read --json` and MCP `read` give it: its path, title,
         frontmatter, `version`, text, the notes linking to it (backlinks), its own links
-        (outgoing, each with where it resolves) and the open conflicts shown on it."""
+        (outgoing, each with where it resolves) and the open conflicts shown on it. `heading`:
+        `text` is only that heading's section (`section`); `NoteNotFound` lists the note's
+        headings when it has no such one."""
         from companion.markdown.parse import parse_note
         from companion.write.atomic import read_regular
 
@@ -1438,6 +1457,15 @@ class Companion:
                 f"{path} is in the index but no longer in the vault; run `companion index`"
             )
         note = parse_note(data, path)
+        text = note.text
+        if heading is not None:
+            from companion.markdown.note import section
+
+            found = section(note, heading)
+            if found is None:
+                have = ", ".join(repr(h.text) for h in note.headings) or "none"
+                raise NoteNotFound(f"{path} has no heading {heading!r} (its headings: {have})")
+            text = found
         graph = self.graph()
         outgoing = [e for e in graph.edges if e.source == path]
         return {
@@ -1446,7 +1474,8 @@ class Companion:
             # YAML dates and times as ISO text: what JSON can carry.
             "frontmatter": json.loads(json.dumps(note.properties, default=str)),
             "version": note.version,
-            "text": note.text,
+            "text": text,
+            "heading": heading,
             "backlinks": [
                 {"source": e.source, "raw": e.raw, "subpath": e.subpath, "kind": e.kind}
                 for e in graph.backlinks(path)
@@ -1467,6 +1496,12 @@ class Companion:
     def backlinks(self, name: str) -> tuple[str, list[EdgeRow]]:
         path = self.find_page(name)
         return path, self.graph().backlinks(path)
+
+    def links(self, name: str) -> tuple[str, list[EdgeRow]]:
+        """The links written in the note `name` (resolved as `find_page`), in the order written,
+        each with where it resolves (`target` None: unresolved)."""
+        path = self.find_page(name)
+        return path, [e for e in self.graph().edges if e.source == path]
 
     # -- ask --------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import sys
 import click
 
 from companion import __version__
-from companion.cli.read import ask, backlinks, conflicts, graph, read, search, status
+from companion.cli.read import ask, backlinks, conflicts, graph, links, read, search, status
 from companion.cli.serve import mcp, watch
 from companion.cli.write import index, ingest, init, lint, update
 from companion.errors import EXIT_INTERNAL, CompanionError
@@ -48,6 +48,7 @@ for command in (
     ask,
     graph,
     backlinks,
+    links,
     status,
     conflicts,
     lint,

@@ -45,6 +45,9 @@ def render_hits(
                 for c, r in hit["ranks"].items()
             )
             lines.append(f"    score {hit['score']:.5f}: {ranks}")
+            if hit.get("line"):
+                where = f" § {hit['heading']}" if hit.get("heading") else ""
+                lines.append(f"    at line {hit['line']}{where}")
         if hit["snippet"]:
             lines.append(f"    {hit['snippet']}")
     if explain and footer:

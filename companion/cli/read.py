@@ -59,6 +59,9 @@ from companion.search.modes import MODES
     "the model's floor, 0.3 for the bundled one, measured in docs/benchmarks.md; 0 shows the "
     "nearest notes however far).",
 )
+@click.option("--folder", metavar="PATH", help="Only notes under this vault folder.")
+@click.option("--tag", metavar="TAG", help="Only notes with this tag (#project holds #project/x).")
+@click.option("--files", is_flag=True, help="Print the notes' paths only, one per line.")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.option(
     "--explain",
@@ -74,6 +77,9 @@ def search(
     mode: str,
     limit: int,
     min_score: float | None,
+    folder: str | None,
+    tag: str | None,
+    files: bool,
     as_json: bool,
     explain: bool,
 ) -> None:
@@ -84,6 +90,7 @@ def search(
       companion search "how are card payments retried"
       companion search ledger --mode bm25 --limit 3 --explain
       companion search -- "-ledger kafka"     (a query that starts with "-" comes after --)
+      companion search retries --folder services --tag policy --files
 
     A running daemon (`companion watch`) answers at once with its warm model; otherwise the
     search runs in this process (loading the model takes a few seconds; --mode bm25 needs none).
@@ -98,7 +105,14 @@ def search(
     # The fast path: find the daemon's socket without reading SYSTEM.md or importing the index.
     state = resolve_state_dir(find_vault(vault_opt, Path.cwd()), state_dir)
     remote = client.request(
-        state, "search", query=query, mode=mode, limit=limit, min_score=min_score
+        state,
+        "search",
+        query=query,
+        mode=mode,
+        limit=limit,
+        min_score=min_score,
+        folder=folder,
+        tag=tag,
     )
     if remote is not None:
         hits: list[dict[str, Any]] = remote
@@ -110,6 +124,8 @@ def search(
                 mode=mode,  # type: ignore[arg-type]
                 limit=limit,
                 min_score=min_score,
+                folder=folder,
+                tag=tag,
             )
             hits = [h.as_dict() for h in found]
             where = "in process"
@@ -118,7 +134,10 @@ def search(
     footer = search_footer(used, where, started)
     if not hits:
         echo(nothing_matched(query, used, min_score), err=True)
-    if hits or as_json:
+    if files and not as_json:
+        for hit in hits:
+            echo(hit["path"])
+    elif hits or as_json:
         echo(render_hits(hits, as_json=as_json, explain=explain, footer=footer))
 
 
@@ -241,13 +260,54 @@ def backlinks(note: str, vault_opt: str | None, state_dir: str | None, as_json: 
 @click.argument("note")
 @vault_option
 @state_option
+@json_option
+def links(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+    """Links written in NOTE, in order, each with the note it resolves to (beside `backlinks`,
+    the links to it). NOTE: a vault path, a name as a link would write it, or an alias.
+
+    \b
+    Examples:
+      companion links "Ledger Service"
+      companion links "runbooks/Ledger Failover.md" --json
+    """
+    with open_app(vault_opt, state_dir) as app:
+        path, edges = app.links(note)
+        if as_json:
+            rows = [
+                {
+                    "raw": e.raw,
+                    "target": e.target,
+                    "subpath": e.subpath,
+                    "kind": e.kind,
+                    "ambiguous": e.ambiguous,
+                }
+                for e in edges
+            ]
+            echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        unresolved = sum(1 for e in edges if e.target is None)
+        echo(
+            f"{len(edges)} links from {path}"
+            + (f" ({unresolved} unresolved)" if unresolved else "")
+        )
+        for e in edges:
+            echo(f"  {e.raw} -> {e.target or '(unresolved)'}")
+
+
+@click.command()
+@click.argument("note")
+@vault_option
+@state_option
+@click.option("--heading", metavar="HEADING", help="Print only this heading's section.")
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print path, frontmatter, version, text, links, backlinks and open conflicts as JSON.",
 )
-def read(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool) -> None:
+def read(
+    note: str, vault_opt: str | None, state_dir: str | None, heading: str | None, as_json: bool
+) -> None:
     """Print NOTE: a vault path, a name as a wikilink would resolve it, or an alias only one
     note has.
 
@@ -256,11 +316,13 @@ def read(note: str, vault_opt: str | None, state_dir: str | None, as_json: bool)
       companion read "Ledger Service"
       companion read wiki/concepts/Idempotency.md --json
       companion read Payouts            (an alias: the note that has it)
+      companion read "Retry Policy" --heading "Backoff schedule"
 
-    An ambiguous name lists the notes it could mean and exits 1: give the path.
+    An ambiguous name lists the notes it could mean and exits 1: give the path. A heading the
+    note does not have lists the ones it has.
     """
     with open_app(vault_opt, state_dir) as app:
-        info = app.read_note(note)
+        info = app.read_note(note, heading=heading)
     if as_json:
         echo(json.dumps(info, indent=2, ensure_ascii=False))
         return

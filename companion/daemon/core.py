@@ -558,6 +558,8 @@ class Daemon:
             limit=int(request.get("limit", 10)),
             require=False,  # the first scan may still be running: no hits yet, not an error
             min_score=None if request.get("min_score") is None else float(request["min_score"]),
+            folder=None if request.get("folder") is None else str(request["folder"]),
+            tag=None if request.get("tag") is None else str(request["tag"]),
         )
         return [h.as_dict() for h in hits]
 

@@ -7,6 +7,7 @@ SQLite or the network. Positions are character offsets into the decoded text of 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -127,3 +128,27 @@ class Note:
         """Obsidian's title is the file name without its extension."""
         name = self.path.rsplit("/", 1)[-1]
         return name[:-3] if name.lower().endswith(".md") else name
+
+
+def section(note: Note, heading: str) -> str | None:
+    """The text of `note`'s section under `heading` — the heading line to the next heading of
+    its level or above, as Obsidian's `[[Note#Heading]]` shows it; `heading` matched as Obsidian
+    matches a link's subpath (case and spacing aside; `A#B` or `A > B` names B under A)."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.casefold().split())
+
+    wanted = [norm(p) for p in re.split(r"#|>", heading.strip().lstrip("#")) if p.strip()]
+    if not wanted:
+        return None
+    heads = [h for h in note.headings if h.start >= note.body_start]
+    trail: list[Heading] = []
+    for i, h in enumerate(heads):
+        while trail and trail[-1].level >= h.level:
+            trail.pop()
+        trail.append(h)
+        names = [norm(t.text) for t in trail]
+        if names[-1] == wanted[-1] and all(w in names[:-1] for w in wanted[:-1]):
+            end = next((x.start for x in heads[i + 1 :] if x.level <= h.level), len(note.text))
+            return str(note.text[h.start : end]).rstrip() + "\n"
+    return None

@@ -189,24 +189,45 @@ class VaultTools:
     # -- the tools ------------------------------------------------------------------------------
 
     def search(
-        self, query: str, mode: Mode = "hybrid", limit: int = 10, min_score: float | None = None
+        self,
+        query: str,
+        mode: Mode = "hybrid",
+        limit: int = 10,
+        min_score: float | None = None,
+        folder: str | None = None,
+        tag: str | None = None,
     ) -> dict[str, Any]:
         _check_text(query, "query")
         if not 1 <= limit <= 1000:
             raise ToolError(f"limit must be 1-1000, not {limit}")
         if min_score is not None and not 0.0 <= min_score <= 1.0:
             raise ToolError(f"min_score must be a cosine from 0 to 1, not {min_score}")
-        remote = self._daemon("search", query=query, mode=mode, limit=limit, min_score=min_score)
+        for value, name in ((folder, "folder"), (tag, "tag")):
+            if value is not None:
+                _check_text(value, name)
+        remote = self._daemon(
+            "search",
+            query=query,
+            mode=mode,
+            limit=limit,
+            min_score=min_score,
+            folder=folder,
+            tag=tag,
+        )
         if remote is not None:
             return {"mode": mode, "hits": remote}
         with self.reading() as app:
-            found, used = app.search_best_effort(query, mode=mode, limit=limit, min_score=min_score)
+            found, used = app.search_best_effort(
+                query, mode=mode, limit=limit, min_score=min_score, folder=folder, tag=tag
+            )
             return {"mode": used, "hits": [h.as_dict() for h in found]}
 
-    def read(self, page: str) -> dict[str, Any]:
+    def read(self, page: str, heading: str | None = None) -> dict[str, Any]:
         _check_text(page, "page")
+        if heading is not None:
+            _check_text(heading, "heading")
         with self.reading() as app:
-            return app.read_note(page)
+            return app.read_note(page, heading=heading)
 
     def conflicts(self, status: Status = "open") -> dict[str, Any]:
         with self.reading() as app:
@@ -402,20 +423,24 @@ def build(tools: VaultTools, invalid: InvalidText | None = None) -> MCPServer[An
         mode: Mode = "hybrid",
         limit: int = 10,
         min_score: float | None = None,
+        folder: str | None = None,
+        tag: str | None = None,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
         """Hybrid (BM25 + vectors) search of the vault's notes; `mode` bm25 or vector for one
         channel; `min_score`: the cosine below which a note only the vectors found is left out
-        (default 0.3). Returns {"mode", "hits": [{rank, path, title, snippet, score, ranks,
-        scores}]}, the hits of `companion search --json`; no hits when nothing matched."""
-        return tools.search(query, mode, limit, min_score)
+        (default 0.3); `folder`, `tag`: only notes under that folder, with that tag. Returns
+        {"mode", "hits": [{rank, path, title, heading, line, snippet, score, ranks, scores}]},
+        the hits of `companion search --json`; no hits when nothing matched."""
+        return tools.search(query, mode, limit, min_score, folder, tag)
 
     @server.tool(title="Read a note")
     @guarded
-    def read(page: str, ctx: Context | None = None) -> dict[str, Any]:
+    def read(page: str, heading: str | None = None, ctx: Context | None = None) -> dict[str, Any]:
         """One note by vault path or name (as a wikilink resolves it, else an alias only one note
-        has): {path, title, frontmatter, version, text, backlinks, links, conflicts}."""
-        return tools.read(page)
+        has): {path, title, frontmatter, version, text, backlinks, links, conflicts}; with
+        `heading`, `text` is only that heading's section."""
+        return tools.read(page, heading)
 
     @server.tool(title="Update a managed page")
     @guarded

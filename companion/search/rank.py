@@ -56,6 +56,8 @@ class Hit:
     # Each channel's own score: "bm25" (FTS5's BM25, sign flipped: higher is better) and
     # "vector" (the cosine of the query and the page's best chunk); None where it did not find it.
     scores: dict[str, float | None] = field(default_factory=dict)
+    heading: str = ""  # the heading trail of the note's best part ("" before any heading)
+    line: int | None = None  # the 1-based line that part starts on
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +68,8 @@ class Hit:
             "rank": self.rank,
             "ranks": self.ranks,
             "scores": {k: None if v is None else round(v, 4) for k, v in self.scores.items()},
+            "heading": self.heading,
+            "line": self.line,
             "snippet": self.snippet,
         }
 
@@ -99,9 +103,11 @@ def vector_pages(
     depth: int,
     memory: VectorIndex | None = None,
     nearest: Future[list[tuple[str, float]]] | None = None,
+    best: dict[str, str] | None = None,
 ) -> Ranked:
     """Pages by their best chunk's cosine distance. `nearest`: the chunk hashes already being
-    found in memory on another thread (see `search`)."""
+    found in memory on another thread (see `search`); `best`, when given, is filled with each
+    page's best chunk hash."""
     if nearest is not None:
         found = nearest.result()
     elif not query.strip():
@@ -118,6 +124,9 @@ def vector_pages(
     cosine = {h: 1.0 - distance for h, distance in found}
     rows = store.ranking.chunks_for_hashes(list(order))
     rows.sort(key=lambda r: order[r[0]])
+    if best is not None:
+        for h, p, _, _ in rows:
+            best.setdefault(p, h)
     return _page_ranking([(p, title, _snippet(text), cosine[h]) for h, p, title, text in rows])
 
 
@@ -194,6 +203,24 @@ def _by_name(store: Store, query: str, fused: dict[str, Hit]) -> None:
         fused[path].ranks["name"] = rank
 
 
+def _place(store: Store, hits: list[Hit], query: str, best: dict[str, str]) -> None:
+    """Each hit's heading and line: its best vector chunk's, else the chunk holding most of the
+    query's words (the first of equals)."""
+    words = {w.casefold() for w in re.findall(r"\w+", query)} - STOP_WORDS
+    chosen: dict[str, tuple[int, str, int]] = {}  # path -> (-overlap, heading, line), best first
+    for path, digest, heading, line, text in store.ranking.places([h.path for h in hits]):
+        if best.get(path) == digest:
+            chosen[path] = (-(1 << 30), heading, line)
+            continue
+        held = {w.casefold() for w in re.findall(r"\w+", f"{heading} {text}")}
+        here = (-len(words & held), heading, line)
+        if path not in chosen or here[0] < chosen[path][0]:
+            chosen[path] = here
+    for hit in hits:
+        if hit.path in chosen:
+            _, hit.heading, hit.line = chosen[hit.path]
+
+
 def _fuse(
     channels: dict[str, Ranked], vector_weight: float, min_cosine: float | None
 ) -> dict[str, Hit]:
@@ -245,16 +272,23 @@ def search(
     memory: VectorIndex | None = None,
     graph_nudge: float = GRAPH_NUDGE,
     min_cosine: float | None = None,
+    folder: str | None = None,
+    tag: str | None = None,
 ) -> list[Hit]:
     """Rank pages for `query`. Vector and hybrid modes need an embedder; hybrid without vectors
     yet (embedding still running) is simply BM25 in its own order. Hybrid hits carry a
     "links" rank too: the rank of the best top hit they are linked with, if any. A page that
     no lexical match found and whose best chunk's cosine is below `min_cosine` is no hit (None:
-    every page the channels return is)."""
+    every page the channels return is). `folder` and `tag` keep the notes under that folder and
+    with that tag (`Ranking.in_scope`), looking deeper into each channel to fill `limit`."""
     depth = max(50, limit * 2)  # deeper lists changed nothing on the SciFact dev queries
+    scope = None if folder is None and tag is None else store.ranking.in_scope(folder, tag)
+    if scope is not None:
+        depth = max(depth, 500)  # most pages the channels find may be out of scope
     channels: dict[str, Ranked] = {}
     match = fts_query(query) if mode in ("bm25", "hybrid") else None
     bm25_ids: dict[str, int] = {}
+    best: dict[str, str] = {}  # page -> its best vector chunk
     nearest = None
     if (
         mode == "hybrid"
@@ -271,7 +305,9 @@ def search(
     if mode in ("vector", "hybrid"):
         if embedder is None:
             raise ValueError(f"{mode} search needs an embedder")
-        channels["vector"] = vector_pages(store, embedder, query, depth, memory, nearest)
+        channels["vector"] = vector_pages(store, embedder, query, depth, memory, nearest, best)
+    if scope is not None:
+        channels = {c: [row for row in ranked if row[0] in scope] for c, ranked in channels.items()}
     fused = _fuse(channels, vector_weight, min_cosine)
     if mode == "hybrid" and graph_nudge and fused:
         _nudge_by_links(store, fused, rrf_k, graph_nudge)
@@ -279,12 +315,15 @@ def search(
         hits = sorted(fused.values(), key=lambda h: (-h.score, h.path))[:limit]
     else:
         _by_name(store, query, fused)
+        if scope is not None:  # the link nudge and the names may bring in notes out of scope
+            fused = {path: hit for path, hit in fused.items() if path in scope}
         hits = sorted(
             fused.values(),
             key=lambda h: (h.ranks["name"] is None, h.ranks["name"] or 0, -h.score, h.path),
         )[:limit]
     for i, hit in enumerate(hits, start=1):
         hit.rank = i
+    _place(store, hits, query, best)
     # FTS snippets highlight the matched words; made for the hits shown only (each one tokenizes
     # its whole page), which is most of what BM25 costs when made for every ranked page.
     shown = [bm25_ids[h.path] for h in hits if h.path in bm25_ids]

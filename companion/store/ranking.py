@@ -84,3 +84,40 @@ class Ranking(Gateway):
                 params,
             )
         )
+
+    def places(self, paths: Sequence[str]) -> list[tuple[str, str, str, int, str]]:
+        """(path, chunk hash, heading trail, 1-based line, text) of every chunk of `paths`, in
+        page order: where in a hit the best part of it is."""
+        if not paths:
+            return []
+        marks = ",".join("?" * len(paths))
+        return list(
+            self.db.execute(
+                f"SELECT p.path, c.hash, c.heading, c.line, c.text FROM chunks c "
+                f"JOIN pages p ON p.id = c.page_id WHERE p.path IN ({marks}) ORDER BY p.path, c.seq",
+                tuple(paths),
+            )
+        )
+
+    def in_scope(self, folder: str | None, tag: str | None) -> set[str]:
+        """Paths of the searchable notes under `folder` (a vault-relative folder, "" the whole
+        vault) carrying `tag` (case-insensitive, without `#`; a nested tag's parent matches:
+        `project` holds `#project/alpha`). Either may be None (no condition)."""
+        clauses: list[str] = [SEARCHABLE]
+        params: list[object] = []
+        if folder:
+            escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("p.path LIKE ? ESCAPE '\\'")
+            params.append(escaped + "/%")
+        if tag:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM tags t WHERE t.page_id = p.id AND "
+                "(t.norm = ? OR substr(t.norm, 1, ?) = ?))"
+            )
+            params += [tag, len(tag) + 1, tag + "/"]
+        return {
+            row[0]
+            for row in self.db.execute(
+                f"SELECT p.path FROM pages p WHERE {' AND '.join(clauses)}", params
+            )
+        }

@@ -70,6 +70,30 @@ def test_search_explain_shows_channel_ranks(indexed: tuple[Path, Path]) -> None:
     assert "bm25 #1 (" in out.stdout and "Ledger Failover" in out.stdout  # rank and own score
 
 
+def test_links_read_heading_and_files_answer_as_an_agent_needs(
+    indexed: tuple[Path, Path],
+) -> None:
+    vault, state = indexed
+    where = ("--vault", str(vault), "--state-dir", str(state))
+    out = run("links", "Retry Policy", *where)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("7 links from services/payments/Retry Policy.md")
+    assert "  [[Rate Limits]] -> services/payments/Rate Limits.md" in out.stdout
+    rows = json.loads(run("links", "Retry Policy", "--json", *where).stdout)
+    assert {"raw", "target", "subpath", "kind", "ambiguous"} <= set(rows[0])
+    section = run("read", "Retry Policy", "--heading", "backoff schedule", *where)
+    assert section.returncode == 0, section.stderr
+    assert section.stdout.startswith("## Backoff schedule\n")
+    assert "How retries are executed" not in section.stdout  # the next heading ends it
+    missing = run("read", "Retry Policy", "--heading", "Nope", *where)
+    assert missing.returncode == 1
+    assert "has no heading 'Nope' (its headings: 'What we retry'" in missing.stderr
+    files = run("search", "retries", "--files", "--folder", "services", *where)
+    assert files.returncode == 0, files.stderr
+    assert files.stdout.splitlines()[0] == "services/payments/Retry Policy.md"
+    assert all(line.startswith("services/") for line in files.stdout.splitlines())
+
+
 def test_a_query_nothing_matches_lists_nothing_and_says_so_on_stderr(
     indexed: tuple[Path, Path],
 ) -> None:

@@ -289,3 +289,40 @@ def test_a_note_the_vectors_find_far_closer_beats_one_bm25_ranks_first_by_filler
     top = search(store, query, mode="hybrid", embedder=model, graph_nudge=0.0)[0]  # fusion alone
     assert top.path == "runbooks/Ledger Failover.md"
     assert top.ranks["vector"] == 1 and (top.ranks["bm25"] or 99) > 3  # BM25 put others first
+
+
+SCOPED_NOTES: dict[str, str | bytes] = {
+    "work/Beacon.md": (
+        "---\ntags: [project/alpha]\n---\n# Beacon\n"
+        + "Keepers walk the cliff path at dusk and count the gulls. " * 30
+        + "\n\n## Fuel\nThe beacon burns lamp oil nightly.\n"
+    ),
+    "work/Harbour.md": "---\ntags: [harbour]\n---\nThe harbour stores lamp oil for the beacon.\n",
+    "home/Lamp.md": "---\ntags: [project]\n---\nLamp oil for the kitchen lamp.\n",
+}
+
+
+def test_hits_say_where_in_the_note_and_can_be_kept_to_a_folder_or_tag(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    app = open_app(make_vault(SCOPED_NOTES))
+    app.index()
+    every = app.search("lamp oil", mode="hybrid")
+    beacon = next(h for h in every if h.path == "work/Beacon.md")
+    assert beacon.heading == "Beacon > Fuel"  # the part that holds the words, and its line
+    lines = str(SCOPED_NOTES["work/Beacon.md"]).split("\n")
+    assert beacon.line is not None and "lamp oil" in lines[beacon.line - 1]
+    assert {h.path for h in app.search("lamp oil", folder="work/")} == {
+        "work/Beacon.md",
+        "work/Harbour.md",
+    }
+    # a tag holds its nested tags; the `#` and case do not matter
+    assert {h.path for h in app.search("lamp oil", tag="#Project")} == {
+        "work/Beacon.md",
+        "home/Lamp.md",
+    }
+    assert [h.path for h in app.search("lamp oil", folder="work", tag="harbour")] == [
+        "work/Harbour.md"
+    ]
+    assert app.search("lamp oil", folder="nowhere") == []
+    assert all(h.line for h in app.search("lamp oil", mode="bm25"))
