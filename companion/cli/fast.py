@@ -159,6 +159,7 @@ def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
     """Print the daemon's answer and return True; False when no daemon answers."""
     from companion.cli.output import echo, nothing_matched, render_hits, search_footer
     from companion.daemon import client
+    from companion.search.modes import partial_note
 
     started = time.perf_counter()
     try:
@@ -176,6 +177,11 @@ def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
     if hits is None:
         return False
     footer = search_footer(opts["mode"], "daemon", started)
+    if opts["mode"] != "bm25":
+        now = client.request(state, "status") or {}
+        note = partial_note(now.get("embedded", 0), now.get("embeddable", 0))
+        if note:
+            print(note, file=sys.stderr)
     if not hits:
         print(nothing_matched(opts["query"], opts["mode"], opts["min_score"]), file=sys.stderr)
     if hits or opts["as_json"]:

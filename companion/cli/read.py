@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from companion.cli.output import (
     search_footer,
 )
 from companion.cli.status import status_info
-from companion.search.modes import MODES
+from companion.search.modes import MODES, partial_note
 
 
 @click.command()
@@ -114,9 +115,13 @@ def search(
         folder=folder,
         tag=tag,
     )
+    partial = None
     if remote is not None:
         hits: list[dict[str, Any]] = remote
         used, where = mode, "daemon"
+        if mode != "bm25":
+            state_now = client.request(state, "status") or {}
+            partial = partial_note(state_now.get("embedded", 0), state_now.get("embeddable", 0))
     else:
         with open_app(vault_opt, state_dir, model) as app:
             found, used = app.search_best_effort(
@@ -129,8 +134,13 @@ def search(
             )
             hits = [h.as_dict() for h in found]
             where = "in process"
+            if used != "bm25":
+                progress = app.embedding_progress()
+                partial = partial_note(progress.embedded, progress.embeddable)
     if used != mode:
         echo(fallback_note(used), err=True)
+    elif partial:
+        echo(partial, err=True)
     footer = search_footer(used, where, started)
     if not hits:
         echo(nothing_matched(query, used, min_score), err=True)
@@ -342,12 +352,27 @@ def read(
 @state_option
 @model_option
 @json_option
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="First wait until the running daemon has nothing left to do (events, settling edits, "
+    "embedding), reporting what remains every few seconds; then print the status.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    metavar="SECONDS",
+    help="With --wait: give up after this long (exit 1). Default: wait as long as it takes.",
+)
 def status(
     vault: str | None,
     vault_opt: str | None,
     state_dir: str | None,
     model: str | None,
     as_json: bool,
+    wait: bool,
+    timeout: float | None,
 ) -> None:
     """Pages, chunks, embedded %, model, database size, last index and per-file problems; with a
     running daemon also its pid, uptime, queue and last events.
@@ -356,7 +381,13 @@ def status(
     Examples:
       companion status ~/notes
       companion status --json | jq .embedded_pct
+      companion status --wait --timeout 600     (until the daemon's index is current)
+
+    Without a daemon nothing brings the index up to date by itself: --wait then says so and
+    exits 1 when embedding is incomplete (run `companion index`).
     """
+    if wait:
+        _wait_until_current(vault or vault_opt, state_dir, timeout)
     info = status_info(vault or vault_opt, state_dir, model)
     echo(json.dumps(info, indent=2, ensure_ascii=False) if as_json else render_status(info))
 
@@ -423,3 +454,52 @@ def conflicts(
             f"{open_count} open"
             + (f", {len(rows) - open_count} resolved" if include_resolved else "")
         )
+
+
+def _remaining(daemon: dict[str, Any]) -> list[str]:
+    """What a daemon's status says is left to do, as phrases ("1,204 chunks to embed")."""
+    queue = daemon.get("queue") or {}
+    out = []
+    for key, what in (
+        ("events", "events to read"),
+        ("waiting_to_settle", "edits settling"),
+        ("bumps", "versions to bump"),
+        ("embedding", "chunks to embed"),
+    ):
+        if queue.get(key):
+            out.append(f"{queue[key]:,} {what}")
+    return out
+
+
+def _wait_until_current(vault: str | None, state_dir: str | None, timeout: float | None) -> None:
+    """Block until the running daemon's queue is empty (`status --wait`); exit 1 on timeout or
+    when no daemon runs and embedding is incomplete."""
+    from companion.config import resolve_state_dir
+    from companion.daemon import client
+    from companion.vault.locate import find_vault
+
+    state = resolve_state_dir(find_vault(vault, Path.cwd()), state_dir)
+    started = last = time.monotonic()
+    while True:
+        daemon = client.request(state, "status")
+        if daemon is None:
+            info = status_info(vault, state_dir)
+            if info.get("embedded", 0) < info.get("embeddable", 0):
+                echo(
+                    "no daemon is running, so nothing is bringing the index up to date: "
+                    "run `companion index` (or `companion watch`)",
+                    err=True,
+                )
+                sys.exit(1)
+            return
+        left = _remaining(daemon)
+        if not left:
+            return
+        now = time.monotonic()
+        if timeout is not None and now - started >= timeout:
+            echo(f"still not current after {timeout:g}s: {', '.join(left)}", err=True)
+            sys.exit(1)
+        if now - last >= 2.0:
+            echo(f"waiting: {', '.join(left)}", err=True)
+            last = now
+        time.sleep(0.25)

@@ -84,6 +84,17 @@ def init(path: Path | None, dry_run: bool) -> None:
         echo(f"{root} already has everything; nothing changed")
 
 
+def _say_text_ready(app: Any, quiet: bool) -> None:
+    """Between the text pass and embedding: search works now (BM25 fully, vectors as they come)."""
+    pending = app.embedding_progress()
+    if not quiet and pending.embedded < pending.embeddable:
+        echo(
+            f"text search ready ({pending.embeddable - pending.embedded:,} chunks to embed "
+            "next; `companion search` works meanwhile, --mode bm25 at full strength)",
+            err=True,
+        )
+
+
 @click.command()
 @click.argument("vault", required=False)
 @vault_option
@@ -147,6 +158,7 @@ def index(
         with progress_bar("indexing", "file", interactive) as text_bar:
             result = app.index(embed=False, rebuild=rebuild, progress=text_bar)
         if not no_embed:
+            _say_text_ready(app, as_json)
             try:
                 with progress_bar("embedding", "chunk", not as_json) as embed_bar:
                     app.embed_pending(result, embed_bar)

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from companion.ingest.report import IngestReport
 
 SLICE = 500  # paths per transaction when a burst arrives
+EMBED_REPORT_EVERY = 5.0  # seconds between the console's embedding progress lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,9 @@ class Daemon:
         self.stopping = threading.Event()
         self.started_at = time.time()
         self.embedding = False  # a batch is with the embedding thread
+        self._embed_since: float | None = None  # when the console's last embedding line was due
+        self._embed_count = 0  # chunks embedded since then
+        self._embed_reported = False  # a progress line was printed in this run
         self._counts = Counter(
             {"batches": 0, "bumps": 0, "updates": 0, "ingested": 0}
         )  # what the writer handled
@@ -347,6 +351,33 @@ class Daemon:
             self.log_line(f"embedding failed for {len(outcome.chunks)} chunks: {outcome.error}")
         self.embedding = False
         self.schedule.embed_check = True  # there may be more
+        self._report_embedding(len(outcome.chunks))
+
+    def _report_embedding(self, chunks: int) -> None:
+        """A console line on embedding every EMBED_REPORT_EVERY seconds while it runs (done of
+        total, and the rate since the last line), and one when it is done."""
+        now = time.monotonic()
+        if self._embed_since is None:  # a run starts: its first line comes a period later
+            self._embed_since, self._embed_count = now, 0
+        self._embed_count += chunks
+        elapsed = now - self._embed_since
+        if elapsed < EMBED_REPORT_EVERY:
+            return
+        progress = self._app().embedding_progress()
+        rate = self._embed_count / elapsed if elapsed > 0 else 0.0
+        self.log_line(
+            f"embedding: {progress.embedded:,}/{progress.embeddable:,} chunks "
+            f"({progress.pct:.1f}%), {rate:,.0f} chunks/s"
+        )
+        self._embed_since, self._embed_count = now, 0
+        self._embed_reported = True
+
+    def _embedding_done(self) -> None:
+        """Nothing is left to embed: say so once, if progress was reported on the way."""
+        if self._embed_reported:
+            progress = self._app().embedding_progress()
+            self.log_line(f"embedding done: {progress.embedded:,} chunks have vectors")
+        self._embed_since, self._embed_reported = None, False
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -508,6 +539,8 @@ class Daemon:
             self.jobs.put(job[: self.options.embed_batch])
         else:
             self.schedule.nothing_to_embed()  # settling pages raise the flag when they settle
+            if not rows:
+                self._embedding_done()
 
     def _bump(self, path: str) -> None:
         """Bump `version` of a managed page a person edited without bumping it (one value)."""

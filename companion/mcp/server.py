@@ -48,6 +48,7 @@ from companion.errors import (
     VaultLeased,
     VersionConflict,
 )
+from companion.search.modes import partial_note
 
 Mode = Literal["hybrid", "bm25", "vector"]
 Status = Literal["open", "all", "resolved", "superseded"]
@@ -214,13 +215,15 @@ class VaultTools:
             folder=folder,
             tag=tag,
         )
-        if remote is not None:
-            return {"mode": mode, "hits": remote}
         with self.reading() as app:
+            progress = app.embedding_progress()
+            note = None if mode == "bm25" else partial_note(progress.embedded, progress.embeddable)
+            if remote is not None:
+                return {"mode": mode, "hits": remote, "note": note}
             found, used = app.search_best_effort(
                 query, mode=mode, limit=limit, min_score=min_score, folder=folder, tag=tag
             )
-            return {"mode": used, "hits": [h.as_dict() for h in found]}
+            return {"mode": used, "hits": [h.as_dict() for h in found], "note": note}
 
     def read(self, page: str, heading: str | None = None) -> dict[str, Any]:
         _check_text(page, "page")

@@ -21,6 +21,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     done = run("index", str(vault), "--state-dir", str(state))
     assert done.returncode == 0, done.stderr
     assert "embedded" in done.stdout
+    assert "text search ready (" in done.stderr  # said between the text pass and embedding
     return vault, state
 
 
@@ -92,6 +93,25 @@ def test_links_read_heading_and_files_answer_as_an_agent_needs(
     assert files.returncode == 0, files.stderr
     assert files.stdout.splitlines()[0] == "services/payments/Retry Policy.md"
     assert all(line.startswith("services/") for line in files.stdout.splitlines())
+
+
+def test_results_say_when_vectors_are_incomplete_and_status_wait_says_who_would_finish(
+    tmp_path: Path,
+) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    where = ("--vault", str(vault), "--state-dir", str(tmp_path / "state"))
+    assert run("index", *where).returncode == 0
+    current = run("status", "--wait", "--timeout", "5", *where)
+    assert current.returncode == 0, current.stderr  # no daemon, nothing left: the status
+    (vault / "New Note.md").write_text("Lighthouse keepers log the fog.\n\n" + "Tides. " * 300)
+    assert run("index", "--no-embed", *where).returncode == 0
+    partial = run("search", "fog at the lighthouse", *where)
+    assert partial.returncode == 0, partial.stderr
+    assert "note: vectors for " in partial.stderr and "results may be incomplete" in partial.stderr
+    assert "note: vectors" not in run("search", "fog", "--mode", "bm25", *where).stderr
+    waiting = run("status", "--wait", *where)
+    assert waiting.returncode == 1
+    assert "no daemon is running" in waiting.stderr
 
 
 def test_a_query_nothing_matches_lists_nothing_and_says_so_on_stderr(

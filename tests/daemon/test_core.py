@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -782,3 +783,26 @@ def test_a_daemon_taking_over_knows_the_edits_still_waiting_for_their_bump(
         )
     assert refused.value.exit_code == 3
     assert "warns ships and planes" in page.read_text() and "version: 4" in page.read_text()
+
+
+def test_the_console_reports_embedding_progress_and_when_it_is_done(
+    make_vault: Callable[..., Path],
+    start_daemon: Callable[..., Running],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import companion.daemon.core as core
+
+    monkeypatch.setattr(core, "EMBED_REPORT_EVERY", 0.0)  # a line after every batch
+    notes = {
+        f"Note {i}.md": f"# Note {i}\n" + f"Harbour entry {i} in the log. " * 40 for i in range(40)
+    }
+    run = start_daemon(make_vault(notes))
+    out = run.daemon.out
+    assert isinstance(out, io.StringIO)
+    wait_until(lambda: "embedding done:" in out.getvalue(), timeout=30, what="embedding")
+    lines = out.getvalue().splitlines()
+    progress = [line for line in lines if "] embedding: " in line]
+    assert progress, lines
+    assert re.search(r"embedding: [\d,]+/[\d,]+ chunks \([\d.]+%\), [\d,]+ chunks/s$", progress[-1])
+    done = next(line for line in lines if "embedding done:" in line)
+    assert re.search(r"embedding done: [\d,]+ chunks have vectors$", done)
