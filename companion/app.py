@@ -882,6 +882,26 @@ class Companion:
 
         return vault_path(self.settings, page)
 
+    def _named_page(self, page: str) -> str:
+        """PAGE as `update` takes it: a vault path that exists as given, else the note the name
+        resolves to (`find_page`: as a wikilink would, else an alias one note has). A name that
+        resolves nowhere is left as given, for the path checks to refuse with their message;
+        an ambiguous one raises `AmbiguousName` with the candidates."""
+        from companion.errors import AmbiguousName
+
+        try:
+            rel = self.page_path(page)
+        except CompanionError:
+            return page  # refused by the path checks, with their message
+        if (self.settings.vault / rel).is_file():
+            return page
+        try:
+            return self.find_page(page)
+        except AmbiguousName:
+            raise
+        except CompanionError:
+            return page
+
     def update(
         self,
         page: str,
@@ -912,6 +932,8 @@ class Companion:
         )
 
         change = change or PageChange()
+        if not create:
+            page = self._named_page(page)
         rel = check_request(self.settings, page, change.body, dict.fromkeys(change.keys))
         check_type(self.settings, rel, change.properties)
         with self.writing("companion update"):
@@ -1413,6 +1435,7 @@ class Companion:
         from companion.errors import AmbiguousName
         from companion.markdown.resolve import Resolver
 
+        self.require_index()
         with self._reading() as store:
             paths = store.pages.paths()
             if name in paths:

@@ -16,4 +16,6 @@ def status_info(
 
     with Companion.open(vault, state_dir=state_dir, model=model) as app:
         daemon = client.request(app.settings.state_dir, "status")
+        if daemon is None:
+            app.require_index()  # a vault never indexed: say so (exit 1), not a page of zeros
         return merge_daemon_status(app.status().as_json(), daemon)

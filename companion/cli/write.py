@@ -286,11 +286,13 @@ def update(
     state_dir: str | None,
     as_json: bool,
 ) -> None:
-    """Write PAGE (a managed wiki page) if its version is still --expect-version.
+    """Write PAGE (a managed wiki page: its vault path, or a name as a wikilink would write it,
+    or an alias only one note has) if its version is still --expect-version.
 
     \b
     Examples:
       companion update wiki/concepts/Idempotency --expect-version 2 --set status=reviewed
+      companion update "Ledger Service" --expect-version 5 --set status=reviewed
       companion update wiki/entities/Ledger\\ Service.md --expect-version 3 --body-file new.md
       companion update wiki/concepts/Retries --expect-version 4 --add tags=payments
       companion update wiki/concepts/Backoff --create --body "Waiting longer after each failure."

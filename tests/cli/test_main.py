@@ -114,6 +114,31 @@ def test_results_say_when_vectors_are_incomplete_and_status_wait_says_who_would_
     assert "no daemon is running" in waiting.stderr
 
 
+def test_names_resolve_alike_and_an_unindexed_vault_says_so(tmp_path: Path) -> None:
+    vault = copy_example_vault(tmp_path / "vault")
+    where = ("--vault", str(vault), "--state-dir", str(tmp_path / "state"))
+    for command in (
+        ("status",),
+        ("read", "Retry Policy"),
+        ("links", "Home"),
+        ("backlinks", "Home"),
+    ):
+        done = run(*command, *where)
+        assert done.returncode == 1, command
+        assert "has not been indexed yet" in done.stderr and "run `companion index" in done.stderr
+    assert run("index", "--no-embed", *where).returncode == 0
+    version = json.loads(run("read", "Idempotency", "--json", *where).stdout)["version"]
+    # update takes a name as a wikilink writes it, or an alias, like read, links and backlinks
+    named = run(
+        "update", "Idempotency", "--expect-version", str(version), "--set", "status=ok", *where
+    )
+    assert named.returncode == 0, named.stderr
+    assert "status: ok" in (vault / "wiki/concepts/Idempotency.md").read_text()
+    ambiguous = run("update", "Ledger", "--expect-version", "1", "--set", "status=x", *where)
+    assert ambiguous.returncode == 1
+    assert "'Ledger' names 3 notes" in ambiguous.stderr
+
+
 def test_a_query_nothing_matches_lists_nothing_and_says_so_on_stderr(
     indexed: tuple[Path, Path],
 ) -> None:
