@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from companion.errors import ConfigError
 
@@ -66,6 +67,9 @@ class Schema:
     origin: str  # path of the SYSTEM.md it came from
     ingest: IngestRules = IngestRules()
     git: bool = False  # `git: true`: commit what companion writes (write/git.py)
+    # `index: {orphans: false, unresolved: false}`: index.md leaves out those lists
+    index_orphans: bool = True
+    index_unresolved: bool = True
 
     def is_managed(self, path: str) -> bool:
         """True for pages the companion may write (under a managed folder)."""
@@ -105,6 +109,14 @@ class Settings:
 def default_system_md() -> str:
     """The project's default SYSTEM.md text (packaged with companion)."""
     return (resources.files("companion") / "defaults" / "SYSTEM.md").read_text(encoding="utf-8")
+
+
+def _index(data: dict[str, Any]) -> dict[str, Any]:
+    """SYSTEM.md's `index:` block (what index.md lists), {} when absent."""
+    block = data.get("index") or {}
+    if not isinstance(block, dict):
+        raise ValueError(f"`index` must be a mapping (orphans, unresolved), not {block!r}")
+    return block
 
 
 def _flag(value: object, origin: str, key: str) -> bool:
@@ -148,6 +160,10 @@ def parse_schema(text: str, origin: str) -> Schema:
             origin=origin,
             ingest=_ingest_rules(data.get("ingest"), origin),
             git=_flag(data.get("git", False), origin, "git"),
+            index_orphans=_flag(_index(data).get("orphans", True), origin, "index.orphans"),
+            index_unresolved=_flag(
+                _index(data).get("unresolved", True), origin, "index.unresolved"
+            ),
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ConfigError(

@@ -141,31 +141,86 @@ def chunk_note(note: Note, max_chars: int, min_chars: int = 200) -> list[Chunk]:
     return [Chunk(i, h, t, ln, text_hash(t)) for i, (h, ln, t) in enumerate(merged)]
 
 
-def summary_line(note: Note, limit: int = 140) -> str:
+SUMMARY_LIMIT = 200  # characters: a first sentence longer than this is no one-line summary
+_PARAGRAPH_SKIP = ("#", "|", "---", "%%", "<", "- [", "> [!", "^", "![")
+_ITEM = re.compile(r"(?:[-*+]|\d{1,3}[.)])\s")
+_QUOTE = re.compile(r"^(?:>\s?)+")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_LABEL = re.compile(r"^(?:\W*[^\W_][\w'’-]*){1,3}\W*:\s")  # `Plugins Required: ...`
+
+
+def paragraphs(body: str, limit: int = SUMMARY_LIMIT) -> list[str]:
+    """The body's prose paragraphs, each as one line, in order: a hard-wrapped paragraph's lines
+    joined (a sentence wrapped over two lines is one), a list item or quote line by itself,
+    code, tables, headings, comments, HTML, callouts and embeds left out. A paragraph is read
+    only as far as a summary could need (`4 * limit` characters), so this stays linear."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    in_fence = False
+
+    def flush() -> None:
+        nonlocal size
+        if current:
+            out.append(" ".join(current))
+        current.clear()
+        size = 0
+
+    for raw in body.splitlines():
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            flush()
+            in_fence = not in_fence
+            continue
+        if in_fence or not line or line.startswith(_PARAGRAPH_SKIP):
+            flush()
+            continue
+        quoted = _QUOTE.match(line)
+        if quoted:
+            line = line[quoted.end() :].strip()
+        if _ITEM.match(line) or quoted or _LABEL.match(line):
+            flush()  # a list item, a quote or a field line (`Owner: ...`) stands alone
+        if size < 4 * limit:
+            current.append(line[: 4 * limit])
+            size += len(current[-1]) + 1
+    flush()
+    return out
+
+
+def _reads_as_prose(sentence: str) -> bool:
+    """A summary is a sentence a person wrote: three words or more, mostly words (not a dice roll
+    or a code list, `d20: dice: 1d20 ...`), not a bare label (`Dependencies:`, `Summary.`, `Plugins
+    Required: Dataview`, a field line such as `Big Thanks To: Leah`)."""
+    tokens = sentence.split()
+    words = _LETTERS.findall(sentence)
+    if len(words) < 3 or sentence.rstrip("*_ ").endswith(":"):
+        return False
+    if len(words) < 0.6 * len(tokens):
+        return False
+    return not _LABEL.match(sentence)  # a field: `Big Thanks To: Leah, Kepano, and SIRvb`
+
+
+def summary_line(note: Note, limit: int = SUMMARY_LIMIT) -> str:
     """One line of plain text for index.md: a `summary`/`description` property, else the first
-    prose sentence. Links keep only their text and images are dropped, so the catalog never
-    gains links (relative links would break there) or embeds the note did not mean to put there."""
+    whole sentence of prose that reads as one (`_reads_as_prose`; a sentence longer than `limit`
+    is skipped, never cut), else the first heading, else nothing. Links keep only their text and
+    images are dropped, so the catalog never gains links (relative links would break there) or
+    embeds the note did not mean to put there."""
     for key in ("summary", "description"):
         value = note.properties.get(key)
         if isinstance(value, str) and value.strip():
             words = _plain_words(value)
             # Escaping only lengthens: past `limit` characters, the rest cannot show.
             return _clip(_escape(words[: limit + 1] if len(words) > limit else words), limit)
-    in_fence = False
-    for raw in note.body.splitlines():
-        line = raw.strip()
-        if line.startswith(("```", "~~~")):
-            in_fence = not in_fence
-            continue
-        if (
-            in_fence
-            or not line
-            or line.startswith(("#", "|", "---", "%%", "<", "- [", "> [!", "^"))
-        ):
-            continue
-        found = _first_sentence(_plain_words(line), limit)
-        if found is not None:
+    for paragraph in paragraphs(note.body, limit):
+        found = _first_sentence(_plain_words(paragraph), limit)
+        if found is not None and not found.endswith("…") and _reads_as_prose(found):
             return found
+    for heading in note.headings:
+        if heading.start >= note.body_start:
+            text = _escape(_plain_words(heading.text)).strip()
+            if len(_LETTERS.findall(text)) >= 2:  # a name, not a label such as `NAME`
+                return _clip(text, limit)
     return ""
 
 

@@ -32,9 +32,14 @@ def _files(vault: Path) -> dict[str, str]:
 
 
 def _targets(app: Companion) -> dict[tuple[str, str], set[str | None]]:
+    """Where each written link resolves; the generated catalog's own links left out (they are
+    rewritten with every run: an unresolved link that now resolves leaves its sub-index)."""
+    from companion.render.index_md import is_generated_path
+
     out: dict[tuple[str, str], set[str | None]] = defaultdict(set)
     for link in app.store.links.to_resolve():
-        out[(link.source, link.path)].add(link.target)
+        if not is_generated_path(link.source):
+            out[(link.source, link.path)].add(link.target)
     return out
 
 

@@ -67,3 +67,31 @@ def test_an_empty_note_still_has_one_chunk_for_title_search() -> None:
 )
 def test_summary_is_plain_text_that_cannot_link(text: str, summary: str) -> None:
     assert summary_line(_note(text)) == summary
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        # a sentence hard-wrapped over two lines is read whole
+        (
+            "The beacon burns\nlamp oil every night. More.\n",
+            "The beacon burns lamp oil every night.",
+        ),
+        # bare labels, numbering and dice-roller noise are no summary: the next prose is
+        ("Dependencies:\n\nPlugins Required: Dataview\n\nIt draws cards.\n", "It draws cards."),
+        ("1.\n\nSummary.\n\nThe keeper logs the tides.\n", "The keeper logs the tides."),
+        (
+            "d20: dice: 1d20 d20: dice: 1d20 d20: dice: 1d20\n\nRoll for the keeper.\n",
+            "Roll for the keeper.",
+        ),
+        # a quoted line is read without its marker
+        ("> This is a conversion of a blog post.\n", "This is a conversion of a blog post."),
+        # a first sentence too long for one line is skipped, never cut: then the first heading
+        ("# Harbour rules\n\n" + "word " * 60 + "end.\n", "Harbour rules"),
+        ("| a | b |\n|---|---|\n", ""),
+    ],
+)
+def test_summary_is_a_whole_sentence_of_prose_else_the_first_heading(
+    text: str, summary: str
+) -> None:
+    assert summary_line(_note(text)) == summary

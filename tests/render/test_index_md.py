@@ -84,13 +84,15 @@ def test_the_whole_catalog_has_one_line_per_entry_whatever_the_names() -> None:
     index = out["index.md"]
     lines = index.splitlines()
     entries = [line for line in lines if line.startswith("- ")]
-    # Every catalog row, the orphan and the unresolved link: one `- ` line each, nothing else.
-    assert len(entries) == len(rows) + INLINE_LIMIT // 5 + 1 + 1
+    # Every catalog row: one `- ` line each, nothing else (the orphan and the unresolved link
+    # are counted here and listed in their sub-indexes, one line each there too).
+    assert len(entries) == len(rows) + INLINE_LIMIT // 5
     assert not any(line.startswith("- [[injected") for line in lines)
     assert "## new␊folder (51)" in lines
     sub = subindex_path("new␊folder")
     assert sub in out and "\n" not in sub and sub.startswith("index/")
-    [unresolved_line] = [line for line in lines if "←" in line]
+    listed = out[subindex_path("Unresolved links")].splitlines()
+    [unresolved_line] = [line for line in listed if "←" in line]
     assert unresolved_line.startswith("- ``a `tick`␊and a newline`` ← [notes/pipe \\| alias.md](")
     linked = {link for line in entries for link in links_in(line)}
     assert set(HOSTILE) <= linked
@@ -111,3 +113,15 @@ def test_raw_sources_have_their_own_section_whatever_type_they_claim() -> None:
     ]
     titled = {s.name: s for s in sections(rows, schema)}
     assert set(titled) == {"Raw sources", "Sources", "notes"}
+
+
+def test_the_orphans_list_is_capped_and_names_them_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import companion.render.index_md as index_md
+
+    monkeypatch.setattr(index_md, "LIST_CAP", 2)
+    rows = [CatalogRow(f"n{i}.md", f"n{i}", None, "") for i in range(3)]
+    out = render_index(rows, [r.path for r in rows], [], SCHEMA, {})
+    assert "## Orphans (3)" in out["index.md"] and "`n0.md`" not in out["index.md"]
+    listed = out[subindex_path("Orphans")]
+    assert "- `n0.md`\n- `n1.md`\n" in listed and "n2.md" not in listed
+    assert "… and 1 more" in listed and "[[n0" not in listed

@@ -17,7 +17,9 @@ GOOD = {"Good.md": "# Good\n\nA perfectly fine note about lighthouses. [[Broken 
 def _digests(vault: Path) -> dict[str, tuple[str, int]]:
     out = {}
     for p in vault.rglob("*"):
-        if p.is_file() and not p.is_symlink() and p.name not in ("index.md", "log.md"):
+        rel = p.relative_to(vault).as_posix()
+        generated = rel in ("index.md", "log.md") or rel.startswith("index/")  # companion's own
+        if p.is_file() and not p.is_symlink() and not generated:
             out[str(p.relative_to(vault))] = (
                 hashlib.sha256(p.read_bytes()).hexdigest(),
                 p.stat().st_mtime_ns,
