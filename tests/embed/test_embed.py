@@ -147,3 +147,22 @@ def test_a_model_name_in_the_local_hugging_face_cache_is_used_offline(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == [str(snapshot), "384"]
+
+
+def test_embedding_reports_progress_after_every_small_step(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    from companion.app import EMBED_BATCH
+
+    notes: dict[str, str | bytes] = {
+        f"n{i}.md": f"# Part {i}\n" + f"Harbour entry {i} in the keeper's log. " * 60
+        for i in range(100)
+    }
+    app = open_app(make_vault(notes))
+    result = app.index(embed=False)
+    calls: list[tuple[int, int]] = []
+    done = app.embed_pending(result, lambda n, total: calls.append((n, total)))
+    total = calls[0][1]
+    assert done == total > 2 * EMBED_BATCH
+    # the bar moves after each step of EMBED_BATCH chunks, not once at the end
+    assert [n for n, _ in calls] == [0, *range(EMBED_BATCH, total, EMBED_BATCH), total]
