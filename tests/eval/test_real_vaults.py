@@ -291,3 +291,16 @@ def test_typing_a_notes_name_puts_it_first(srd: Indexed, kepano: Indexed) -> Non
         srd.app.search("fighter multiclass")[0].path == f"{SRD}/Multiclassing/Fighter-Multiclass.md"
     )
     assert kepano.app.search("japan trip")[0].path == "Notes/2023 Japan Trip.md"
+
+
+def test_index_md_of_a_real_vault_follows_its_folders_and_lists_no_orphans_inline(
+    srd: Indexed, ttrpg: Indexed
+) -> None:
+    index = (srd.vault / "index.md").read_text(encoding="utf-8")
+    for section in ("## Bestiary (", "## Classes (", "## Spells ("):
+        assert section in index  # the folders inside Compendium/13A, not one flat list of 1,000
+    assert "## Compendium (" not in index
+    catalog = (ttrpg.vault / "index.md").read_text(encoding="utf-8")
+    orphans = catalog.split("## Orphans (", 1)[1].split("\n## ", 1)[0]
+    assert orphans.count("\n- ") == 0 and "[[index/Orphans|Orphans]]" in orphans
+    assert len(catalog.splitlines()) < 400  # readable, whatever the vault's size
