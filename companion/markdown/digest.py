@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from companion.markdown.note import Note
@@ -149,42 +149,45 @@ _LETTERS = re.compile(r"[^\W\d_]{2,}")
 _LABEL = re.compile(r"^(?:\W*[^\W_][\w'’-]*){1,3}\W*:\s")  # `Plugins Required: ...`
 
 
-def paragraphs(body: str, limit: int = SUMMARY_LIMIT) -> list[str]:
+def paragraphs(body: str, limit: int = SUMMARY_LIMIT) -> Iterator[str]:
     """The body's prose paragraphs, each as one line, in order: a hard-wrapped paragraph's lines
-    joined (a sentence wrapped over two lines is one), a list item or quote line by itself,
-    code, tables, headings, comments, HTML, callouts and embeds left out. A paragraph is read
-    only as far as a summary could need (`4 * limit` characters), so this stays linear."""
-    out: list[str] = []
+    joined (a sentence wrapped over two lines is one), a list item, quote line or field line by
+    itself, code, tables, headings, comments, HTML, callouts and embeds left out. Lazy, and a
+    paragraph is read only as far as a summary could need (`4 * limit` characters): a summary
+    stops at the first paragraph that gives one, so a huge note costs what its start costs."""
     current: list[str] = []
     size = 0
     in_fence = False
-
-    def flush() -> None:
-        nonlocal size
-        if current:
-            out.append(" ".join(current))
-        current.clear()
-        size = 0
-
-    for raw in body.splitlines():
-        line = raw.strip()
+    start = 0
+    while start <= len(body):
+        end = body.find("\n", start)
+        end = len(body) if end == -1 else end
+        # Only a line's start can matter: a regular expression over a 2 MB line would hold the
+        # interpreter (and the daemon's other threads) for its whole run.
+        line = body[start : min(end, start + 8 * limit)].strip()
+        start = end + 1
         if line.startswith(("```", "~~~")):
-            flush()
+            if current:
+                yield " ".join(current)
+            current, size = [], 0
             in_fence = not in_fence
             continue
         if in_fence or not line or line.startswith(_PARAGRAPH_SKIP):
-            flush()
+            if current:
+                yield " ".join(current)
+            current, size = [], 0
             continue
         quoted = _QUOTE.match(line)
         if quoted:
             line = line[quoted.end() :].strip()
-        if _ITEM.match(line) or quoted or _LABEL.match(line):
-            flush()  # a list item, a quote or a field line (`Owner: ...`) stands alone
+        if (_ITEM.match(line) or quoted or _LABEL.match(line)) and current:
+            yield " ".join(current)  # a list item, a quote or a field line stands alone
+            current, size = [], 0
         if size < 4 * limit:
             current.append(line[: 4 * limit])
             size += len(current[-1]) + 1
-    flush()
-    return out
+    if current:
+        yield " ".join(current)
 
 
 def _reads_as_prose(sentence: str) -> bool:
