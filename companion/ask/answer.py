@@ -359,13 +359,15 @@ def pick(
     q, rest = vectors[0], vectors[1:]
     cos = rest @ q / (np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0) + 1e-9)
     scored = []
+    title_words: dict[str, set[str]] = {}
     previous: tuple[str, float, bool] = ("", -1.0, False)  # the sentence before: note, score, kind
     for (rank, path, heading, text), c in zip(flat, cos, strict=True):
         own = content_words(text)
         overlap = len(wanted & (own | content_words(heading))) / len(wanted)
         score = float(c) + W_OVERLAP * overlap + W_RANK / (rank + 1)
-        title_words = content_words(path.rpartition("/")[2].removesuffix(".md"))
-        kind = _answers_kind(question, text, heading, frozenset(wanted - title_words))
+        if path not in title_words:  # a note's name, read once for all its sentences
+            title_words[path] = content_words(path.rpartition("/")[2].removesuffix(".md"))
+        kind = _answers_kind(question, text, heading, frozenset(wanted - title_words[path]))
         premise = False  # it states what the question takes as given
         if len(own - wanted) * 2 <= len(own) or _HEADLINE.match(text):
             score -= 0.3  # it mostly restates the question, or is a note's headline

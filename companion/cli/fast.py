@@ -178,7 +178,10 @@ def _search_through_daemon(opts: dict[str, Any], state: Path) -> bool:
         return False
     footer = search_footer(opts["mode"], "daemon", started)
     if opts["mode"] != "bm25":
-        now = client.request(state, "status") or {}
+        try:
+            now = client.request(state, "progress") or {}
+        except client.DaemonError:
+            now = {}  # a daemon from before `progress`: no note, the hits stand
         note = partial_note(now.get("embedded", 0), now.get("embeddable", 0))
         if note:
             print(note, file=sys.stderr)

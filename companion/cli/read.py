@@ -120,7 +120,10 @@ def search(
         hits: list[dict[str, Any]] = remote
         used, where = mode, "daemon"
         if mode != "bm25":
-            state_now = client.request(state, "status") or {}
+            try:
+                state_now = client.request(state, "progress") or {}
+            except client.DaemonError:
+                state_now = {}  # a daemon from before `progress`: no note, the hits stand
             partial = partial_note(state_now.get("embedded", 0), state_now.get("embeddable", 0))
     else:
         with open_app(vault_opt, state_dir, model) as app:

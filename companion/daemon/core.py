@@ -571,6 +571,9 @@ class Daemon:
             "ping": lambda r: {"pid": os.getpid()},
             "status": lambda r: self.call(self.status),
             "search": self._search,
+            # Embedding done/total for a search's "results may be incomplete" note: read on the
+            # socket's thread like a search, never queued behind a write as `status` is.
+            "progress": lambda r: self._app().embedding_progress().as_json(),
             "update": lambda r: self.call(lambda: self.update(r)),
             "index": lambda r: self.call(self.reconcile),
             "ingest": lambda r: self.call(lambda: self.ingest_request(r), timeout=3600.0),

@@ -180,9 +180,16 @@ def _labels(rows: Sequence[CatalogRow]) -> dict[str, str]:
     return out
 
 
-def sections(rows: Sequence[CatalogRow], schema: Schema) -> list[Section]:
+def folder_prefix(rows: Sequence[CatalogRow], schema: Schema) -> str:
+    """`common_folder` of the people's notes (wiki pages and raw sources are grouped by type)."""
+    return common_folder([r.path for r in rows if _typed(r, schema) is None])
+
+
+def sections(
+    rows: Sequence[CatalogRow], schema: Schema, prefix: str | None = None
+) -> list[Section]:
     grouped: dict[str, list[str]] = {}
-    prefix = common_folder([r.path for r in rows if _typed(r, schema) is None])
+    prefix = folder_prefix(rows, schema) if prefix is None else prefix
     labels = _labels(rows)
     for row in rows:
         summary = f" — {one_line(row.summary)}" if row.summary else ""
@@ -219,7 +226,8 @@ def render_index(
     """All generated catalog notes: {vault path: text}, index.md first. `unresolved_links` is
     the count status shows (every unresolved link written); the section lists each note and the
     name it links once."""
-    parts = sections(rows, schema)
+    prefix = folder_prefix(rows, schema)
+    parts = sections(rows, schema, prefix)
     names = len({t.casefold() for _, t in unresolved})
     out: dict[str, str] = {}
     body = [
@@ -231,7 +239,6 @@ def render_index(
         f"{_plural(unresolved_links if unresolved_links is not None else len(unresolved), 'unresolved link')}"
         f" ({_plural(names, 'name')})\n",
     ]
-    prefix = common_folder([r.path for r in rows if _typed(r, schema) is None])
     if prefix:
         body.append(
             f"\nFolder sections are the folders of {code(prefix)}, which holds nearly every note.\n"

@@ -806,3 +806,6 @@ def test_the_console_reports_embedding_progress_and_when_it_is_done(
     assert re.search(r"embedding: [\d,]+/[\d,]+ chunks \([\d.]+%\), [\d,]+ chunks/s$", progress[-1])
     done = next(line for line in lines if "embedding done:" in line)
     assert re.search(r"embedding done: [\d,]+ chunks have vectors$", done)
+    # what a search's "results may be incomplete" note reads, off the writer thread
+    progress = client.request(run.state, "progress")
+    assert progress is not None and progress["embedded"] == progress["embeddable"] > 0
