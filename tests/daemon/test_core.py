@@ -807,5 +807,5 @@ def test_the_console_reports_embedding_progress_and_when_it_is_done(
     done = next(line for line in lines if "embedding done:" in line)
     assert re.search(r"embedding done: [\d,]+ chunks have vectors$", done)
     # what a search's "results may be incomplete" note reads, off the writer thread
-    progress = client.request(run.state, "progress")
-    assert progress is not None and progress["embedded"] == progress["embeddable"] > 0
+    counts = client.request(run.state, "progress")
+    assert counts is not None and counts["embedded"] == counts["embeddable"] > 0
