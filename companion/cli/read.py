@@ -465,6 +465,7 @@ def _remaining(daemon: dict[str, Any]) -> list[str]:
     out = []
     for key, what in (
         ("events", "events to read"),
+        ("writing", "write under way"),
         ("waiting_to_settle", "edits settling"),
         ("bumps", "versions to bump"),
         ("embedding", "chunks to embed"),

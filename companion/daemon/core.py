@@ -150,6 +150,7 @@ class Daemon:
         self._threads: list[threading.Thread] = []
         self.read_only: str | None = None  # why this daemon may not write the vault (its owner)
         self._next_takeover = 0.0
+        self._writing_since: float | None = None  # when the writer's current task began
 
     @property
     def counters(self) -> dict[str, int]:
@@ -227,6 +228,9 @@ class Daemon:
         accept = VaultFilter(IgnoreRules.load(vault).is_excluded, state_rel)
         self.watcher = Watcher(vault, accept, self.options.debounce, self.options.max_delay)
         self.watcher.start()
+        # The start-up scan is the writer's first task: `status` counts it as a write under way
+        # (the socket already answers), so `status --wait` does not return before it is done.
+        self._writing_since = time.monotonic()
         if self.read_only is None:
             self.reconcile(initial=True, recovered=app.recovered)
             self.schedule.seed(app.unversioned(), time.monotonic())  # bumps still waiting
@@ -236,6 +240,7 @@ class Daemon:
         else:
             app.sync(settled=True)  # our own index only: nothing is written to the vault
             self._next_takeover = time.monotonic() + self.settings.lease_ttl / 4
+        self._writing_since = None
         for name, target in (
             ("companion-events", self._pump_events),
             ("companion-embed", self._embed_worker),
@@ -313,6 +318,7 @@ class Daemon:
             self.log_line(f"error in scheduled work: {type(exc).__name__}: {exc}")
 
     def _run(self, task: WriteTask) -> None:
+        self._writing_since = time.monotonic()
         try:
             result = task.fn()
         except BaseException as exc:
@@ -323,6 +329,8 @@ class Daemon:
         else:
             if task.reply is not None:
                 task.reply.set_result(result)
+        finally:
+            self._writing_since = None
 
     def _pump_events(self) -> None:
         assert self.watcher is not None
@@ -569,10 +577,11 @@ class Daemon:
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         return {
             "ping": lambda r: {"pid": os.getpid()},
-            "status": lambda r: self.call(self.status),
+            # Read on the socket's thread, never queued: `status` answers while the writer is
+            # held by a long ingest or a hostile note, which is when someone asks.
+            "status": lambda r: self.status(),
             "search": self._search,
-            # Embedding done/total for a search's "results may be incomplete" note: read on the
-            # socket's thread like a search, never queued behind a write as `status` is.
+            # Embedding done/total alone, for a search's "results may be incomplete" note.
             "progress": lambda r: self._app().embedding_progress().as_json(),
             "update": lambda r: self.call(lambda: self.update(r)),
             "index": lambda r: self.call(self.reconcile),
@@ -653,18 +662,29 @@ class Daemon:
             self._counts["ingested"] += sum(o.status in done for o in report.outcomes)
 
     def status(self) -> dict[str, Any]:
+        """The daemon's state, read from the socket's thread while the writer goes on.
+
+        The index's counts come through the pooled WAL readers, like a search. The schedule is
+        the writer's, read here without a lock: each figure is one `len` of a dict and the recent
+        events one copy of a deque, which CPython does whole under the GIL, so an answer may be a
+        moment old but is never torn. The writer's task in hand counts as work left (`writing`),
+        since the batch it holds is in neither the inbox nor the watcher."""
         app = self._app()
         progress = app.embedding_progress()
         s = self.schedule
+        since = self._writing_since
+        events = list(s.events)
         return {
             "daemon": {
                 "pid": os.getpid(),
                 "started": self.started_at,
                 "uptime": time.time() - self.started_at,
                 "read_only": self.read_only,
+                "writing_for": None if since is None else round(time.monotonic() - since, 3),
             },
             "queue": {
                 "events": self.inbox.qsize() + int(bool(self.watcher and self.watcher.pending())),
+                "writing": int(since is not None),
                 "embedding": progress.embeddable - progress.embedded,
                 "waiting_to_settle": len(s.unsettled),
                 "bumps": len(s.bumps),
@@ -672,6 +692,6 @@ class Daemon:
             },
             **progress.as_json(),
             "counters": self.counters,
-            "last_events": [{"at": at, "path": p, "what": w} for at, p, w in reversed(s.events)],
+            "last_events": [{"at": at, "path": p, "what": w} for at, p, w in reversed(events)],
             "failed": [{"path": p, "reason": r} for p, r in app.embed_failures()],
         }
