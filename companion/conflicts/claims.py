@@ -22,7 +22,9 @@ one. Every clause gives a claim.
 
 **Table rows.** A labelled row as ingest writes it, `Label: cell; Label: cell` (two cells or
 more; text after a `; ` that is no `Label:` continues the cell before), gives one clause per
-labelled cell after the first, `Label: cell`. The first cell names the row's thing: `row` is
+labelled cell after the first, `Label: cell`, and one of the first cell too when it states
+something (three words or more with an auxiliary, a modal or a denial: a risk register's
+`Payouts do not wait for reconciliation`). The first cell names the row's thing: `row` is
 it, lower-cased, and it heads `names` and `entities` — unless it names the page (the page's
 name itself, or that name followed by words like `service`, `API`, `integration engine`:
 `Ledger service` on the page `Ledger`, not `Ledger backups`), where `row` is `""` and adds no
@@ -444,6 +446,10 @@ def claims(
         if any(_is_page(thing, n) for n in own_names if n):
             thing = ""  # `Ledger service` on the page `Ledger`; not `Ledger backups`
         extra: tuple[str, ...] = (thing,) if thing else ()
+        if _STATEMENT.search(row[0][1]) and len(_words(row[0][1])) >= 3:
+            # A first cell that states something (a risk register's "Payouts do not wait for
+            # reconciliation") is a claim as well as the row's name.
+            clauses.append((row[0][1], ()))
         for label, cell in row[1:]:
             clauses.append((f"{label}: {cell}", extra))
     else:
@@ -455,6 +461,12 @@ def claims(
         out.append(c if thing is None else replace(c, row=thing))
     return out
 
+
+# A verb that makes a table cell a statement, not a name: an auxiliary, a modal or a denial.
+_STATEMENT = re.compile(
+    r"(?i)\b(?:is|are|was|were|do|does|did|has|have|had|can|cannot|will|must|should|not|never)\b"
+    r"|n't\b"
+)
 
 # Words that, after a page's name, still name the page (`Ledger service`, `Ledger API`).
 _HEADS = _set(
@@ -574,6 +586,9 @@ _COMPOUNDS = [
     (re.compile(r"\b(?:back|backs|backed|backing)[ -]up\b", re.I), "backup"),
     (re.compile(r"\b(?:cut|cuts|cutting)[ -]over\b", re.I), "cutover"),
     (re.compile(r"\b(?:go|goes|went|gone|going)[ -]live\b", re.I), "golive"),
+    # To wait for a step is to be gated on it ("payouts do not wait for reconciliation").
+    (re.compile(r"\b(?:wait|waits|waited|waiting)\s+(?:for|on)\b", re.I), "gated"),
+    (re.compile(r"\b(?:gate|gates|gated|gating)\s+on\b", re.I), "gated"),
     # Where a system runs is where it is hosted.
     (re.compile(r"\b(?:run|runs|ran|running|hosted|hosts?)\s+(?:in|on)\b", re.I), "hosted"),
     # The day a system moves is its cutover, however it is called.

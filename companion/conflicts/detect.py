@@ -143,6 +143,8 @@ def detect(
                 for old, anchor in lookup(new):
                     if set(old.sources) & set(new.sources) or not old.sources:
                         continue
+                    if old.fact == new.fact:
+                        continue  # two sources in the same words agree, whatever their clauses
                     if (anchor, line) in seen:
                         continue
                     finding = judge(old, new, date_of(old.sources[0]), date_of(new.sources[0]))

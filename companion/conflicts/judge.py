@@ -36,7 +36,8 @@ which of the two is meant cannot be told. Then, in this order:
 **Booleans.** Two clauses with no comparable value but opposite polarity (`is replicated` / `is
 not replicated`, `has no offline mode` / `recorded observations offline`) conflict when their
 attributes overlap by at least two thirds, with at least one shared word that is not the
-predicate's auxiliary.
+predicate's auxiliary. When a side states a change (`will be gated on it from Q1 2025`) the
+pair is a `supersedes` if that side is the newer source, and nothing if it is the older.
 
 **Ids.** `conflict-` plus six hex characters of a SHA-1 over the entity (a row's thing, else
 the page's name), the kind of value and the two normalised values, sorted: a rebuild re-derives
@@ -326,7 +327,7 @@ def judge(
     if not differing:
         if compared or old.polarity == new.polarity or not (_pure(old) and _pure(new)):
             return None
-        return _boolean(old, new, shared)
+        return _boolean(old, new, shared, old_date, new_date)
     group, a, b, xs, ys = differing[0]
     category = _category(group)
     old_changes, new_changes = _changes(old, xs), _changes(new, ys)
@@ -539,7 +540,13 @@ def _same_predicate(a: Claim, b: Claim) -> bool:
     return bool(pa & pb - {"no", "not", "never", "us"} - _LIGHT_VERBS)  # `us`: use, using
 
 
-def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
+def _boolean(
+    old: Claim,
+    new: Claim,
+    shared: tuple[str, ...],
+    old_date: date | None = None,
+    new_date: date | None = None,
+) -> Finding | None:
     sa, sb = set(old.attribute), set(new.attribute)
     small = min(len(sa), len(sb))
     words = [w for w in shared if not w.startswith("name:")]
@@ -548,9 +555,27 @@ def _boolean(old: Claim, new: Claim, shared: tuple[str, ...]) -> Finding | None:
     denied = old if not old.polarity else new
     if not set(_denied_words(denied)) & set(words):
         return None  # what is denied is not what the other asserts ("never by a supplier")
-    if old.change or new.change:
-        return None
     a, b = f"polarity:{old.polarity}", f"polarity:{new.polarity}"
+    if old.change or new.change:
+        # "Payouts do not wait for reconciliation", then later "payouts will be gated on it
+        # from Q1 2025": a stated change, by the newer side, supersedes; by the older, nothing.
+        newer_is_new = old_date is None or new_date is None or new_date >= old_date
+        if (new.change and newer_is_new and not _continues(new)) or (
+            old.change and not newer_is_new and not _continues(old)
+        ):
+            replaced: Literal["old", "new"] = "old" if newer_is_new else "new"
+            gone = old if newer_is_new else new
+            key = " ".join(sorted(words))
+            return Finding(
+                "supersedes",
+                ident("superseded", _entity(old, new), key + "\x1f" + gone.fact, a, b),
+                _title(new if newer_is_new else old, shared, "boolean"),
+                old,
+                new,
+                "boolean",
+                replaced,
+            )
+        return None
     return Finding(
         "conflict",
         ident("conflict", _entity(old, new), " ".join(sorted(words)), a, b),

@@ -65,7 +65,7 @@ from companion.write.wiki import edit_page, ids_citing
 
 if TYPE_CHECKING:
     from companion.conflicts.claims import Claim
-    from companion.conflicts.detect import Stored
+    from companion.conflicts.detect import Found, Stored
 
 TRIES = 3  # plans of one source refused because a page changed meanwhile, before giving up
 # An LLM that failed is tried again after 5, then 10 minutes: 3 tries over ~15 minutes, then the
@@ -107,6 +107,95 @@ Commit = Callable[[Plan, str, list[str]], None]  # (plan, log headline, log bull
 # Bump pending person edits among these pages (looking at the files again first when asked);
 # whether any was bumped.
 Settle = Callable[[list[str], bool], bool]
+
+
+@dataclasses.dataclass
+class _Callouts:
+    """The callouts one source's findings add to the texts of a plan: each finding once, after
+    the replaced (or stored) claim on the page that holds it — a page the plan does not touch
+    is read and added (`added`) — and its log.md bullet (`bullets`)."""
+
+    view: VaultOnDisk
+    texts: dict[str, str]
+    shown: set[frozenset[str]]  # the claim pairs callouts already show
+    day: str
+    date_of: Callable[[str], date | None]
+    outcome: SourceOutcome
+    pairs: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+    bullets: list[str] = dataclasses.field(default_factory=list)
+    added: dict[str, PageWrite] = dataclasses.field(default_factory=dict)
+
+    def show(self, f: Found, anchor_page: str, line_page: str) -> None:
+        from companion.write.conflicts import callout, has_block, place, quoted_claim
+
+        pair = (f.finding.old.fact, f.finding.new.fact)
+        kind = "conflict" if f.finding.verdict == "conflict" else "superseded"
+        pair_lines, holder = [f.anchor, f.line], anchor_page
+        if kind == "superseded" and f.finding.replaced == "new":
+            pair_lines.reverse()  # the replaced fact first, the callout after it
+            holder = line_page
+        held = None
+        if holder not in self.texts:
+            held = self.view.read(holder)
+            if held is None:
+                return
+        text = self.texts[holder] if held is None else held[0]
+        quoted = frozenset((quoted_claim(f.anchor), quoted_claim(f.line)))
+        if pair in self.pairs or quoted in self.shown or has_block(text, f.finding.id):
+            return  # shown already (on another page, or by an earlier commit)
+        self.pairs.add(pair)
+        if held is not None:  # a page the plan does not touch: written with its callout
+            self.added[holder] = PageWrite(holder, held[0], held[1], False)
+        when = self.day
+        if kind == "superseded":
+            # When the change holds from: its source's date, or the later date the change
+            # itself names ("from 2024-10-15 the limit will be 500").
+            by = f.finding.new if f.finding.replaced == "old" else f.finding.old
+            holds = [self.date_of(by.sources[0])] + [v.date for v in by.values if v.date]
+            known_days = [d for d in holds if d is not None]
+            when = max(known_days).isoformat() if known_days else self.day
+        lines = callout(kind, f.finding.id, f.finding.title, when, pair_lines)
+        self.texts[holder] = place(text, pair_lines[0], lines)
+        shown_as = re.sub(r"[\]\[|#^]", " ", f.finding.title).strip()
+        where = f"[[{holder.removesuffix('.md')}#^{f.finding.id}|{shown_as}]]"
+        entry = f"{f.finding.id} {holder}: {f.finding.title}"
+        if kind == "conflict":
+            self.outcome.conflicts.append(entry)
+            self.bullets.append(f"conflict opened: {where} ({f.finding.category})")
+        else:
+            self.outcome.superseded.append(entry)
+            self.bullets.append(f"superseded: {where}")
+
+
+MAX_NAMING = 50  # summary pages read for the facts naming one person's note
+_NAME_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+
+def _name_like(title: str) -> bool:
+    """A note title that names a thing: two words or more, or one with a digit, a hyphen, an
+    inner capital or all capitals (`ADR-012`, `PostgreSQL`, `SRE`)."""
+    return " " in title or bool(re.search(r"\d|-|[a-z][A-Z]|^[A-Z]{2,}$", title))
+
+
+def _named_notes(line: str, names: dict[str, KnownPage]) -> list[KnownPage]:
+    """The notes a fact names (`_note_names`), in the order the fact first names them, each
+    once: its words (citation left out) matched exactly, up to five at a time, a longer name
+    before the shorter ones inside it (`Payments API`, not `Payments`)."""
+    from companion.write.wiki import CITATION
+
+    words = _NAME_WORD.findall(CITATION.sub(" ", line))
+    at: dict[str, tuple[int, KnownPage]] = {}  # path -> (first word naming it, the note)
+    taken: set[int] = set()  # words a longer name already holds
+    for size in range(5, 0, -1):
+        for i in range(len(words) - size + 1):
+            page = names.get(" ".join(words[i : i + size]))
+            span = set(range(i, i + size))
+            if page is None or span & taken:
+                continue
+            taken |= span
+            if page.path not in at or i < at[page.path][0]:
+                at[page.path] = (i, page)
+    return [page for _, page in sorted(at.values(), key=lambda x: x[0])]
 
 
 class Ingester:
@@ -470,17 +559,11 @@ class Ingester:
         texts (companion/write/conflicts.py) and return their log.md bullets. One conflict is
         written once, on the first page (by path) that shows it."""
         from companion.conflicts.detect import detect
-        from companion.write.conflicts import callout, has_block, place, quoted_claim
 
         summary = plan.summary.removesuffix(".md")
         texts = {w.rel: w.text for w in plan.writes}
         known = self.store.conflicts.ids() | self.store.conflicts.closed()
-        shown = {frozenset(c.claims) for c in self.store.conflicts.callouts()}
-        day = self.now().date().isoformat()
         folders = (self.folders.entity + "/", self.folders.concept + "/")
-        pairs: set[tuple[str, str]] = set()
-        bullets: list[str] = []
-
         days: dict[str, date | None] = {}
 
         def date_of(source: str) -> date | None:
@@ -494,6 +577,14 @@ class Ingester:
                 )
             return days[source]
 
+        shows = _Callouts(
+            self.view,
+            texts,
+            {frozenset(c.claims) for c in self.store.conflicts.callouts()},
+            self.now().date().isoformat(),
+            date_of,
+            outcome,
+        )
         for write in sorted(plan.writes, key=lambda w: w.rel):
             if not write.rel.startswith(folders):
                 continue
@@ -519,38 +610,103 @@ class Ingester:
                 known,
                 stored,
             ):
-                pair = (f.finding.old.fact, f.finding.new.fact)
-                text = texts[write.rel]
-                quoted = frozenset((quoted_claim(f.anchor), quoted_claim(f.line)))
-                if pair in pairs or quoted in shown or has_block(text, f.finding.id):
-                    continue  # shown already (on another page, or by an earlier commit)
-                pairs.add(pair)
-                kind = "conflict" if f.finding.verdict == "conflict" else "superseded"
-                when = day
-                if kind == "superseded":
-                    # When the change holds from: its source's date, or the later date the
-                    # change itself names ("from 2024-10-15 the limit will be 500").
-                    by = f.finding.new if f.finding.replaced == "old" else f.finding.old
-                    holds = [date_of(by.sources[0])] + [v.date for v in by.values if v.date]
-                    known_days = [d for d in holds if d is not None]
-                    when = max(known_days).isoformat() if known_days else day
-                pair_lines = [f.anchor, f.line]
-                if kind == "superseded" and f.finding.replaced == "new":
-                    pair_lines.reverse()  # the replaced fact first, the callout after it
-                lines = callout(kind, f.finding.id, f.finding.title, when, pair_lines)
-                texts[write.rel] = place(text, pair_lines[0], lines)
-                shown_as = re.sub(r"[\]\[|#^]", " ", f.finding.title).strip()
-                where = f"[[{write.rel.removesuffix('.md')}#^{f.finding.id}|{shown_as}]]"
-                entry = f"{f.finding.id} {write.rel}: {f.finding.title}"
-                if kind == "conflict":
-                    outcome.conflicts.append(entry)
-                    bullets.append(f"conflict opened: {where} ({f.finding.category})")
-                else:
-                    outcome.superseded.append(entry)
-                    bullets.append(f"superseded: {where}")
-        if pairs:
-            plan.writes = [dataclasses.replace(w, text=texts[w.rel]) for w in plan.writes]
-        return bullets
+                shows.show(f, write.rel, write.rel)
+        for f, anchor_page in self._across_sources(plan, date_of, known):
+            shows.show(f, anchor_page, plan.summary)
+        if shows.pairs:
+            plan.writes = [
+                dataclasses.replace(w, text=texts[w.rel])
+                for w in [*plan.writes, *shows.added.values()]
+            ]
+        return shows.bullets
+
+    def _across_sources(
+        self, plan: Plan, date_of: Callable[[str], date | None], known: Collection[str]
+    ) -> list[tuple[Found, str]]:
+        """The findings of the facts this source keeps on its own summary page (those no entity
+        or concept page takes) against the facts other sources' summary pages keep about the
+        same person's note, each with the page holding the stored claim.
+
+        A fact's subject here is the note it names, by title or alias, exactly as written
+        (`Payouts`, an alias of `Payout Scheduler`): such facts have no page of their own to be
+        compared on. Candidates come from the text index (the summary pages whose text names
+        the note, `MAX_NAMING` at most), and are the cited lines there naming the same note."""
+        from companion.conflicts.detect import cited_lines, detect
+
+        write = next((w for w in plan.writes if w.rel == plan.summary), None)
+        if write is None:
+            return []
+        summary = plan.summary.removesuffix(".md")
+        held = self.view.read(plan.summary)
+        before = set(cited_lines(held[0])) if held is not None else set()
+        new = [
+            line
+            for line in cited_lines(write.text)
+            if line not in before and f"[[{summary}]]" in line
+        ]
+        if not new:
+            return []
+        names = self._note_names()
+        about: dict[str, list[str]] = {}
+        for line in new:
+            for page in _named_notes(line, names):
+                about.setdefault(page.path, []).append(line)
+        pages = {page.path: page for page in names.values()}
+        found: list[tuple[Found, str]] = []
+        for path, lines in about.items():  # the note a fact names first, first
+            page = pages[path]
+            holder: dict[str, str] = {}  # a stored claim's line -> the summary page holding it
+            for other in self._summaries_naming(page):
+                if other == plan.summary:
+                    continue
+                text = self.view.read(other)
+                for line in cited_lines(text[0]) if text is not None else []:
+                    if line not in holder and page in _named_notes(line, names):
+                        holder[line] = other
+            if not holder:
+                continue
+            old = "\n".join(holder)
+            for f in detect(
+                path,
+                page.title,
+                page.aliases,
+                old,
+                old + "\n" + "\n".join(lines),
+                {summary},
+                date_of,
+                known,
+            ):
+                if f.anchor in holder:  # not a change within this source (`detect`'s own)
+                    found.append((f, holder[f.anchor]))
+        return found
+
+    def _note_names(self) -> dict[str, KnownPage]:
+        """Every person's note by each of its names (title and aliases, exactly as written;
+        two letters or more): the subjects a summary page's facts can name."""
+        names: dict[str, KnownPage] = {}
+        for page in self._known():
+            if self.view.is_managed(page.path):
+                continue
+            for n, name in enumerate((page.title, *page.aliases)):
+                name = " ".join(_NAME_WORD.findall(name))
+                # A one-word title must look like a name (`Overview`, `Glossary` do not); an
+                # alias is a name its author chose (`Payouts` for `Payout Scheduler`).
+                if len(name) >= 2 and not name.isdigit() and (n or _name_like(name)):
+                    names.setdefault(name, page)
+        return names
+
+    def _summaries_naming(self, page: KnownPage) -> list[str]:
+        """The summary pages whose text names `page` (title or an alias), best first."""
+        phrases = [
+            '"' + " ".join(_NAME_WORD.findall(n)).replace('"', '""') + '"'
+            for n in (page.title, *page.aliases)
+            if _NAME_WORD.search(n)
+        ]
+        if not phrases:
+            return []
+        prefix = self.folders.sources + "/"
+        hits = self.store.ranking.bm25(" OR ".join(phrases), MAX_NAMING * 4)
+        return [path for _, path, _, _ in hits if path.startswith(prefix)][:MAX_NAMING]
 
     def _stored_claims(
         self, rel: str, digest: str, aliases: tuple[str, ...], before: str

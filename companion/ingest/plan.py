@@ -2,9 +2,11 @@
 
 What goes where (SYSTEM.md §2, §5-§7):
 
-- the **summary page** `wiki/sources/<stem>.md` (`type: source`): the key points in `summary`, a
-  link to every page the source feeds in `mentions`, the raw file(s) in `sources`, and
-  `source_hash`, `source_date`, `source_date_from`;
+- the **summary page** `wiki/sources/<stem>.md` (`type: source`): the key points in `summary`,
+  each fact no entity or concept page takes (a fact about a person's note, or naming no subject)
+  as a cited bullet in `facts` — so every fact of the source is on some wiki page, where
+  conflicts are looked for —, a link to every page the source feeds in `mentions`, the raw
+  file(s) in `sources`, and `source_hash`, `source_date`, `source_date_from`;
 - one **entity or concept page** per subject with facts: each fact a cited bullet in `facts`,
   the subjects it shares facts with in `related`. A subject the vault already has a wiki page
   for updates that page; one that is a person's note (outside the managed folders) gets no
@@ -252,10 +254,13 @@ def plan_source(
 
     facts_for: dict[str, list[str]] = {}
     related: dict[str, Counter[str]] = {}
+    loose: list[str] = []  # facts no entity or concept page takes: kept on the summary page
     for fact in synthesis.facts:
         where = [targets[name] for name in fact.about if name in targets]
         writable = [t for t in where if not t.note]
         bullet = cite(paged(fact.text, fact.page), [cited])
+        if not writable:
+            loose.append(bullet)
         for target in writable:
             facts_for.setdefault(target.rel, []).append(bullet)
             counter = related.setdefault(target.rel, Counter())
@@ -321,7 +326,19 @@ def plan_source(
         t for t in deleted if t.startswith(tuple(f + "/" for f in _wiki_folders(folders)))
     )
     _plan_summary(
-        view, plan, summary, raw_paths, digest, converted, date, synthesis, fed, notes, now, gone
+        view,
+        plan,
+        summary,
+        raw_paths,
+        digest,
+        converted,
+        date,
+        synthesis,
+        fed,
+        notes,
+        now,
+        gone,
+        list(dict.fromkeys(loose)),
     )
     return plan
 
@@ -339,8 +356,10 @@ def _plan_summary(
     notes: list[str],
     now: datetime,
     gone: Sequence[str] = (),
+    loose: Sequence[str] = (),
 ) -> None:
     points = [paged(f.text, f.page) for f in synthesis.summary]
+    plan.facts += len(loose)
     mentions = [f"[[{view.link(r, summary)}]]" for r in sorted(fed) + notes]
     mentions += [f"{NOT_RECREATED}`{target}`" for target in gone]
     properties = {
@@ -355,7 +374,7 @@ def _plan_summary(
         text = new_page(
             summary,
             view.template("source"),
-            {"summary": points, "mentions": mentions},
+            {"summary": points, "facts": list(loose), "mentions": mentions},
             properties=properties,
             lists={"sources": raw_links},
             now=now,
@@ -369,6 +388,12 @@ def _plan_summary(
         current[0],
         {
             "summary": everything(tuple(points), lambda _line: True),
+            # Its own bullets only: a conflict callout placed among them stays.
+            "facts": RegionPlan(
+                tuple(loose),
+                lambda line: line.cites() == [link_target(summary)],
+                frozenset(view.written(summary, link_target(summary)) - all_ids(current[0])),
+            ),
             "mentions": everything(tuple(mentions), lambda _line: True),
         },
         properties=properties,
@@ -433,7 +458,9 @@ def plan_withdraw(view: VaultView, summary: str, raw_paths: Sequence[str], now: 
         {
             "summary": RegionPlan(
                 (notice,), lambda line: (line.text or "").startswith("The raw file ")
-            )
+            ),
+            # The facts it kept here are withdrawn like those on other pages.
+            "facts": RegionPlan((), lambda line: line.cites() == [link_target(summary)]),
         },
         sync_sources=False,
         now=now,

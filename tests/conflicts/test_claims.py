@@ -546,3 +546,16 @@ def test_claims_do_not_depend_on_the_hash_seed() -> None:
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].count("Claim(") == len(all_claims())
+
+
+def test_a_table_row_whose_first_cell_states_something_is_a_claim_too() -> None:
+    row = "- Risk: Cranes do not wait for the wind reading; Owner: Ada Quay; Action: Review ([[wiki/sources/a]])."
+    found = read(row)
+    assert [c.text for c in found] == [
+        "Cranes do not wait for the wind reading",
+        "Owner: Ada Quay",
+        "Action: Review",
+    ]
+    assert found[0].polarity is False and found[0].row == "cranes do not wait for the wind reading"
+    named = read("- Risk: Single region (eu-west-1); Owner: Ada Quay ([[wiki/sources/a]]).")
+    assert [c.text for c in named] == ["Owner: Ada Quay"]  # a cell that only names a thing

@@ -66,3 +66,21 @@ def test_a_hyphenated_word_is_no_host() -> None:
 
     assert labels("The desk is on-call and the view is read-only") == []
     assert [x.option for x in labels("reads go to `yard-db-2` now")] == ["yard-db-2"]
+
+
+def test_a_newer_stated_change_of_a_yes_or_no_supersedes_it_and_an_older_one_does_not() -> None:
+    old = _one("- Harbour Yard cranes do not wait for the wind reading ([[wiki/sources/a]]).")[0]
+    new = _one(
+        "- Harbour Yard cranes will be gated on a calm wind reading from May 2025 "
+        "([[wiki/sources/b]])."
+    )[0]
+    assert "gat" in old.attribute and "wait" not in old.attribute  # to wait for is to be gated on
+    jan, jun = datetime.date(2025, 1, 10), datetime.date(2025, 6, 2)
+    found = judge(old, new, jan, jun)
+    assert found is not None and (found.verdict, found.replaced) == ("supersedes", "old")
+    back = judge(new, old, jun, jan)  # read the other way round: the same mark
+    assert back is not None and (back.id, back.replaced) == (found.id, "new")
+    assert judge(old, new, jun, jan) is None  # the change is the older: nothing to say
+    plain = _one("- Harbour Yard cranes are gated on the wind reading ([[wiki/sources/b]]).")[0]
+    conflict = judge(old, plain, jan, jun)  # no change stated: the two cannot both hold
+    assert conflict is not None and conflict.verdict == "conflict"
