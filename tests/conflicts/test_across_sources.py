@@ -108,3 +108,33 @@ def test_facts_naming_different_notes_never_meet(tmp_path: Path) -> None:
     _ingest(vault, "review", OLD)
     _ingest(vault, "meeting", NEW.replace("Ferries will", "Buses will"))
     assert _superseded(vault) == []
+
+
+def test_a_conflict_across_summary_pages_is_queued_resolved_once_and_never_raised_again(
+    tmp_path: Path,
+) -> None:
+    import re
+
+    vault = _vault(tmp_path / "vault")
+    _ingest(vault, "review", OLD)
+    _ingest(vault, "meeting", NEW.replace("will be gated on a clean", "are gated on the"))
+    (row,) = _superseded(vault)
+    assert (row["status"], row["page"]) == ("open", "wiki/sources/review.md")
+    page = vault / "wiki/sources/review.md"
+    ident = str(row["id"])
+    queue = (vault / "CONFLICT.md").read_text(encoding="utf-8")
+    assert f"[[wiki/sources/review#^{ident}" in queue
+
+    # A person resolves it: deletes the callout and its block id, keeps both facts.
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"\n> \[!conflict\][^\n]*(?:\n>[^\n]*)*\n\n\^conflict-[0-9a-f]{6}\n", "", text)
+    page.write_text(text, encoding="utf-8")
+    app = Companion(load_settings(vault, state_dir=vault.parent / "state", embed_backend="fake"))
+    try:
+        app.index(embed=False)
+        assert app.conflicts() == []
+        app.ingest(force=True)  # both sources again: the same contradiction is not raised
+        assert app.conflicts() == []
+    finally:
+        app.close()
+    assert "[!conflict]" not in page.read_text(encoding="utf-8")
