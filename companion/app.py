@@ -472,6 +472,11 @@ class Companion:
         from companion.sync.reconcile import sync_vault
 
         with self.writing("companion index", vault=False):
+            replaced = self._other_vault()
+            if replaced is not None:
+                self.recovered = replaced
+                self.rebuild()
+            self._remember_vault()
             try:
                 report = sync_vault(
                     self.settings, self.store, self._max_chars, progress, self._credits
@@ -485,6 +490,40 @@ class Companion:
                     self.settings, self.store, self._max_chars, progress, self._credits
                 )
             return self._told(report, settled)
+
+    def _other_vault(self) -> str | None:
+        """Why this index is another vault folder's (write/identity.py), or None when it is
+        this one's, or cannot tell (an index from before vault ids, or a damaged one)."""
+        from companion.write.identity import ID_PATH, read_vault_id
+
+        try:
+            known = self.store.meta.get("vault_id")
+        except CORRUPTION:
+            return None  # the sync rebuilds a damaged index anyway
+        ours = read_vault_id(self.settings.vault)
+        if known is None or ours == known:
+            return None
+        why = "is missing" if ours is None else "differs"
+        return (
+            f"the index in {self.settings.state_dir} was built from another folder at this path "
+            f"(the vault's {ID_PATH} {why}): rebuilt it from the markdown"
+        )
+
+    def _remember_vault(self) -> None:
+        """Record the vault's id in the index, giving the vault one first when it has none and
+        this companion may write it (a read-only one leaves that to the vault's writer)."""
+        from companion.write.identity import make_vault_id, read_vault_id
+
+        try:
+            known = self.store.meta.get("vault_id")
+        except CORRUPTION:
+            return
+        ours = read_vault_id(self.settings.vault)
+        if ours is None and not self.read_only:
+            with self.writing("companion index"):
+                ours = make_vault_id(self.settings.vault)
+        if ours is not None and ours != known:
+            self.store.meta.set("vault_id", ours)
 
     def sync_paths(
         self, paths: list[str], credits: dict[str, str] | None = None, *, force: bool = False

@@ -151,12 +151,12 @@ def index(
         open_app(vault or vault_opt, state_dir, model) as app,
         app.writing("companion index", vault=False),
     ):
-        if app.recovered:
-            echo(app.recovered, err=True)
         interactive = sys.stderr.isatty() and not as_json
         # Text first, then embedding, under one hold of the writer lock: two bars, one writer.
         with progress_bar("indexing", "file", interactive) as text_bar:
             result = app.index(embed=False, rebuild=rebuild, progress=text_bar)
+        if app.recovered:  # a damaged database, or another vault folder's index: rebuilt
+            echo(app.recovered, err=True)
         if not no_embed:
             _say_text_ready(app, as_json)
             try:

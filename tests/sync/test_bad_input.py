@@ -18,7 +18,8 @@ def _digests(vault: Path) -> dict[str, tuple[str, int]]:
     out = {}
     for p in vault.rglob("*"):
         rel = p.relative_to(vault).as_posix()
-        generated = rel in ("index.md", "log.md") or rel.startswith("index/")  # companion's own
+        # companion's own: the generated notes, and its hidden folder (lease, vault id)
+        generated = rel in ("index.md", "log.md") or rel.startswith(("index/", ".companion/"))
         if p.is_file() and not p.is_symlink() and not generated:
             out[str(p.relative_to(vault))] = (
                 hashlib.sha256(p.read_bytes()).hexdigest(),
