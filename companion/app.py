@@ -218,6 +218,10 @@ class Companion:
         self.recovered_write: str | None = None
         self._pending_kept: dict[str, dict[str, Any]] | None = None
         self._credits: dict[str, str] = {}  # path -> hash companion wrote, not yet confirmed
+        # Conflicts whose callouts an ingest took off with the fact they disputed: forgotten by
+        # the next CONFLICT.md write, not closed as resolved (a source back with the fact
+        # raises them again).
+        self._withdrawn: set[str] = set()
         self.own = OwnWrites(settings.vault)
         self.on_sync: SyncListener | None = None
         self.live = False  # driven by a daemon, which keeps the index current itself
@@ -807,7 +811,9 @@ class Companion:
                     store.reopen(c.id)
                     records[c.id] = r
             for ident, r in records.items():
-                if not r.closed and ident not in open_now:
+                if not r.closed and ident not in open_now and ident in self._withdrawn:
+                    store.forget([ident])  # the disputed fact is gone: no resolution to keep
+                elif not r.closed and ident not in open_now:
                     store.close(ident, day)
                     how = "marked resolved" if ident in resolved_now else "callout removed"
                     closures.append(f"closed: {r.title} (`{ident}`, {how})")
@@ -1244,6 +1250,7 @@ class Companion:
             written[LOG_PATH] = content_hash(data)
         self._may_write()
         write_files(self.settings.state_dir, changes, vault=vault)
+        self._withdrawn.update(plan.withdrawn)
         self.wrote(list(written), written)
 
     def _template_for(self, rel: str) -> str:

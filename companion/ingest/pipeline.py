@@ -559,10 +559,13 @@ class Ingester:
         texts (companion/write/conflicts.py) and return their log.md bullets. One conflict is
         written once, on the first page (by path) that shows it."""
         from companion.conflicts.detect import detect
+        from companion.write.conflicts import has_block
 
         summary = plan.summary.removesuffix(".md")
         texts = {w.rel: w.text for w in plan.writes}
-        known = self.store.conflicts.ids() | self.store.conflicts.closed()
+        # A callout the plan took off with the fact it quoted may be found again on the fact's
+        # new wording: its id is not one to skip.
+        known = (self.store.conflicts.ids() | self.store.conflicts.closed()) - set(plan.withdrawn)
         folders = (self.folders.entity + "/", self.folders.concept + "/")
         days: dict[str, date | None] = {}
 
@@ -618,7 +621,14 @@ class Ingester:
                 dataclasses.replace(w, text=texts[w.rel])
                 for w in [*plan.writes, *shows.added.values()]
             ]
-        return shows.bullets
+        plan.withdrawn = [
+            i for i in plan.withdrawn if not any(has_block(t, i) for t in texts.values())
+        ]
+        return shows.bullets + [
+            f"conflict withdrawn: `{i}` (the fact it disputed is no longer in its source)"
+            for i in plan.withdrawn
+            if i.startswith("conflict-")
+        ]
 
     def _across_sources(
         self, plan: Plan, date_of: Callable[[str], date | None], known: Collection[str]

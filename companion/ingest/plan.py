@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Protocol
 
 from companion.ingest.result import Converted, Subject, Synthesis
+from companion.write.conflicts import drop_withdrawn
 from companion.write.wiki import (
     Line,
     RegionPlan,
@@ -94,6 +95,15 @@ class Plan:
     writes: list[PageWrite] = field(default_factory=list)
     facts: int = 0  # fact bullets this source has on entity/concept pages
     skipped: list[str] = field(default_factory=list)  # subjects not written, and why
+    # Callouts taken off pages because the fact they quote from this source is gone from it
+    # (`write.conflicts.drop_withdrawn`): their conflicts are forgotten, not closed as resolved.
+    withdrawn: list[str] = field(default_factory=list)
+
+    def without_stale(self, text: str, source: str) -> str:
+        """`text` without the callouts about facts of `source` it no longer states."""
+        kept, gone = drop_withdrawn(text, source)
+        self.withdrawn += [i for i in gone if i not in self.withdrawn]
+        return kept
 
     @property
     def created(self) -> list[str]:
@@ -317,6 +327,7 @@ def plan_source(
             now=now,
         )
         if edited is not None:
+            edited = plan.without_stale(edited, cited)  # callouts about facts it no longer states
             plan.writes.append(PageWrite(rel, edited, current[1], False))
 
     # Pages this source fed before and feeds no longer: its facts there are withdrawn.
@@ -402,6 +413,7 @@ def _plan_summary(
         now=now,
     )
     if edited is not None:
+        edited = plan.without_stale(edited, link_target(summary))
         plan.writes.append(PageWrite(summary, edited, current[1], False))
 
 
@@ -422,7 +434,7 @@ def _withdraw(view: VaultView, plan: Plan, targets: set[str], now: datetime) -> 
             continue
         edited = edit_page(found, page[0], {"facts": RegionPlan((), mine)}, now=now)
         if edited is not None:
-            plan.writes.append(PageWrite(found, edited, page[1], False))
+            plan.writes.append(PageWrite(found, plan.without_stale(edited, cited), page[1], False))
 
 
 def withdrawn(text: str, page: str) -> bool:
@@ -466,5 +478,6 @@ def plan_withdraw(view: VaultView, summary: str, raw_paths: Sequence[str], now: 
         now=now,
     )
     if edited is not None:
+        edited = plan.without_stale(edited, link_target(summary))
         plan.writes.append(PageWrite(summary, edited, current[1], False))
     return plan

@@ -113,6 +113,12 @@ class Conflicts:
             "UPDATE conflict_record SET closed = ? WHERE id = ? AND closed = ''", (day, ident)
         )
 
+    def forget(self, idents: Collection[str]) -> None:
+        """Drop the records of open conflicts (caller's transaction): their callouts were taken
+        off because the fact they disputed is gone, which is no resolution to remember."""
+        for ident in idents:
+            self.db.execute("DELETE FROM conflict_record WHERE id = ? AND closed = ''", (ident,))
+
     def reopen(self, ident: str) -> None:
         self.db.execute("UPDATE conflict_record SET closed = '' WHERE id = ?", (ident,))
 

@@ -212,6 +212,52 @@ def write_resolved(
     return VersionWrite(rel, old, new, written)
 
 
+def drop_withdrawn(text: str, source: str) -> tuple[str, list[str]]:
+    """`text` without the companion's open and superseded callouts that quote a claim citing
+    the summary page `source` (`wiki/sources/<name>`) that the page no longer states — the
+    source withdrew it (its raw file deleted, or a new version that no longer says it). With
+    the claim gone there is nothing left to dispute; the sync then closes the conflict. A
+    `[!resolved]` callout is a person's record and stays, as does everything outside the
+    removed blocks. Also returns the removed callouts' ids."""
+    cite = f"[[{source}]]"
+    if cite not in text:
+        return text, []
+    lines = split_lines(text)
+    blocks = callout_blocks(lines)
+    if not blocks:
+        return text, []
+    inside = {i for b in blocks for i in range(b.head, b.end)}
+    stated = {
+        quoted_claim(line.rstrip("\r\n"))
+        for i, line in enumerate(lines)
+        if i not in inside and cite in line
+    }
+    drop: set[int] = set()
+    gone: list[str] = []
+    for b in blocks:
+        if b.kind == "resolved":
+            continue
+        claims = [
+            line.rstrip("\r\n")[1:].strip().removeprefix("- ").strip()
+            for line in lines[b.head + 2 : b.end]
+            if line.lstrip(">").strip().startswith("- ")
+        ]
+        if any(cite in c and c not in stated for c in claims):
+            last = next(j for j in range(b.end, len(lines)) if lines[j].strip())  # its id
+            drop.update(range(b.head, last + 1))
+            gone.append(b.ident)
+            # and the blank lines `place` put around it
+            if b.head > 0 and not lines[b.head - 1].strip():
+                drop.add(b.head - 1)
+            after = last + 1  # (a blank line before another callout stays: one apart)
+            blank = after < len(lines) and not lines[after].strip()
+            if blank and (after + 1 >= len(lines) or not lines[after + 1].startswith(">")):
+                drop.add(after)
+    if not drop:
+        return text, []
+    return "".join(line for i, line in enumerate(lines) if i not in drop), gone
+
+
 def has_block(text: str, ident: str) -> bool:
     return re.search(rf"(?m)^\^{re.escape(ident)}[ \t]*\r?$", text) is not None
 

@@ -307,3 +307,35 @@ def test_a_persons_line_with_markup_or_a_separator_is_quoted_whole_and_inert(
     tmp_path: Path, case: str
 ) -> None:
     _check_person(tmp_path, PERSON_DEFECTS[case][0])
+
+
+def test_a_callout_quoting_a_fact_its_source_withdrew_is_taken_off_alone() -> None:
+    from companion.write.conflicts import drop_withdrawn
+
+    head = (
+        "%% companion:begin facts %%\n"
+        "- Keeps files for 14 days ([[wiki/sources/a]]). ^i-00000001\n"
+        "- Recovers in 2 hours ([[wiki/sources/b]]). ^i-00000004\n"
+    )
+    claim = "- Recovers in 4 hours ([[wiki/sources/a]]). ^i-00000002\n"
+    disputed = (
+        "\n> [!conflict] X: recovery time\n> [[CONFLICT]] — opened 2025-01-01\n"
+        "> - Recovers in 4 hours ([[wiki/sources/a]]).\n"
+        "> - Recovers in 2 hours ([[wiki/sources/b]]).\n\n^conflict-aaaaaa\n\n"
+    )
+    rest = (
+        "> [!resolved] X: retention\n> resolved 2025-02-01 — opened 2025-01-01\n"
+        "> - Keeps files for 10 days ([[wiki/sources/b]]).\n"
+        "> - Keeps files for 14 days ([[wiki/sources/a]]).\n\n^conflict-bbbbbb\n\n"
+        "- Runs on Linux ([[wiki/sources/c]]). ^i-00000003\n"
+        "%% companion:end facts %%\n"
+    )
+    page = head + claim + disputed + rest
+    assert drop_withdrawn(page, "wiki/sources/a") == (page, [])  # a still states it
+    assert drop_withdrawn(page, "wiki/sources/b") == (page, [])
+    # a's new version no longer says it: the conflict's callout goes, with the blank lines
+    # around it; a resolved callout is a person's record and stays, as does every other byte.
+    assert drop_withdrawn(head + disputed + rest, "wiki/sources/a") == (
+        head + "\n" + rest,
+        ["conflict-aaaaaa"],
+    )

@@ -179,3 +179,40 @@ def test_a_fifo_named_conflict_md_is_reported_not_fatal(vault: Path) -> None:
         report = app.ingest()
         assert any("CONFLICT.md" in n for n in report.notes)
         assert app.conflicts()  # the callouts are written all the same
+
+
+def test_a_withdrawn_source_takes_its_conflict_off_without_resolving_it(vault: Path) -> None:
+    review = vault / "sources" / "gateway-review.md"
+    kept = review.read_text(encoding="utf-8")
+    with app_for(vault) as app:
+        app.ingest()
+        (ident,) = [r["id"] for r in app.conflicts()]
+        review.unlink()  # the contradicting source is deleted: its fact is withdrawn
+        app.ingest()
+        assert app.conflicts(include_resolved=True) == []  # gone, not recorded as resolved
+        assert f"^{ident}" not in (vault / PAGE).read_text(encoding="utf-8")
+        assert f"`{ident}`" not in (vault / "CONFLICT.md").read_text(encoding="utf-8")
+        log = (vault / "log.md").read_text(encoding="utf-8")
+        assert f"conflict withdrawn: `{ident}`" in log and "callout removed" not in log
+        review.write_text(kept, encoding="utf-8")  # it comes back: so does the conflict
+        app.ingest()
+        assert [(r["id"], r["status"]) for r in app.conflicts()] == [(ident, "open")]
+
+
+def test_a_reworded_contradiction_stays_open_with_the_new_words(vault: Path) -> None:
+    review = vault / "sources" / "gateway-review.md"
+    with app_for(vault) as app:
+        app.ingest()
+        (ident,) = [r["id"] for r in app.conflicts()]
+        review.write_text(
+            review.read_text(encoding="utf-8").replace(
+                "has been two hours ever since go-live", "has been two hours from the start"
+            ),
+            encoding="utf-8",
+        )
+        app.ingest()
+        rows = app.conflicts(include_resolved=True)
+        assert [(r["id"], r["status"]) for r in rows] == [(ident, "open")]
+        assert any("from the start" in r["a"] + r["b"] for r in rows)
+    text = (vault / PAGE).read_text(encoding="utf-8")
+    assert text.count(f"^{ident}") == 1 and "ever since go-live" not in text
