@@ -61,7 +61,7 @@ from companion.store.db import Store
 from companion.store.rows import SourceRow
 from companion.vault.walk import content_hash
 from companion.write.atomic import read_regular
-from companion.write.wiki import edit_page, ids_citing
+from companion.write.wiki import bumped, edit_page, ids_citing
 
 if TYPE_CHECKING:
     from companion.conflicts.claims import Claim
@@ -124,6 +124,7 @@ class _Callouts:
     pairs: set[tuple[str, str]] = dataclasses.field(default_factory=set)
     bullets: list[str] = dataclasses.field(default_factory=list)
     added: dict[str, PageWrite] = dataclasses.field(default_factory=dict)
+    fresh: set[str] = dataclasses.field(default_factory=set)  # added pages: bumped once, last
 
     def show(self, f: Found, anchor_page: str, line_page: str) -> None:
         from companion.write.conflicts import callout, has_block, place, quoted_claim
@@ -146,6 +147,7 @@ class _Callouts:
         self.pairs.add(pair)
         if held is not None:  # a page the plan does not touch: written with its callout
             self.added[holder] = PageWrite(holder, held[0], held[1], False)
+            self.fresh.add(holder)
         when = self.day
         if kind == "superseded":
             # When the change holds from: its source's date, or the later date the change
@@ -510,6 +512,7 @@ class Ingester:
         outcome.updated = plan.updated
         if not plan.writes:
             return  # nothing changed (a --force run over the same content): nothing to log
+        self._stale_elsewhere(plan)
         found = self._conflicts(plan, outcome)
         if dry_run:
             outcome.changes = [describe(self.view, w) for w in plan.writes]
@@ -617,8 +620,12 @@ class Ingester:
         for f, anchor_page in self._across_sources(plan, date_of, known):
             shows.show(f, anchor_page, plan.summary)
         if shows.pairs:
+            now = self.now()
             plan.writes = [
-                dataclasses.replace(w, text=texts[w.rel])
+                dataclasses.replace(
+                    w,
+                    text=bumped(w.rel, texts[w.rel], now) if w.rel in shows.fresh else texts[w.rel],
+                )
                 for w in [*plan.writes, *shows.added.values()]
             ]
         plan.withdrawn = [
@@ -629,6 +636,40 @@ class Ingester:
             for i in plan.withdrawn
             if i.startswith("conflict-")
         ]
+
+    def _stale_elsewhere(self, plan: Plan) -> None:
+        """Take off the callouts on pages this plan does not touch that quote a fact of its
+        source the source no longer states — one `_across_sources` put on another source's
+        summary page — adding those pages to the plan (`write.conflicts.drop_withdrawn`)."""
+        from companion.conflicts.detect import cited_lines
+        from companion.write.conflicts import drop_withdrawn, quoted_claim
+
+        source = plan.summary.removesuffix(".md")
+        cite = f"[[{source}]]"
+        touched = {w.rel for w in plan.writes}
+        own = next((w.text for w in plan.writes if w.rel == plan.summary), None)
+        if own is None:
+            held = self.view.read(plan.summary)
+            own = held[0] if held is not None else ""
+        stated = {quoted_claim(line) for line in cited_lines(own) if cite in line}
+        pages = sorted(
+            {
+                c.page
+                for c in self.store.conflicts.callouts()
+                if c.page not in touched
+                and c.status != "resolved"
+                and any(cite in claim and claim not in stated for claim in c.claims)
+            }
+        )
+        for rel in pages:
+            page = self.view.read(rel)
+            if page is None or not self.view.is_managed(rel):
+                continue
+            text, gone = drop_withdrawn(page[0], source, stated)
+            if gone:
+                plan.withdrawn += [i for i in gone if i not in plan.withdrawn]
+                text = bumped(rel, text, self.now())
+                plan.writes.append(PageWrite(rel, text, page[1], False))
 
     def _across_sources(
         self, plan: Plan, date_of: Callable[[str], date | None], known: Collection[str]

@@ -29,7 +29,7 @@ shared with `companion.conflicts.callouts` (which reads what it says).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,13 +212,17 @@ def write_resolved(
     return VersionWrite(rel, old, new, written)
 
 
-def drop_withdrawn(text: str, source: str) -> tuple[str, list[str]]:
+def drop_withdrawn(
+    text: str, source: str, stated_elsewhere: Collection[str] = ()
+) -> tuple[str, list[str]]:
     """`text` without the companion's open and superseded callouts that quote a claim citing
     the summary page `source` (`wiki/sources/<name>`) that the page no longer states — the
     source withdrew it (its raw file deleted, or a new version that no longer says it). With
     the claim gone there is nothing left to dispute; the sync then closes the conflict. A
     `[!resolved]` callout is a person's record and stays, as does everything outside the
-    removed blocks. Also returns the removed callouts' ids."""
+    removed blocks. `stated_elsewhere`: the source's claims (`quoted_claim` form) another page
+    still states — a callout across summary pages quotes a fact its source's own page holds.
+    Also returns the removed callouts' ids."""
     cite = f"[[{source}]]"
     if cite not in text:
         return text, []
@@ -231,7 +235,7 @@ def drop_withdrawn(text: str, source: str) -> tuple[str, list[str]]:
         quoted_claim(line.rstrip("\r\n"))
         for i, line in enumerate(lines)
         if i not in inside and cite in line
-    }
+    } | set(stated_elsewhere)
     drop: set[int] = set()
     gone: list[str] = []
     for b in blocks:

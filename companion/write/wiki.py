@@ -324,6 +324,17 @@ def edit_page(
         raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
 
 
+def bumped(rel: str, text: str, now: datetime) -> str:
+    """`text` (a page a writer changed outside `edit_page`: a callout added or taken off) with
+    `version` bumped and `updated` stamped (SYSTEM.md §8). `MalformedFrontmatter` when the page
+    cannot be edited safely."""
+    _, version = _frontmatter(rel, text)
+    try:
+        return set_value(set_value(text, "version", version + 1), "updated", stamp(now))
+    except FrontmatterEditError as exc:
+        raise MalformedFrontmatter(f"{rel}: {exc}; nothing written") from exc
+
+
 def _outside(text: str, name: str, rel: str) -> list[str]:
     """The page's lines outside region `name` (the whole page when it has no such region)."""
     for region in find_regions(text, rel):

@@ -138,3 +138,34 @@ def test_a_conflict_across_summary_pages_is_queued_resolved_once_and_never_raise
     finally:
         app.close()
     assert "[!conflict]" not in page.read_text(encoding="utf-8")
+
+
+def _version(path: Path) -> int:
+    from companion.markdown.parse import parse_note
+
+    return int(parse_note(path.read_bytes(), path.name).properties["version"])
+
+
+def test_a_callout_on_another_summary_page_bumps_it_and_leaves_with_its_source(
+    tmp_path: Path,
+) -> None:
+    vault = _vault(tmp_path / "vault")
+    _ingest(vault, "review", OLD)
+    review = vault / "wiki/sources/review.md"
+    before = _version(review)
+    _ingest(vault, "meeting", NEW.replace("will be gated on a clean", "are gated on the"))
+    assert "[!conflict]" in review.read_text(encoding="utf-8")
+    assert _version(review) == before + 1  # a writer's change: versioned (SYSTEM.md §8)
+
+    (vault / "sources/meeting.md").unlink()  # the contradicting source goes, and its fact
+    _ingest(vault, "unrelated", "# Other\n\nNothing about boats.\n")
+    text = review.read_text(encoding="utf-8")
+    assert "[!conflict]" not in text and "Ferries do not wait for the tide report" in text
+    assert _version(review) == before + 2
+    assert _superseded(vault) == []  # withdrawn: neither open nor recorded as resolved
+    app = Companion(load_settings(vault, state_dir=vault.parent / "state", embed_backend="fake"))
+    try:
+        assert app.conflicts(include_resolved=True) == []
+    finally:
+        app.close()
+    assert "conflict withdrawn: `conflict-" in (vault / "log.md").read_text(encoding="utf-8")
