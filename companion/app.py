@@ -229,6 +229,7 @@ class Companion:
         self._embedder: Embedder | None = None
         self._memory: VectorIndex | None = None
         self._readers: queue.Queue[Store] | None = None
+        self._generation = 0  # database files opened: a reader of an older one is closed
         self._git: GitHistory | None = None  # write/git.py, when `settings.git` and first needed
         self._git_pending: dict[str, bytes] = {}
 
@@ -394,6 +395,7 @@ class Companion:
         if self._readers is None:
             yield self.store
             return
+        generation = self._generation
         try:
             reader = self._readers.get_nowait()
         except queue.Empty:
@@ -401,7 +403,10 @@ class Companion:
         try:
             yield reader
         finally:
-            self._readers.put(reader)
+            if generation == self._generation:
+                self._readers.put(reader)
+            else:  # the database was rebuilt meanwhile: this one reads the removed file
+                reader.close()
 
     @property
     def _max_chars(self) -> int:
@@ -461,6 +466,7 @@ class Companion:
 
         with self.writing("companion index --rebuild", vault=False):
             self.store.close()
+            self._generation += 1  # readers handed out now are closed when they come back
             self._close_readers()  # they still read the file being removed
             remove_database(self.settings.db_path)
             self.store = Store.open(self.settings.db_path)
@@ -513,9 +519,10 @@ class Companion:
             f"(the vault's {ID_PATH} {why}): rebuilt it from the markdown"
         )
 
-    def _remember_vault(self) -> None:
-        """Record the vault's id in the index, giving the vault one first when it has none and
-        this companion may write it (a read-only one leaves that to the vault's writer)."""
+    def _remember_vault(self, *, create: bool = False) -> None:
+        """Record the vault's id in the index; with `create` (an `index` run, which holds the
+        vault's lease and writes it anyway), give the vault one first when it has none (never a
+        read-only companion, nor a dry run: they only read)."""
         from companion.write.identity import make_vault_id, read_vault_id
 
         try:
@@ -523,9 +530,11 @@ class Companion:
         except CORRUPTION:
             return
         ours = read_vault_id(self.settings.vault)
-        if ours is None and not self.read_only:
-            with self.writing("companion index"):
+        if ours is None and create and not self.read_only:
+            try:
                 ours = make_vault_id(self.settings.vault)
+            except CompanionError:  # e.g. a folder in its place: the index works without one
+                return
         if ours is not None and ours != known:
             self.store.meta.set("vault_id", ours)
 
@@ -626,7 +635,8 @@ class Companion:
                 fresh = self.store.pages.empty()
             except CORRUPTION:
                 fresh = True  # the sync rebuilds the damaged index from the markdown
-            report = self.sync(progress)
+            report = self.sync(progress)  # it tells another vault folder's index apart first
+            self._remember_vault(create=True)
             self.adopt_pending()  # a rebuilt index must not forget a person's waiting edit
             bumped, not_bumped = self._bump_settled()
             # Every run: a crash between the sync's commit and the catalog write must not leave
@@ -790,6 +800,7 @@ class Companion:
                     resolved_now.add(c.id)
                 if c.status != "open" or c.id in open_now:
                     continue
+                self._withdrawn.discard(c.id)  # shown again: a later removal is a person's
                 sources = [raw(s[0]) if s else "" for s in (*c.sources, (), ())][:2]
                 claims = [*c.claims, "", ""][:2]
                 open_now[c.id] = ConflictEntry(
@@ -813,6 +824,7 @@ class Companion:
             for ident, r in records.items():
                 if not r.closed and ident not in open_now and ident in self._withdrawn:
                     store.forget([ident])  # the disputed fact is gone: no resolution to keep
+                    self._withdrawn.discard(ident)
                 elif not r.closed and ident not in open_now:
                     store.close(ident, day)
                     how = "marked resolved" if ident in resolved_now else "callout removed"

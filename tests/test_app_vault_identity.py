@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow  # real ingests
 def test_a_vault_folder_replaced_at_the_same_path_gets_a_fresh_index(tmp_path: Path) -> None:
     vault = harbour_vault(tmp_path / "vault")
     with app_for(vault) as app:
+        app.ingest(dry_run=True)
+        assert read_vault_id(vault) is None  # a dry run writes nothing, not even the id
         app.index(embed=False)
         app.ingest()
         first = [r["id"] for r in app.conflicts()]
@@ -57,3 +59,23 @@ def test_the_same_folder_keeps_its_index_and_an_index_from_before_ids_adopts_it(
         assert app.recovered is None and report.sync.added == []  # adopted, not rebuilt
         assert len(app.conflicts()) == 1
         assert app.store.meta.get("vault_id") == read_vault_id(vault) is not None
+
+
+@pytest.mark.parametrize("odd", ["too large", "a folder", "garbled"])
+def test_an_odd_vault_id_file_is_no_id_and_no_crash(tmp_path: Path, odd: str) -> None:
+    vault = harbour_vault(tmp_path / "vault")
+    target = vault / ID_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if odd == "too large":
+        target.write_text("0" * 4096)
+    elif odd == "a folder":
+        target.mkdir()
+    else:
+        target.write_bytes(b"\xff\xfe not an id")
+    with app_for(vault) as app:
+        app.index(embed=False)  # no crash: the index works
+        assert app.store.pages.empty() is False
+    if odd == "a folder":
+        assert target.is_dir() and read_vault_id(vault) is None  # left as it is
+    else:
+        assert read_vault_id(vault) is not None  # companion's own file, given a real id

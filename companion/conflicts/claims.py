@@ -446,7 +446,13 @@ def claims(
         if any(_is_page(thing, n) for n in own_names if n):
             thing = ""  # `Ledger service` on the page `Ledger`; not `Ledger backups`
         extra: tuple[str, ...] = (thing,) if thing else ()
-        if _STATEMENT.search(row[0][1]) and len(_words(row[0][1])) >= 3:
+        first = row[0][1].strip()
+        if (
+            _STATEMENT.search(first)
+            and len(_words(first)) >= 3
+            and not first.endswith("?")
+            and not re.search(r"(?i)\b(?:must|should|shall)\b", first)
+        ):
             # A first cell that states something (a risk register's "Payouts do not wait for
             # reconciliation") is a claim as well as the row's name.
             clauses.append((row[0][1], ()))
@@ -463,9 +469,9 @@ def claims(
 
 
 # A verb that makes a table cell a statement, not a name: an auxiliary, a modal or a denial.
+# A question (`Is the ledger replicated?`) or a requirement (`must`, `should`) states nothing.
 _STATEMENT = re.compile(
-    r"(?i)\b(?:is|are|was|were|do|does|did|has|have|had|can|cannot|will|must|should|not|never)\b"
-    r"|n't\b"
+    r"(?i)\b(?:is|are|was|were|do|does|did|has|have|had|can|cannot|will|not|never)\b|n't\b"
 )
 
 # Words that, after a page's name, still name the page (`Ledger service`, `Ledger API`).

@@ -540,6 +540,11 @@ def _same_predicate(a: Claim, b: Claim) -> bool:
     return bool(pa & pb - {"no", "not", "never", "us"} - _LIGHT_VERBS)  # `us`: use, using
 
 
+# A change told of the past ("used to wait", "previously replicated"): what held before, which
+# the older yes/no may well agree with; not a new state that replaces it.
+_BEFORE = re.compile(r"\b(?:used to|previously|formerly)\b", re.I)
+
+
 def _boolean(
     old: Claim,
     new: Claim,
@@ -560,9 +565,8 @@ def _boolean(
         # "Payouts do not wait for reconciliation", then later "payouts will be gated on it
         # from Q1 2025": a stated change, by the newer side, supersedes; by the older, nothing.
         newer_is_new = old_date is None or new_date is None or new_date >= old_date
-        if (new.change and newer_is_new and not _continues(new)) or (
-            old.change and not newer_is_new and not _continues(old)
-        ):
+        changing = new if newer_is_new else old
+        if changing.change and not _continues(changing) and not _BEFORE.search(changing.text):
             replaced: Literal["old", "new"] = "old" if newer_is_new else "new"
             gone = old if newer_is_new else new
             key = " ".join(sorted(words))

@@ -480,12 +480,19 @@ class Daemon:
         due = self.schedule.due(time.monotonic())
         if not writer:  # read-only: the vault's owner bumps and catalogs; we only index
             due.bumps, due.catalog = [], False
-        for path in due.bumps:
-            self._bump(path)
-        if due.retries:
-            self.process_batch(Batch(paths=set(due.retries)))
-        if due.sources and writer:
-            self._ingest(due.sources)
+        busy = bool(due.bumps or due.retries or (due.sources and writer))
+        if busy:  # handed out by the schedule, so in no queue `status` counts: a write under way
+            self._writing_since = time.monotonic()
+        try:
+            for path in due.bumps:
+                self._bump(path)
+            if due.retries:
+                self.process_batch(Batch(paths=set(due.retries)))
+            if due.sources and writer:
+                self._ingest(due.sources)
+        finally:
+            if busy:
+                self._writing_since = None
         if due.catalog and self.schedule.catalog_due is not None:
             due.catalog = False  # the bumps or retries just changed more: render once, later
         if due.catalog:

@@ -218,11 +218,15 @@ def drop_withdrawn(
     """`text` without the companion's open and superseded callouts that quote a claim citing
     the summary page `source` (`wiki/sources/<name>`) that the page no longer states — the
     source withdrew it (its raw file deleted, or a new version that no longer says it). With
-    the claim gone there is nothing left to dispute; the sync then closes the conflict. A
-    `[!resolved]` callout is a person's record and stays, as does everything outside the
-    removed blocks. `stated_elsewhere`: the source's claims (`quoted_claim` form) another page
-    still states — a callout across summary pages quotes a fact its source's own page holds.
-    Also returns the removed callouts' ids."""
+    the claim gone there is nothing left to dispute. `stated_elsewhere`: the source's claims
+    (`quoted_claim` form) another page still states — a callout across summary pages quotes a
+    fact its source's own page holds. Also returns the removed callouts' ids.
+
+    Only a callout exactly as `callout` renders it, inside a companion region, is taken off: a
+    head, its status line (`[[CONFLICT]] — opened …` or `superseded …`) and two claim lines,
+    nothing else. One a person touched — a line added, the `[[CONFLICT]]` link taken out (a
+    resolution), `[!resolved]` — stays whole. Of the blank lines around it, one stays between
+    two paragraphs; between two list items (or a list item and a region marker) neither does."""
     cite = f"[[{source}]]"
     if cite not in text:
         return text, []
@@ -236,30 +240,52 @@ def drop_withdrawn(
         for i, line in enumerate(lines)
         if i not in inside and cite in line
     } | set(stated_elsewhere)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
     drop: set[int] = set()
     gone: list[str] = []
     for b in blocks:
-        if b.kind == "resolved":
+        body = [line.rstrip("\r\n") for line in lines[b.head : b.end]]
+        if not _as_rendered(b.kind, body) or not _in_region(text, starts[b.head]):
             continue
-        claims = [
-            line.rstrip("\r\n")[1:].strip().removeprefix("- ").strip()
-            for line in lines[b.head + 2 : b.end]
-            if line.lstrip(">").strip().startswith("- ")
-        ]
-        if any(cite in c and c not in stated for c in claims):
-            last = next(j for j in range(b.end, len(lines)) if lines[j].strip())  # its id
-            drop.update(range(b.head, last + 1))
-            gone.append(b.ident)
-            # and the blank lines `place` put around it
-            if b.head > 0 and not lines[b.head - 1].strip():
-                drop.add(b.head - 1)
-            after = last + 1  # (a blank line before another callout stays: one apart)
-            blank = after < len(lines) and not lines[after].strip()
-            if blank and (after + 1 >= len(lines) or not lines[after + 1].startswith(">")):
+        claims = [line[len("> - ") :] for line in body[2:]]
+        if not any(cite in c and c not in stated for c in claims):
+            continue
+        last = next(j for j in range(b.end, len(lines)) if lines[j].strip())  # its id
+        drop.update(range(b.head, last + 1))
+        gone.append(b.ident)
+        before, after = b.head - 1, last + 1
+        blank_before = before >= 0 and not lines[before].strip()
+        blank_after = after < len(lines) and not lines[after].strip()
+        if blank_before and blank_after:
+            # `place` put one blank line on each side; the neighbours decide what is left.
+            prev = lines[before - 1] if before >= 1 else ""
+            nxt = lines[after + 1] if after + 1 < len(lines) else ""
+            drop.add(before)
+            if _listed(prev) and _listed(nxt):
                 drop.add(after)
     if not drop:
         return text, []
     return "".join(line for i, line in enumerate(lines) if i not in drop), gone
+
+
+_CLAIM_LINE = re.compile(r"^> - \S")
+_REGION_MARK = re.compile(r"^[ \t]*%%[ \t]*companion:(?:begin|end)\b")
+
+
+def _as_rendered(kind: str, body: Sequence[str]) -> bool:
+    """Whether a callout's `>` lines are exactly what `callout` writes for `kind`."""
+    if len(body) != 4 or not all(_CLAIM_LINE.match(line) for line in body[2:]):
+        return False
+    if kind == "conflict":
+        return body[1].startswith(f"> {QUEUE_LINK} — opened ")
+    return kind == "superseded" and body[1].startswith("> superseded ")
+
+
+def _listed(line: str) -> bool:
+    """A list item, a region marker or nothing: where no blank line belongs."""
+    return not line.strip() or bool(_BULLET.match(line)) or bool(_REGION_MARK.match(line))
 
 
 def has_block(text: str, ident: str) -> bool:

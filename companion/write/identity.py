@@ -19,6 +19,7 @@ import re
 import secrets
 from pathlib import Path
 
+from companion.errors import CompanionError
 from companion.write.atomic import atomic_write, read_regular
 from companion.write.lease import LEASE_DIR
 
@@ -30,7 +31,7 @@ def read_vault_id(vault: Path) -> str | None:
     """The vault's id, or None when it has none (or the file is not one of ours)."""
     try:
         data = read_regular(vault, ID_PATH, 1024)
-    except (OSError, ValueError):
+    except (OSError, ValueError, CompanionError):  # too large, a folder, a FIFO, a link out
         return None
     text = (data or b"").decode("ascii", "replace").strip()
     return text if _ID.fullmatch(text) else None

@@ -559,3 +559,14 @@ def test_a_table_row_whose_first_cell_states_something_is_a_claim_too() -> None:
     assert found[0].polarity is False and found[0].row == "cranes do not wait for the wind reading"
     named = read("- Risk: Single region (eu-west-1); Owner: Ada Quay ([[wiki/sources/a]]).")
     assert [c.text for c in named] == ["Owner: Ada Quay"]  # a cell that only names a thing
+
+
+def test_a_first_cell_asking_or_requiring_states_nothing() -> None:
+    asked = read(
+        "- Question: Is the ledger replicated across regions?; Answer: no ([[wiki/sources/a]])."
+    )
+    assert [c.text for c in asked] == ["Answer: no"]
+    required = read(
+        "- Requirement: Backups must be encrypted at rest; Owner: Ada Quay ([[wiki/sources/a]])."
+    )
+    assert [c.text for c in required] == ["Owner: Ada Quay"]

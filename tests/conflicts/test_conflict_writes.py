@@ -339,3 +339,32 @@ def test_a_callout_quoting_a_fact_its_source_withdrew_is_taken_off_alone() -> No
         head + "\n" + rest,
         ["conflict-aaaaaa"],
     )
+
+
+def test_a_callout_a_person_touched_or_placed_outside_a_region_is_never_taken_off() -> None:
+    from companion.write.conflicts import drop_withdrawn
+
+    callout = (
+        "> [!conflict] X: recovery time\n> [[CONFLICT]] — opened 2025-01-01\n"
+        "> - Recovers in 4 hours ([[wiki/sources/a]]).\n"
+        "> - Recovers in 2 hours ([[wiki/sources/b]]).\n\n^conflict-aaaaaa\n"
+    )
+    begin, end = "%% companion:begin facts %%\n", "%% companion:end facts %%\n"
+    touched = [
+        callout.replace("\n\n^", "\n> asked Bob: 4h is right\n\n^"),  # a line added
+        callout.replace("> [[CONFLICT]] — opened", "> — opened"),  # resolved: link taken out
+        callout.replace(
+            ").\n\n^", ").\n> - Bob: see [[wiki/sources/a]] p.4\n\n^"
+        ),  # a person's bullet in it
+    ]
+    for block in touched:
+        page = f"{begin}- Recovers in 2 hours ([[wiki/sources/b]]). ^i-00000004\n\n{block}\n{end}"
+        assert drop_withdrawn(page, "wiki/sources/a") == (page, [])
+    outside = f"Para one.\n\n{callout}\nPara two.\n"  # a person's text, no region
+    assert drop_withdrawn(outside, "wiki/sources/a") == (outside, [])
+    # Inside a region between a person's paragraphs: one blank line stays between them.
+    paragraphs = f"{begin}Para one.\n\n{callout}\nPara two.\n{end}"
+    assert drop_withdrawn(paragraphs, "wiki/sources/a") == (
+        f"{begin}Para one.\n\nPara two.\n{end}",
+        ["conflict-aaaaaa"],
+    )

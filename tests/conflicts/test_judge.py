@@ -84,3 +84,10 @@ def test_a_newer_stated_change_of_a_yes_or_no_supersedes_it_and_an_older_one_doe
     plain = _one("- Harbour Yard cranes are gated on the wind reading ([[wiki/sources/b]]).")[0]
     conflict = judge(old, plain, jan, jun)  # no change stated: the two cannot both hold
     assert conflict is not None and conflict.verdict == "conflict"
+
+
+def test_a_yes_or_no_told_of_the_past_agrees_and_supersedes_nothing() -> None:
+    old = _one("- Harbour Yard cranes do not wait for the wind reading ([[wiki/sources/a]]).")[0]
+    past = _one("- Harbour Yard cranes used to wait for the wind reading ([[wiki/sources/b]]).")[0]
+    jan, jun = datetime.date(2025, 1, 10), datetime.date(2025, 6, 2)
+    assert judge(old, past, jan, jun) is None

@@ -216,3 +216,18 @@ def test_a_reworded_contradiction_stays_open_with_the_new_words(vault: Path) -> 
         assert any("from the start" in r["a"] + r["b"] for r in rows)
     text = (vault / PAGE).read_text(encoding="utf-8")
     assert text.count(f"^{ident}") == 1 and "ever since go-live" not in text
+
+
+def test_after_a_withdrawal_and_return_a_persons_resolution_still_counts(vault: Path) -> None:
+    review = vault / "sources" / "gateway-review.md"
+    kept = review.read_text(encoding="utf-8")
+    with app_for(vault) as app:  # one process throughout, as a daemon is
+        app.ingest()
+        review.unlink()
+        app.ingest()  # withdrawn: forgotten
+        review.write_text(kept, encoding="utf-8")
+        app.ingest()  # back, open again
+        ident = resolve_by_deleting(vault)  # now a person resolves it
+        app.index(embed=False)
+        rows = [r for r in app.conflicts(include_resolved=True) if r["id"] == ident]
+        assert [r["status"] for r in rows] == ["resolved"]

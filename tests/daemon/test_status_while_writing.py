@@ -132,3 +132,30 @@ def test_status_during_the_start_up_scan_counts_it_as_a_write_under_way(
         release.set()
     starting.join(timeout=30)
     assert status(daemon.settings.state_dir)["queue"]["writing"] == 0
+
+
+def test_status_during_a_due_bump_counts_it_as_a_write_under_way(
+    make_daemon: Callable[[], Daemon], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon = make_daemon()
+    entered, release = threading.Event(), threading.Event()
+
+    def held(path: str) -> None:  # the writer inside a bump the schedule handed out
+        entered.set()
+        release.wait(timeout=60)
+
+    daemon.start()
+    monkeypatch.setattr(daemon, "_bump", held)
+    thread = serve_in_thread(daemon)
+    state = daemon.settings.state_dir
+    wait_until(lambda: status(state)["queue"]["writing"] == 0, what="start-up")
+    daemon.schedule.bumps["Home.md"] = -1e9  # a person's edit whose bump is due now
+    assert entered.wait(timeout=30), "the bump never ran"
+    try:
+        during = status(state)
+        assert during["queue"]["writing"] == 1 and "1 write under way" in _remaining(during)
+    finally:
+        release.set()
+    wait_until(lambda: status(state)["queue"]["writing"] == 0, what="the bump to end")
+    daemon.stop()
+    thread.join(timeout=20)
