@@ -353,3 +353,18 @@ def test_system_md_can_switch_the_orphan_and_unresolved_lists_off(
     index = (vault / "index.md").read_text(encoding="utf-8")
     assert "## Orphans" not in index and "## Unresolved links" not in index
     assert not (vault / "index/Orphans.md").exists()
+
+
+def test_a_read_running_across_a_rebuild_leaves_no_reader_of_the_removed_database(
+    make_vault: Callable[..., Path], open_app: OpenApp
+) -> None:
+    vault = make_vault(NOTES)
+    app = open_app(vault)
+    app.index(embed=False)
+    app.serve()  # searches on pooled read connections, as the daemon's socket threads do
+    with app._reading() as during:  # a search in flight on another thread
+        app.rebuild()
+        app.index(embed=False)
+    with app._reading() as after:
+        assert after is not during  # the old one was closed when it came back, not pooled
+        assert after.pages.get("Home.md") is not None  # and the new one reads the new file

@@ -27,6 +27,7 @@ import os
 import posixpath
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -185,7 +186,7 @@ def _named_notes(line: str, names: dict[str, KnownPage]) -> list[KnownPage]:
     before the shorter ones inside it (`Payments API`, not `Payments`)."""
     from companion.write.wiki import CITATION
 
-    words = _NAME_WORD.findall(CITATION.sub(" ", line))
+    words = _NAME_WORD.findall(unicodedata.normalize("NFC", CITATION.sub(" ", line)))
     at: dict[str, tuple[int, KnownPage]] = {}  # path -> (first word naming it, the note)
     taken: set[int] = set()  # words a longer name already holds
     for size in range(5, 0, -1):
@@ -739,7 +740,8 @@ class Ingester:
             if self.view.is_managed(page.path):
                 continue
             for n, name in enumerate((page.title, *page.aliases)):
-                name = " ".join(_NAME_WORD.findall(name))
+                # NFC: a title from a decomposed file name (macOS) is written composed in text
+                name = " ".join(_NAME_WORD.findall(unicodedata.normalize("NFC", name)))
                 # A one-word title must look like a name (`Overview`, `Glossary` do not); an
                 # alias is a name its author chose (`Payouts` for `Payout Scheduler`).
                 if len(name) >= 2 and not name.isdigit() and (n or _name_like(name)):
@@ -748,9 +750,10 @@ class Ingester:
 
     def _summaries_naming(self, page: KnownPage) -> list[str]:
         """The summary pages whose text names `page` (title or an alias), best first."""
+        names = [unicodedata.normalize("NFC", n) for n in (page.title, *page.aliases)]
         phrases = [
             '"' + " ".join(_NAME_WORD.findall(n)).replace('"', '""') + '"'
-            for n in (page.title, *page.aliases)
+            for n in names
             if _NAME_WORD.search(n)
         ]
         if not phrases:

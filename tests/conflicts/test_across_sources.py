@@ -169,3 +169,16 @@ def test_a_callout_on_another_summary_page_bumps_it_and_leaves_with_its_source(
     finally:
         app.close()
     assert "conflict withdrawn: `conflict-" in (vault / "log.md").read_text(encoding="utf-8")
+
+
+def test_a_note_named_in_decomposed_unicode_still_meets_its_composed_name(tmp_path: Path) -> None:
+    import unicodedata
+
+    vault = tmp_path / "vault"
+    Companion.init(vault)
+    (vault / "notes").mkdir()
+    nfd = unicodedata.normalize("NFD", "Fähren")  # as a macOS file name, or text pasted from one
+    (vault / "notes" / "Ferry Timetable.md").write_text(NOTE.replace("Ferries", nfd))
+    _ingest(vault, "review", OLD.replace("Ferries", "Fähren"))
+    _ingest(vault, "meeting", NEW.replace("Ferries", "Fähren"))
+    assert [r["status"] for r in _superseded(vault)] == ["superseded"]
