@@ -228,7 +228,7 @@ class Companion:
         self._model: ModelInfo | None = None
         self._embedder: Embedder | None = None
         self._memory: VectorIndex | None = None
-        self._readers: queue.Queue[Store] | None = None
+        self._readers: queue.Queue[tuple[int, Store]] | None = None
         self._generation = 0  # database files opened: a reader of an older one is closed
         self._git: GitHistory | None = None  # write/git.py, when `settings.git` and first needed
         self._git_pending: dict[str, bytes] = {}
@@ -258,7 +258,7 @@ class Companion:
     def _close_readers(self) -> None:
         if self._readers is not None:
             while not self._readers.empty():
-                self._readers.get_nowait().close()
+                self._readers.get_nowait()[1].close()
 
     def close(self) -> None:
         self.store.close()
@@ -395,17 +395,17 @@ class Companion:
         if self._readers is None:
             yield self.store
             return
-        generation = self._generation
         try:
-            reader = self._readers.get_nowait()
+            generation, reader = self._readers.get_nowait()
         except queue.Empty:
+            generation = self._generation  # read before opening: a rebuild moves it on after
             reader = Store.open(self.settings.db_path)
         try:
             yield reader
         finally:
             if generation == self._generation:
-                self._readers.put(reader)
-            else:  # the database was rebuilt meanwhile: this one reads the removed file
+                self._readers.put((generation, reader))
+            else:  # the database was rebuilt meanwhile: this one may read the removed file
                 reader.close()
 
     @property
@@ -470,6 +470,7 @@ class Companion:
             self._close_readers()  # they still read the file being removed
             remove_database(self.settings.db_path)
             self.store = Store.open(self.settings.db_path)
+            self._generation += 1  # and a reader opened while the file was being replaced
             if self._memory is not None:  # its vectors were the old database's
                 from companion.search.memory import VectorIndex
 
@@ -518,6 +519,15 @@ class Companion:
             f"the index in {self.settings.state_dir} was built from another folder at this path "
             f"(the vault's {ID_PATH} {why}): rebuilt it from the markdown"
         )
+
+    def adopt_vault_id(self) -> None:
+        """Give the vault its id when it has none and record it (the daemon's start, which
+        runs no `index`); a read-only companion only records one the vault has."""
+        if self.read_only:
+            self._remember_vault()
+            return
+        with self.writing("companion watch"):
+            self._remember_vault(create=True)
 
     def _remember_vault(self, *, create: bool = False) -> None:
         """Record the vault's id in the index; with `create` (an `index` run, which holds the

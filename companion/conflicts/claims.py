@@ -451,7 +451,7 @@ def claims(
             _STATEMENT.search(first)
             and len(_words(first)) >= 3
             and not first.endswith("?")
-            and not re.search(r"(?i)\b(?:must|should|shall)\b", first)
+            and not re.search(r"(?i)\b(?:must|should|shall)\b", " ".join(first.split()[:4]))
         ):
             # A first cell that states something (a risk register's "Payouts do not wait for
             # reconciliation") is a claim as well as the row's name.
@@ -471,7 +471,8 @@ def claims(
 # A verb that makes a table cell a statement, not a name: an auxiliary, a modal or a denial.
 # A question (`Is the ledger replicated?`) or a requirement (`must`, `should`) states nothing.
 _STATEMENT = re.compile(
-    r"(?i)\b(?:is|are|was|were|do|does|did|has|have|had|can|cannot|will|not|never)\b|n't\b"
+    r"(?i)\b(?:is|are|was|were|do|does|did|has|have|had|can|cannot|will|not|never|no longer)\b"
+    r"|n't\b"
 )
 
 # Words that, after a page's name, still name the page (`Ledger service`, `Ledger API`).

@@ -543,6 +543,7 @@ def _same_predicate(a: Claim, b: Claim) -> bool:
 # A change told of the past ("used to wait", "previously replicated"): what held before, which
 # the older yes/no may well agree with; not a new state that replaces it.
 _BEFORE = re.compile(r"\b(?:used to|previously|formerly)\b", re.I)
+_NEW_STATE = re.compile(r"\b(?:no longer|will|now|from|as of|since)\b", re.I)
 
 
 def _boolean(
@@ -566,7 +567,8 @@ def _boolean(
         # from Q1 2025": a stated change, by the newer side, supersedes; by the older, nothing.
         newer_is_new = old_date is None or new_date is None or new_date >= old_date
         changing = new if newer_is_new else old
-        if changing.change and not _continues(changing) and not _BEFORE.search(changing.text):
+        past_only = _BEFORE.search(changing.text) and not _NEW_STATE.search(changing.text)
+        if changing.change and not _continues(changing) and not past_only:
             replaced: Literal["old", "new"] = "old" if newer_is_new else "new"
             gone = old if newer_is_new else new
             key = " ".join(sorted(words))

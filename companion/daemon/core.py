@@ -233,6 +233,7 @@ class Daemon:
         self._writing_since = time.monotonic()
         if self.read_only is None:
             self.reconcile(initial=True, recovered=app.recovered)
+            app.adopt_vault_id()  # after the scan: it tells another vault folder apart first
             self.schedule.seed(app.unversioned(), time.monotonic())  # bumps still waiting
             # Sources dropped while nobody watched, and retries still due: one pass, queued
             # behind nothing else, so searches are served while it runs.
@@ -480,7 +481,7 @@ class Daemon:
         due = self.schedule.due(time.monotonic())
         if not writer:  # read-only: the vault's owner bumps and catalogs; we only index
             due.bumps, due.catalog = [], False
-        busy = bool(due.bumps or due.retries or (due.sources and writer))
+        busy = bool(due.bumps or due.retries or (due.sources and writer) or due.catalog)
         if busy:  # handed out by the schedule, so in no queue `status` counts: a write under way
             self._writing_since = time.monotonic()
         try:
@@ -490,16 +491,16 @@ class Daemon:
                 self.process_batch(Batch(paths=set(due.retries)))
             if due.sources and writer:
                 self._ingest(due.sources)
+            if due.catalog and self.schedule.catalog_due is not None:
+                due.catalog = False  # the bumps or retries just changed more: render once, later
+            if due.catalog:
+                written = app.write_generated()
+                for path, why in written.refused:
+                    self.log_line(f"did not write {path}: {why}")
+                self._lint()
         finally:
             if busy:
                 self._writing_since = None
-        if due.catalog and self.schedule.catalog_due is not None:
-            due.catalog = False  # the bumps or retries just changed more: render once, later
-        if due.catalog:
-            written = app.write_generated()
-            for path, why in written.refused:
-                self.log_line(f"did not write {path}: {why}")
-            self._lint()
         if not self.embedding:
             self._dispatch_embedding()
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from companion.errors import ChangedOnDisk, MalformedFrontmatter, UnreadableFile
+from companion.errors import ChangedOnDisk, MalformedFrontmatter, RegionError, UnreadableFile
 from companion.markdown.parse import parse_note
 from companion.render.index_md import GENERATED_HEADER, link_to, one_line
 from companion.vault.walk import content_hash
@@ -243,12 +243,19 @@ def drop_withdrawn(
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
+    try:
+        regions = find_regions(text)  # any of companion's, the `conflicts` region included
+    except RegionError:
+        return text, []  # unreadable regions: nothing of companion's can be told apart
     drop: set[int] = set()
     gone: list[str] = []
     for b in blocks:
         body = [line.rstrip("\r\n") for line in lines[b.head : b.end]]
-        if not _as_rendered(b.kind, body) or not _in_region(text, starts[b.head]):
-            continue
+        offset = starts[b.head]
+        if not _as_rendered(b.kind, body) or not any(
+            r.body_start <= offset < r.body_end for r in regions
+        ):
+            continue  # a person's callout, or one a person moved out of companion's regions
         claims = [line[len("> - ") :] for line in body[2:]]
         if not any(cite in c and c not in stated for c in claims):
             continue
@@ -274,13 +281,28 @@ _CLAIM_LINE = re.compile(r"^> - \S")
 _REGION_MARK = re.compile(r"^[ \t]*%%[ \t]*companion:(?:begin|end)\b")
 
 
+_RENDERED_HEAD = re.compile(r"^> \[!(conflict|superseded)\] [^\]]*$")
+_RENDERED_STATUS = {
+    "conflict": re.compile(r"^> \[\[CONFLICT\]\] — opened \d{4}-\d{2}-\d{2}$"),
+    "superseded": re.compile(
+        r"^> superseded \d{4}-\d{2}-\d{2}: the second fact replaces the first$"
+    ),
+}
+
+
 def _as_rendered(kind: str, body: Sequence[str]) -> bool:
-    """Whether a callout's `>` lines are exactly what `callout` writes for `kind`."""
+    """Whether a callout's `>` lines are exactly what `callout` writes for `kind` (a title is
+    one line without `]`; a person's words appended to a line make it theirs)."""
     if len(body) != 4 or not all(_CLAIM_LINE.match(line) for line in body[2:]):
         return False
-    if kind == "conflict":
-        return body[1].startswith(f"> {QUEUE_LINK} — opened ")
-    return kind == "superseded" and body[1].startswith("> superseded ")
+    head = _RENDERED_HEAD.match(body[0])
+    status = _RENDERED_STATUS.get(kind)
+    return (
+        head is not None
+        and head.group(1) == kind
+        and status is not None
+        and bool(status.match(body[1]))
+    )
 
 
 def _listed(line: str) -> bool:

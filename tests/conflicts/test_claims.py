@@ -570,3 +570,12 @@ def test_a_first_cell_asking_or_requiring_states_nothing() -> None:
         "- Requirement: Backups must be encrypted at rest; Owner: Ada Quay ([[wiki/sources/a]])."
     )
     assert [c.text for c in required] == ["Owner: Ada Quay"]
+
+
+def test_a_first_cell_with_a_modal_late_in_it_still_states_something() -> None:
+    row = "- Risk: Cranes do not wait for the wind reading, which the yard should fix; Owner: Ada Quay ([[wiki/sources/a]])."
+    assert read(row)[0].text.startswith("Cranes do not wait")
+    longer = (
+        "- Risk: Cranes no longer wait for the wind reading; Owner: Ada Quay ([[wiki/sources/a]])."
+    )
+    assert read(longer)[0].text == "Cranes no longer wait for the wind reading"

@@ -353,6 +353,7 @@ def test_a_callout_a_person_touched_or_placed_outside_a_region_is_never_taken_of
     touched = [
         callout.replace("\n\n^", "\n> asked Bob: 4h is right\n\n^"),  # a line added
         callout.replace("> [[CONFLICT]] — opened", "> — opened"),  # resolved: link taken out
+        callout.replace("2025-01-01\n", "2025-01-01 (asked Bob)\n"),  # words appended to it
         callout.replace(
             ").\n\n^", ").\n> - Bob: see [[wiki/sources/a]] p.4\n\n^"
         ),  # a person's bullet in it
@@ -366,5 +367,22 @@ def test_a_callout_a_person_touched_or_placed_outside_a_region_is_never_taken_of
     paragraphs = f"{begin}Para one.\n\n{callout}\nPara two.\n{end}"
     assert drop_withdrawn(paragraphs, "wiki/sources/a") == (
         f"{begin}Para one.\n\nPara two.\n{end}",
+        ["conflict-aaaaaa"],
+    )
+
+
+def test_a_withdrawn_callout_in_the_conflicts_region_is_taken_off_too() -> None:
+    from companion.write.conflicts import drop_withdrawn
+
+    callout = (
+        "> [!conflict] X: recovery time\n> [[CONFLICT]] — opened 2025-01-01\n"
+        "> - Recovers in 4 hours ([[wiki/sources/a]]).\n"
+        "> - Recovers in 2 hours ([[wiki/sources/b]]).\n\n^conflict-aaaaaa\n"
+    )
+    person = "Recovers in 4 hours ([[wiki/sources/a]]).\n\n"  # a person's line: outside regions
+    page = f"{person}%% companion:begin conflicts %%\n{callout}%% companion:end conflicts %%\n"
+    # b's fact is gone from every page (its source withdrawn): the callout goes.
+    assert drop_withdrawn(page, "wiki/sources/b") == (
+        f"{person}%% companion:begin conflicts %%\n%% companion:end conflicts %%\n",
         ["conflict-aaaaaa"],
     )

@@ -91,3 +91,13 @@ def test_a_yes_or_no_told_of_the_past_agrees_and_supersedes_nothing() -> None:
     past = _one("- Harbour Yard cranes used to wait for the wind reading ([[wiki/sources/b]]).")[0]
     jan, jun = datetime.date(2025, 1, 10), datetime.date(2025, 6, 2)
     assert judge(old, past, jan, jun) is None
+
+
+def test_a_change_that_names_the_past_state_and_the_new_one_still_supersedes() -> None:
+    old = _one("- Harbour Yard cranes do not wait for the wind reading ([[wiki/sources/a]]).")[0]
+    new = _one(
+        "- Harbour Yard cranes, previously ungated, will be gated on the wind reading "
+        "from May 2025 ([[wiki/sources/b]])."
+    )[0]
+    found = judge(old, new, datetime.date(2025, 1, 10), datetime.date(2025, 6, 2))
+    assert found is not None and found.verdict == "supersedes"

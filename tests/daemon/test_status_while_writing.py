@@ -159,3 +159,16 @@ def test_status_during_a_due_bump_counts_it_as_a_write_under_way(
     wait_until(lambda: status(state)["queue"]["writing"] == 0, what="the bump to end")
     daemon.stop()
     thread.join(timeout=20)
+
+
+def test_a_vault_run_only_under_the_daemon_gets_its_id(make_daemon: Callable[[], Daemon]) -> None:
+    from companion.write.identity import read_vault_id
+
+    daemon = make_daemon()
+    daemon.start()
+    try:
+        ident = read_vault_id(daemon.settings.vault)
+        assert ident is not None and daemon._app().store.meta.get("vault_id") == ident
+    finally:
+        daemon.stop()
+        daemon.shutdown()
