@@ -478,12 +478,15 @@ class Daemon:
     def _due_work(self) -> None:
         app = self._app()
         writer = self._check_lease()
+        # What the schedule hands out leaves the queues `status` counts: from that moment it is
+        # a write under way (set first, so no `status` sees it in neither).
+        self._writing_since = time.monotonic()
         due = self.schedule.due(time.monotonic())
         if not writer:  # read-only: the vault's owner bumps and catalogs; we only index
             due.bumps, due.catalog = [], False
         busy = bool(due.bumps or due.retries or (due.sources and writer) or due.catalog)
-        if busy:  # handed out by the schedule, so in no queue `status` counts: a write under way
-            self._writing_since = time.monotonic()
+        if not busy:
+            self._writing_since = None
         try:
             for path in due.bumps:
                 self._bump(path)

@@ -172,3 +172,33 @@ def test_a_vault_run_only_under_the_daemon_gets_its_id(make_daemon: Callable[[],
     finally:
         daemon.stop()
         daemon.shutdown()
+
+
+def test_work_the_schedule_is_handing_out_counts_as_a_write_under_way(
+    make_daemon: Callable[[], Daemon], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon = make_daemon()
+    daemon.start()
+    thread = serve_in_thread(daemon)
+    state = daemon.settings.state_dir
+    wait_until(lambda: status(state)["queue"]["writing"] == 0, what="start-up")
+    entered, release = threading.Event(), threading.Event()
+    real = daemon.schedule.due
+
+    def held(now: float) -> Any:  # the bump just taken out of the schedule, not yet begun
+        out = real(now)
+        if out.bumps:
+            entered.set()
+            release.wait(timeout=60)
+        return out
+
+    monkeypatch.setattr(daemon.schedule, "due", held)
+    daemon.schedule.bumps["Home.md"] = -1e9  # due now
+    assert entered.wait(timeout=30), "the bump was never handed out"
+    try:
+        during = status(state)
+        assert during["queue"]["bumps"] == 0 and during["queue"]["writing"] == 1
+    finally:
+        release.set()
+    daemon.stop()
+    thread.join(timeout=20)
