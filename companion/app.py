@@ -502,19 +502,26 @@ class Companion:
                 )
             return self._told(report, settled)
 
-    def _other_vault(self) -> str | None:
-        """Why this index is another vault folder's (write/identity.py), or None when it is
-        this one's, or cannot tell (an index from before vault ids, or a damaged one)."""
-        from companion.write.identity import ID_PATH, read_vault_id
+    def _vault_ids(self) -> tuple[str | None, str | None] | None:
+        """(the id this index remembers, the id the vault holds) — write/identity.py — or None
+        when the index is damaged (the sync rebuilds it anyway)."""
+        from companion.write.identity import read_vault_id
 
         try:
             known = self.store.meta.get("vault_id")
         except CORRUPTION:
-            return None  # the sync rebuilds a damaged index anyway
-        ours = read_vault_id(self.settings.vault)
-        if known is None or ours == known:
             return None
-        why = "is missing" if ours is None else "differs"
+        return known, read_vault_id(self.settings.vault)
+
+    def _other_vault(self) -> str | None:
+        """Why this index is another vault folder's, or None when it is this one's, or cannot
+        tell (an index from before vault ids, or a damaged one)."""
+        from companion.write.identity import ID_PATH
+
+        ids = self._vault_ids()
+        if ids is None or ids[0] is None or ids[0] == ids[1]:
+            return None
+        why = "is missing" if ids[1] is None else "differs"
         return (
             f"the index in {self.settings.state_dir} was built from another folder at this path "
             f"(the vault's {ID_PATH} {why}): rebuilt it from the markdown"
@@ -533,13 +540,12 @@ class Companion:
         """Record the vault's id in the index; with `create` (an `index` run, which holds the
         vault's lease and writes it anyway), give the vault one first when it has none (never a
         read-only companion, nor a dry run: they only read)."""
-        from companion.write.identity import make_vault_id, read_vault_id
+        from companion.write.identity import make_vault_id
 
-        try:
-            known = self.store.meta.get("vault_id")
-        except CORRUPTION:
+        ids = self._vault_ids()
+        if ids is None:
             return
-        ours = read_vault_id(self.settings.vault)
+        known, ours = ids
         if ours is None and create and not self.read_only:
             try:
                 ours = make_vault_id(self.settings.vault)

@@ -643,7 +643,7 @@ class Ingester:
         source the source no longer states — one `_across_sources` put on another source's
         summary page — adding those pages to the plan (`write.conflicts.drop_withdrawn`)."""
         from companion.conflicts.detect import cited_lines
-        from companion.write.conflicts import drop_withdrawn, quoted_claim
+        from companion.write.conflicts import quoted_claim
 
         source = plan.summary.removesuffix(".md")
         cite = f"[[{source}]]"
@@ -666,11 +666,9 @@ class Ingester:
             page = self.view.read(rel)
             if page is None or not self.view.is_managed(rel):
                 continue
-            text, gone = drop_withdrawn(page[0], source, stated)
-            if gone:
-                plan.withdrawn += [i for i in gone if i not in plan.withdrawn]
-                text = bumped(rel, text, self.now())
-                plan.writes.append(PageWrite(rel, text, page[1], False))
+            text = plan.without_stale(page[0], source, stated)
+            if text != page[0]:
+                plan.writes.append(PageWrite(rel, bumped(rel, text, self.now()), page[1], False))
 
     def _across_sources(
         self, plan: Plan, date_of: Callable[[str], date | None], known: Collection[str]

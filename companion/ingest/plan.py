@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -99,9 +99,10 @@ class Plan:
     # (`write.conflicts.drop_withdrawn`): their conflicts are forgotten, not closed as resolved.
     withdrawn: list[str] = field(default_factory=list)
 
-    def without_stale(self, text: str, source: str) -> str:
-        """`text` without the callouts about facts of `source` it no longer states."""
-        kept, gone = drop_withdrawn(text, source)
+    def without_stale(self, text: str, source: str, stated_elsewhere: Collection[str] = ()) -> str:
+        """`text` without the callouts about facts of `source` no longer stated (on it, or in
+        `stated_elsewhere`); their ids go to `withdrawn`."""
+        kept, gone = drop_withdrawn(text, source, stated_elsewhere)
         self.withdrawn += [i for i in gone if i not in self.withdrawn]
         return kept
 
