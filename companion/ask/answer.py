@@ -16,8 +16,9 @@ as given and gives no time or reason. More: a unit that gives the kind of answer
 time for "when", a number for "how many", a reason for "why" (a cue such as `because` whose
 reason is not the question's own words, or a section named Context, Why, What happened ...), an
 instruction for "what to do" / "how do I" (a unit opening with a verb such as check, pause,
-run), the section named for what a "how does X <verb>" asks (Matching, Implementation) — and,
-for "why X instead of Y", a unit that says something of Y. The sentence right after a topic
+run), the section named for what a "how does X <verb>" asks (Matching, Implementation); for
+"how is X <verb>ed", a unit that uses that verb as a verb ("we retry with backoff", not "each
+retry reuses the key"); and, for "why X instead of Y", a unit that says something of Y. The sentence right after a topic
 sentence carries that one's score when it gives the kind. The best three, at most two from one
 note, are the answer, each cited as `([[path#heading]])` (`[[path]]` when it sits under no
 heading). Nothing is generated: every word is the vault's. The weights were chosen on
@@ -319,6 +320,102 @@ def _answers_kind(
     return any(q.search(question) and a.search(text) for q, a in _WANTS)
 
 
+# "How is X <done>" asks how something is done to X: the answer uses the question's verb as a
+# verb ("we retry with exponential backoff", "a payment is retried up to 3 times at ..."), where
+# a sentence naming the thing ("each retry reuses the key", "retries recover revenue") is about it
+# but says no how. Participles that do not end in -ed, mapped to the verb they come from.
+_IRREGULAR = {
+    "bought": "buy",
+    "brought": "bring",
+    "broken": "break",
+    "built": "build",
+    "caught": "catch",
+    "chosen": "choose",
+    "done": "do",
+    "drawn": "draw",
+    "driven": "drive",
+    "fed": "feed",
+    "found": "find",
+    "frozen": "freeze",
+    "given": "give",
+    "got": "get",
+    "gotten": "get",
+    "grown": "grow",
+    "held": "hold",
+    "hidden": "hide",
+    "kept": "keep",
+    "known": "know",
+    "laid": "lay",
+    "led": "lead",
+    "left": "leave",
+    "lost": "lose",
+    "made": "make",
+    "meant": "mean",
+    "met": "meet",
+    "paid": "pay",
+    "rebuilt": "rebuild",
+    "rewritten": "rewrite",
+    "sent": "send",
+    "shown": "show",
+    "sold": "sell",
+    "spent": "spend",
+    "stolen": "steal",
+    "taken": "take",
+    "thrown": "throw",
+    "told": "tell",
+    "understood": "understand",
+    "won": "win",
+    "written": "write",
+}
+_PASSIVE_HOW = re.compile(r"^\s*how (?:is|are|was|were)\s+(.+)$", re.I)
+# A word that puts the next one in a verb's place: a subject pronoun, `to`, a modal or an
+# auxiliary, an adverb that goes before a verb.
+_BEFORE_VERB = frozenset(
+    re.split(
+        r"\s+",
+        """we they it you i he she to will would can could may might must should shall then also
+    always usually automatically is are was were be been being""",
+    )
+)
+_NEGATION = frozenset({"not", "never", "no", "cannot", "nor"})
+
+
+def _verb_stem(word: str) -> str:
+    w = word.lower()
+    return _stem(_IRREGULAR.get(w, w))
+
+
+def asked_verb(question: str) -> str | None:
+    """The verb of a "how is/are X <verb>ed" question ("retried", "sent"), as a stem; None for
+    any other question. The last participle counts: in "how is a failed webhook retried" the
+    first one ("failed") describes the subject."""
+    m = _PASSIVE_HOW.match(question)
+    if m is None:
+        return None
+    words = _WORD.findall(m.group(1))
+    for w in reversed(words[1:]):  # at least one word of the subject goes first
+        lw = w.lower()
+        if lw in _IRREGULAR or (lw.endswith("ed") and len(lw) >= 5):
+            return _verb_stem(lw)
+    return None
+
+
+def uses_verb(text: str, verb: str) -> bool:
+    """Whether `text` uses `verb` (a stem, `asked_verb`'s) as a verb, and not in a denial:
+    "is retried", "we retry", "retries it" after a pronoun; not "each retry", "are never
+    retried"."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    for i, w in enumerate(words):
+        if _verb_stem(w) != verb:
+            continue
+        before = words[max(0, i - 2) : i]
+        if _NEGATION.intersection(before):
+            continue
+        if w in _IRREGULAR or w.endswith("ed") or (before and before[-1] in _BEFORE_VERB):
+            return True
+    return False
+
+
 PREMISE_KINDS = (_WANTS[0], _WANTS[2])
 
 # Weights, chosen on bench/ask_dev.json (python -m bench.ask --dev): the question's words a
@@ -327,6 +424,7 @@ W_OVERLAP = 0.5
 W_KIND = 0.25
 W_RANK = 0.1
 W_ALT = 0.3
+W_VERB = 0.15  # dev set: 0 → 36 of 40, 0.1 and 0.15 → 37, 0.2 and more → 36
 
 
 def pick(
@@ -355,6 +453,7 @@ def pick(
     defines = _DEFINES.search(question) is not None
     alternative = _ALTERNATIVE.search(question) if _WANTS[2][0].search(question) else None
     other = _whole_words(alternative.group(1)) if alternative else set()
+    verb = asked_verb(question)
     vectors = embedder.embed([question, *(context(p, h, t) for _, p, h, t in flat)])
     q, rest = vectors[0], vectors[1:]
     cos = rest @ q / (np.linalg.norm(rest, axis=1) * (np.linalg.norm(q) or 1.0) + 1e-9)
@@ -377,6 +476,8 @@ def pick(
         elif asks and not kind and len(own & wanted) * 2 >= len(wanted):
             score -= 0.3  # "why/when X": a sentence stating X gives no reason or time: the premise
             premise = True
+        if verb and not premise and uses_verb(text, verb):
+            score += W_VERB  # "how is X retried": it says how X is retried, not what a retry is
         if other and not premise and other & _whole_words(text):
             score += W_ALT  # it says something of the alternative: what is wrong with it
         if kind:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from companion.ask.answer import Answer, Passage, boilerplate, candidates, check_prose, pick
+from companion.ask.answer import (
+    Answer,
+    Passage,
+    asked_verb,
+    boilerplate,
+    candidates,
+    check_prose,
+    pick,
+    uses_verb,
+)
 from companion.embed import Embedder
 
 
@@ -152,3 +161,23 @@ def test_a_definition_answers_what_is_but_not_how(embedder: Embedder) -> None:
     plain = ("Terms", "Soft stop — restarted by pressing the green button on the north panel.")
     assert _first("how is a soft stop restarted", [entry, plain], embedder) == plain[1]
     assert _first("what is a soft stop", [entry, plain], embedder) == entry[1]
+
+
+def test_how_is_x_done_wants_the_verb_used_as_a_verb_not_the_thing_named(
+    embedder: Embedder,
+) -> None:
+    question = "how are the pump filters cleaned"
+    assert asked_verb(question) == asked_verb("how is a failed filter cleaned")  # the last one
+    assert asked_verb("how does the pump work") is None  # not "how is X <done>"
+    named = ("Filters", "A pump filter clean takes an hour with the inlet shut.")
+    done = ("Filters", "Filters are cleaned by hand with warm water.")
+    assert _first(question, [named, done], embedder) == done[1]
+    gerund = ("Filters", "Pump filter cleaning takes an hour.")
+    active = ("Filters", "We clean them by hand with warm water.")
+    assert _first(question, [gerund, active], embedder) == active[1]
+    verb = asked_verb(question)
+    assert verb is not None
+    assert not uses_verb("Filters are never cleaned while the pump runs.", verb)  # a denial
+    assert uses_verb("The night shift will clean them.", verb)
+    assert asked_verb("how are payouts sent to sellers") == asked_verb("how are payouts sent")
+    assert uses_verb("It sends one batch a day.", asked_verb("how is a batch sent") or "")
