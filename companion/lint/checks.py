@@ -187,6 +187,14 @@ def _likely(link: str, spellings: _Spellings, notes_by_path: dict[str, Note]) ->
     return f"[[{target}|{shown}]]" if note.title.casefold() != wanted else f"[[{target}]]"
 
 
+# A markdown link's target that is a web address written without `https://`: `www.` and a
+# domain, or a domain with a common top-level part and nothing that is a note's path.
+_WEB_ADDRESS = re.compile(
+    r"^(?:www\.[\w-]+(?:\.[\w-]+)+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|edu|gov))(?:/\S*)?$",
+    re.I,
+)
+
+
 def _links(given: LintInput) -> Iterator[Finding]:
     notes_by_path = {n.path: n for n in given.notes}
     names = _names(given.notes)
@@ -210,11 +218,14 @@ def _links(given: LintInput) -> Iterator[Finding]:
             first = links[0]
             likely = _likely(first.path, spellings, notes_by_path)
             todo = f"did you mean {likely}?" if likely else "write it (or correct the links)"
+            # A link by name says the name; one with a folder (`[Psychic](../Traits/Psychic.md)`)
+            # is shown as written: only a note at that path would answer it.
+            shown = first.raw if "/" in first.path else f"[[{_link_name(first.path)}]]"
             yield Finding(
                 first.source,
                 first.line,
                 "missing-page",
-                f"{len(sources)} notes link [[{_link_name(first.path)}]], which has no note: {todo}",
+                f"{len(sources)} notes link {shown}, which has no note: {todo}",
                 likely,
             )
             continue
@@ -227,6 +238,18 @@ def _links(given: LintInput) -> Iterator[Finding]:
                     "broken-link",
                     f"{link.raw} cites a source page that does not exist; if sources/ holds "
                     f"`{stem}`, `companion ingest` writes it",
+                )
+                continue
+            if link.kind == "markdown" and _WEB_ADDRESS.match(link.path):
+                # `[site](www.example.com)`: Obsidian opens a link without a scheme as a file
+                url = f"https://{link.path}"
+                yield Finding(
+                    link.source,
+                    link.line,
+                    "broken-link",
+                    f"{link.raw} resolves to no file: a web address needs its scheme "
+                    f"(Obsidian reads it as a file in the vault); write {url}",
+                    url,
                 )
                 continue
             likely = _likely(link.path, spellings, notes_by_path)

@@ -202,3 +202,39 @@ def test_citations_in_inline_code_and_comments_are_left_alone() -> None:
     )
     found = kinds(run([note(ENTITY, FULL)], texts={ENTITY: text}), "citation-format")
     assert found == []
+
+
+def test_a_web_address_without_its_scheme_is_told_to_get_one() -> None:
+    found = run(
+        [note("CONTRIBUTING.md")],
+        [
+            Link(
+                "CONTRIBUTING.md",
+                "[the site](www.13thagesrd.com)",
+                "www.13thagesrd.com",
+                None,
+                "markdown",
+                7,
+                None,
+                False,
+            ),
+            Link(
+                "CONTRIBUTING.md", "[notes](notes.md)", "notes.md", None, "markdown", 8, None, False
+            ),
+        ],
+    )
+    broken = kinds(found, "broken-link")
+    assert broken[0].fix == "https://www.13thagesrd.com"
+    assert "a web address needs its scheme" in broken[0].message
+    assert broken[1].fix is None and "web address" not in broken[1].message  # a file, as written
+
+
+def test_a_missing_page_linked_by_path_is_shown_as_written() -> None:
+    notes = [note(f"spells/n{i}.md") for i in range(3)]
+    raw = "[Psychic](../Traits/Psychic.md)"
+    links = [
+        Link(f"spells/n{i}.md", raw, "../Traits/Psychic.md", None, "markdown", 3, None, False)
+        for i in range(3)
+    ]
+    (found,) = kinds(run(notes, links), "missing-page")
+    assert found.message.startswith(f"3 notes link {raw}, which has no note")
