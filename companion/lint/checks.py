@@ -40,6 +40,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from companion.config import Schema
 from companion.conflicts.callouts import callouts
 from companion.store.rows import LinkLine
@@ -151,7 +153,12 @@ def _link_name(path: str) -> str:
 class _Spellings:
     """The names a broken link could have meant, looked up by exact name, then by a close
     spelling (`difflib`, ratio ≥ 0.85) among names of about its length with its first letter:
-    a typo keeps both, and 10,000 names are not compared with every broken link."""
+    a typo keeps both, and 10,000 names are not compared with every broken link. Before
+    `difflib`, a bound it cannot beat: its ratio counts matching characters, never more than
+    the two names' characters in common, so a name sharing too few (counted in a small array per
+    name, all of a bucket at once) is left out — the same answers, a fraction of the work."""
+
+    CUTOFF = 0.85
 
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
@@ -159,7 +166,20 @@ class _Spellings:
         for name in names:
             if name:
                 self.buckets[(name[0], len(name))].append(name)
+        self.counts: dict[tuple[str, int], np.ndarray] = {}  # a bucket's names' characters
         self.seen: dict[str, str | None] = {}
+
+    def _close(self, wanted: str, key: tuple[str, int]) -> list[str]:
+        """The names of bucket `key` whose characters in common with `wanted` leave room for
+        the cutoff."""
+        pool = self.buckets.get(key, [])
+        if not pool:
+            return []
+        if key not in self.counts:
+            self.counts[key] = np.stack([_characters(n) for n in pool])
+        common = np.minimum(self.counts[key], _characters(wanted)).sum(axis=1)
+        room = 2.0 * common >= self.CUTOFF * (len(wanted) + key[1]) - 1e-9
+        return [n for n, ok in zip(pool, room.tolist(), strict=True) if ok]
 
     def find(self, wanted: str) -> str | None:
         if wanted in self.names:
@@ -168,11 +188,19 @@ class _Spellings:
             pool = [
                 n
                 for size in range(len(wanted) - 3, len(wanted) + 4)
-                for n in self.buckets.get((wanted[:1], size), ())
+                for n in self._close(wanted, (wanted[:1], size))
             ]
-            close = difflib.get_close_matches(wanted, pool, n=1, cutoff=0.85)
+            close = difflib.get_close_matches(wanted, pool, n=1, cutoff=self.CUTOFF)
             self.seen[wanted] = self.names[close[0]] if close else None
         return self.seen[wanted]
+
+
+_SLOTS = 64  # characters counted modulo this: two sharing a slot only raise the bound
+
+
+def _characters(name: str) -> np.ndarray:
+    codes = np.frombuffer(name.encode("utf-32-le"), dtype=np.uint32) % _SLOTS
+    return np.bincount(codes, minlength=_SLOTS).astype(np.int32)
 
 
 def _likely(link: str, spellings: _Spellings, notes_by_path: dict[str, Note]) -> str | None:
