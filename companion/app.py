@@ -276,11 +276,14 @@ class Companion:
     # -- the writer lock ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def writing(self, role: str, *, vault: bool = True) -> Iterator[None]:
+    def writing(
+        self, role: str, *, vault: bool = True, wait: float | None = None
+    ) -> Iterator[None]:
         """Hold the writer lock for one operation: the state folder's lock and — for an
         operation that writes to the vault (`vault`) — the vault's lease. Already held: nothing
         to take (the lease is checked, so a writer that lost it stops). A process holding only
-        the state folder's lock (a read-only daemon) is refused vault writes, naming the owner."""
+        the state folder's lock (a read-only daemon) is refused vault writes, naming the owner.
+        `wait`: how long to wait for another writer (default `lock_wait`), then `WriterBusy`."""
         lock = self._lock
         if lock.state_held:
             if not vault or lock.held or lock.lost:
@@ -299,7 +302,7 @@ class Companion:
                 if lock.lease is not None:
                     lock.lease.release()
             return
-        lock.acquire(role, wait=self.lock_wait, lease=vault)
+        lock.acquire(role, wait=self.lock_wait if wait is None else wait, lease=vault)
         try:
             yield
         finally:
@@ -1537,6 +1540,11 @@ class Companion:
                 + "; give the vault path of the one you mean",
                 owners,
             )
+        if link.startswith("/") or ".." in link.replace("\\", "/").split("/"):
+            raise NoteNotFound(
+                f"{name!r} leads outside the vault {self.settings.vault}: companion reads only "
+                "the vault's notes (give a vault path or a note's name)"
+            )
         raise NoteNotFound(
             f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
         )
@@ -1698,8 +1706,33 @@ class Companion:
             "## Follow-up\nYour own notes on this answer (outside the markers).\n"
         )
         cited = list(dict.fromkeys(f"[[{p.path.removesuffix('.md')}]]" for p in answer.cited()))
-        change = PageChange(body, {"question": answer.question}, {"sources": cited}, {})
-        self.update(rel, None, change, create=True, now=now)
+        if not os.path.lexists(self.settings.vault / rel):
+            change = PageChange(body, {"question": answer.question}, {"sources": cited}, {})
+            self.update(rel, None, change, create=True, now=now)
+            return rel
+        # Asked again: the page's answer region gets the new answer and `sources` its citations,
+        # one versioned write; the person's follow-up notes outside the region stay as they are.
+        from companion.lint.checks import body_start
+        from companion.write.atomic import read_regular
+        from companion.write.regions import set_region
+
+        self._bump_waiting([rel], "companion ask --save")  # a person's edit: its own version
+        with self._reading() as store:
+            info = store.pages.get(rel)
+        data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
+        if data is None or info is None:
+            raise NoteNotFound(f"{rel} is not a note companion can read: no answer written")
+        text = data.decode("utf-8")
+        text = set_region(text, "answer", answer.markdown(), rel)
+        held = _json_dict(info.properties).get("sources")
+        held_list = [str(x) for x in held] if isinstance(held, list) else []
+        change = PageChange(
+            text[body_start(text) :],
+            {"question": answer.question},
+            {"sources": [c for c in cited if c not in held_list]},
+            {"sources": [h for h in held_list if h not in cited]},
+        )
+        self.update(rel, info.version or 0, change, now=now)
         return rel
 
     # -- lint -------------------------------------------------------------------------------------
@@ -1709,16 +1742,36 @@ class Companion:
         text; with `fix`, apply the safe fixes — each page one versioned compare-and-swap write,
         the run one log.md entry naming the pages — and check again. The run's counts and time
         are kept for `status`."""
+        from companion.errors import WriterBusy
+
         started = time.perf_counter()
+        if not self.live:
+            # The links and names come from the index: a one-shot run brings it in line with
+            # the vault first (the index only; nothing in the vault is written), as the daemon
+            # keeps it. Another writer busy with the index: its last state is checked, without
+            # waiting (a read never waits for a write).
+            try:
+                with self.writing("companion lint", vault=False, wait=0.0):
+                    self.sync()
+            except WriterBusy:
+                pass
         findings = self._lint_findings()
         fixed: list[str] = []
         skipped: list[str] = []
         if fix and any(f.fixable for f in findings):
+            managed = {
+                f.path for f in findings if f.fixable and self.settings.schema.is_managed(f.path)
+            }
+            if self._bump_waiting(sorted(managed), "companion lint --fix"):
+                findings = self._lint_findings()  # their lines and versions as they are now
             fixed, skipped = self._lint_fix(findings, now)
             findings = self._lint_findings()
         report = LintReport(findings, fixed, time.perf_counter() - started, skipped, fix)
-        with self.writing("companion lint", vault=False):
-            self.store.meta.set("last_lint", json.dumps(report.summary()))
+        try:
+            with self.writing("companion lint", vault=False, wait=0.0 if not fix else None):
+                self.store.meta.set("last_lint", json.dumps(report.summary()))
+        except WriterBusy:
+            pass  # status shows the run before; this one's findings are in the report
         return report
 
     def _lint_findings(self) -> list[Finding]:
@@ -1754,6 +1807,20 @@ class Companion:
                 orphans,
             )
         )  # fmt: skip
+
+    def _bump_waiting(self, pages: list[str], role: str) -> bool:
+        """Managed `pages` a person edited without a version bump get their bump now (as
+        `update` gives it), so a compare-and-swap that companion computes from their text now
+        is on the version that text has; True when any page was bumped."""
+        bumped = False
+        with self.writing(role):
+            self.sync_paths(pages, force=True)  # a last save the index has not seen yet
+            states = self.store.pages.file_states(pages)
+            for path in pages:
+                state = states.get(path)
+                if state is not None and state.unversioned:
+                    bumped = not isinstance(self.bump(path), str) or bumped
+        return bumped
 
     def _lint_fix(
         self, findings: list[Finding], now: datetime | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -460,14 +461,16 @@ def conflicts(
 
 
 def _remaining(daemon: dict[str, Any]) -> list[str]:
-    """What a daemon's status says is left to do, as phrases ("1,204 chunks to embed")."""
+    """What a daemon's status says is left before its index is current, as phrases ("1,204
+    chunks to embed"). A person's edit waiting for its version bump is not: the index holds its
+    text already, and the bump waits by design until the page has been quiet for minutes (when
+    it is due, it is a write under way)."""
     queue = daemon.get("queue") or {}
     out = []
     for key, what in (
         ("events", "events to read"),
         ("writing", "write under way"),
         ("waiting_to_settle", "edits settling"),
-        ("bumps", "versions to bump"),
         ("embedding", "chunks to embed"),
     ):
         if queue.get(key):
@@ -484,6 +487,7 @@ def _wait_until_current(vault: str | None, state_dir: str | None, timeout: float
 
     state = resolve_state_dir(find_vault(vault, Path.cwd()), state_dir)
     started = last = time.monotonic()
+    said: list[str] = []
     while True:
         daemon = client.request(state, "status")
         if daemon is None:
@@ -503,7 +507,9 @@ def _wait_until_current(vault: str | None, state_dir: str | None, timeout: float
         if timeout is not None and now - started >= timeout:
             echo(f"still not current after {timeout:g}s: {', '.join(left)}", err=True)
             sys.exit(1)
-        if now - last >= 2.0:
+        # Say what it waits for when that changes (the numbers aside), else every 10 s.
+        shape = [re.sub(r"[\d,]+ ", "", phrase) for phrase in left]
+        if shape != said or now - last >= 10.0:
             echo(f"waiting: {', '.join(left)}", err=True)
-            last = now
+            said, last = shape, now
         time.sleep(0.25)

@@ -80,7 +80,7 @@ def watch(
 )
 def mcp(vault_opt: str | None, state_dir: str | None, allow_import: tuple[str, ...]) -> None:
     """Serve the vault to AI agents over MCP (stdio): search, read, update, add_source,
-    conflicts, status; index.md, SYSTEM.md and CONFLICT.md as resources.
+    conflicts, lint, ask, status; index.md, SYSTEM.md and CONFLICT.md as resources.
 
     \b
     Examples:

@@ -114,3 +114,25 @@ def test_fix_keeps_a_crlf_pages_line_endings_and_refuses_a_link_to_a_persons_not
     assert b"([[wiki/sources/spec]])." in fixed
     assert (vault / "people/Ravi.md").read_bytes() == person  # behind the link: a person's note
     assert any(x.startswith("wiki/concepts/Ravi.md: ") for x in result["not_fixed"])
+
+
+def test_a_one_shot_lint_sees_edits_since_the_last_index_and_fixes_a_page_a_person_just_edited(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    # Edits after the last index, no daemon: a new broken link in a person's note, and a
+    # person's edit of the managed page (no version bump) that leaves its citations unfixed.
+    write(vault, NOTE, NOTE_TEXT + "And [[Nowhere Yet]].\n")
+    edited = TEXT.replace("The broker the yard's", "The broker (edited by hand) the yard's")
+    write(vault, PAGE, edited)
+    result = _lint(vault, state, "--fix")
+    assert result["not_fixed"] == [], result["not_fixed"]
+    assert result["fixed"] == [PAGE]
+    text = (vault / PAGE).read_text(encoding="utf-8")
+    assert "(edited by hand)" in text  # the person's words kept
+    assert "version: 4" in text  # 2 → 3 for the person's edit, 3 → 4 for the fix
+    assert "- Kestrel keeps messages for 9 days ([[wiki/sources/spec]])." in text
+    log = (vault / "log.md").read_text(encoding="utf-8")
+    assert f"`{PAGE}` version 2 → 3" in log and "lint | fixed 1 page" in log
+    broken = {f["message"].split(" resolves")[0] for f in result["findings"]}
+    assert "[[Nowhere Yet]]" in broken  # seen without `companion index` first

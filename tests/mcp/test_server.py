@@ -252,6 +252,7 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
                 ("ssh", "add_source", {"path": "~/.ssh/id_rsa"}),
                 ("format", "add_source", {"name": "tool.exe", "text": "MZ"}),
                 ("missing", "read", {"page": "No Such Note"}),
+                ("read-out", "read", {"page": "../../etc/passwd"}),
             ):
                 out[name] = (await call(s, tool, **args)).get("error", "")
             return out
@@ -259,6 +260,7 @@ def test_hostile_arguments_are_clear_errors_and_change_nothing(
     before = vault.files()
     errors = run(go())
     assert "outside the vault" in errors["dotdot"]
+    assert "leads outside the vault" in errors["read-out"]
     assert "not a managed page" in errors["person"]
     assert "over the" in errors["huge"] and "limit" in errors["huge"]
     assert "version" in errors["key"]
