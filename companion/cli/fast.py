@@ -212,7 +212,10 @@ def _search_in_process(opts: dict[str, Any]) -> bool:
         return False
     footer = search_footer("bm25", "in process", started)
     if not hits:
-        print(nothing_matched(opts["query"], "bm25", opts["min_score"]), file=sys.stderr)
+        print(
+            nothing_matched(opts["query"], "bm25", opts["min_score"], in_process=True),
+            file=sys.stderr,
+        )
     if hits or opts["as_json"]:
         echo(render_hits(hits, as_json=opts["as_json"], explain=opts["explain"], footer=footer))
     return True

@@ -55,15 +55,23 @@ def render_hits(
     return "\n".join(lines)
 
 
-def nothing_matched(query: str, mode: str, min_score: float | None) -> str:
-    """What stderr says when a search lists nothing (it still exits 0)."""
+def nothing_matched(
+    query: str, mode: str, min_score: float | None, *, in_process: bool = False
+) -> str:
+    """What stderr says when a search lists nothing (it still exits 0). `in_process`: no daemon
+    keeps the index current, so edits since the last index run are not in it — said too."""
     shown = query if len(query) <= 60 else query[:59] + "…"
+    stale = (
+        "; no daemon is running, so edits since the last `companion index` are not searched"
+        if in_process
+        else ""
+    )
     if mode == "bm25":
-        return f"nothing matched {shown!r}: no note holds its words"
+        return f"nothing matched {shown!r}: no note holds its words{stale}"
     floor = "the model's floor" if min_score is None else f"{min_score:g}"
     return (
         f"nothing matched {shown!r}: no note holds its words and none is close in meaning "
-        f"(cosine below {floor}; --min-score 0 lists the nearest anyway)"
+        f"(cosine below {floor}; --min-score 0 lists the nearest anyway){stale}"
     )
 
 

@@ -147,7 +147,7 @@ def search(
         echo(partial, err=True)
     footer = search_footer(used, where, started)
     if not hits:
-        echo(nothing_matched(query, used, min_score), err=True)
+        echo(nothing_matched(query, used, min_score, in_process=remote is None), err=True)
     if files and not as_json:
         for hit in hits:
             echo(hit["path"])

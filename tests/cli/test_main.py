@@ -148,10 +148,13 @@ def test_a_query_nothing_matches_lists_nothing_and_says_so_on_stderr(
     assert words.returncode == 0, words.stderr
     assert words.stdout == ""
     assert "nothing matched 'zzzzqqqxx': no note holds its words" in words.stderr
+    # no daemon keeps this index current: the answer says it may miss recent edits
+    assert "no daemon is running, so edits since the last `companion index`" in words.stderr
     meaning = run("search", "zzzzqqqxx", "--json", "--min-score", "0.95", *where)
     assert meaning.returncode == 0, meaning.stderr
     assert json.loads(meaning.stdout) == []
     assert "none is close in meaning (cosine below 0.95" in meaning.stderr
+    assert "no daemon is running" in meaning.stderr
     assert run("search", "x", "--min-score", "2", *where).returncode == 2  # out of range
 
 
