@@ -152,6 +152,7 @@ class LintReport:
     seconds: float
     skipped: list[str] = field(default_factory=list)  # `path: why` a fix was not written
     fix_run: bool = False
+    note: str | None = None  # the index is older than the vault (a one-shot run says so)
 
     def summary(self) -> dict[str, Any]:
         from companion.lint.checks import counts
@@ -169,6 +170,7 @@ class LintReport:
             "fixed": self.fixed,
             "not_fixed": self.skipped,
             "fix_run": self.fix_run,
+            "note": self.note,
             "findings": [f.as_json() for f in self.findings],
         }
 
@@ -1512,16 +1514,41 @@ class Companion:
         else an alias (or title) exactly one note holds, case-insensitively — lookups accept
         aliases, though a wikilink never resolves one. `NoteNotFound` when nothing answers,
         `AmbiguousName` (with the candidates) when several notes do."""
+        import posixpath
+
         from companion.errors import AmbiguousName
         from companion.markdown.resolve import Resolver
 
         self.require_index()
+        link = name.strip().removeprefix("[[").removesuffix("]]").split("|", 1)[0]
+        link = link.split("#", 1)[0].strip()
+        # A path is taken as the vault path it names: an absolute one inside the vault, or one
+        # with `..` that stays inside; one that leaves the vault names no note of it.
+        outside = False
+        if link.startswith("/") or ".." in link.replace("\\", "/").split("/"):
+            absolute = Path(link) if link.startswith("/") else None
+            if absolute is not None:
+                inside = [
+                    absolute.relative_to(root).as_posix()
+                    for root in (self.settings.vault, self.settings.vault.resolve())
+                    if absolute.is_relative_to(root)
+                ]
+                outside = not inside
+                link = inside[0] if inside else link
+            if not outside:
+                link = posixpath.normpath(link.replace("\\", "/"))
+                outside = link == ".." or link.startswith("../")
+            if outside:
+                raise NoteNotFound(
+                    f"{name!r} leads outside the vault {self.settings.vault}: companion reads "
+                    "only the vault's notes (give a vault path or a note's name)"
+                )
         with self._reading() as store:
             paths = store.pages.paths()
             if name in paths:
                 return name
-            link = name.strip().removeprefix("[[").removesuffix("]]").split("|", 1)[0]
-            link = link.split("#", 1)[0].strip()
+            if link in paths:
+                return link
             found = Resolver(paths).resolve(link, "") if link else None
             if found is not None and found.target is not None:
                 return found.target
@@ -1539,11 +1566,6 @@ class Companion:
                 + ", ".join(owners)
                 + "; give the vault path of the one you mean",
                 owners,
-            )
-        if link.startswith("/") or ".." in link.replace("\\", "/").split("/"):
-            raise NoteNotFound(
-                f"{name!r} leads outside the vault {self.settings.vault}: companion reads only "
-                "the vault's notes (give a vault path or a note's name)"
             )
         raise NoteNotFound(
             f"no note named {name!r} in {self.settings.vault}; try `companion search {name!r}`"
@@ -1706,33 +1728,16 @@ class Companion:
             "## Follow-up\nYour own notes on this answer (outside the markers).\n"
         )
         cited = list(dict.fromkeys(f"[[{p.path.removesuffix('.md')}]]" for p in answer.cited()))
-        if not os.path.lexists(self.settings.vault / rel):
-            change = PageChange(body, {"question": answer.question}, {"sources": cited}, {})
-            self.update(rel, None, change, create=True, now=now)
-            return rel
-        # Asked again: the page's answer region gets the new answer and `sources` its citations,
-        # one versioned write; the person's follow-up notes outside the region stay as they are.
-        from companion.lint.checks import body_start
-        from companion.write.atomic import read_regular
-        from companion.write.regions import set_region
+        if os.path.lexists(self.settings.vault / rel):
+            from companion.errors import VersionConflict
 
-        self._bump_waiting([rel], "companion ask --save")  # a person's edit: its own version
-        with self._reading() as store:
-            info = store.pages.get(rel)
-        data = read_regular(self.settings.vault, rel, self.settings.max_note_bytes)
-        if data is None or info is None:
-            raise NoteNotFound(f"{rel} is not a note companion can read: no answer written")
-        text = data.decode("utf-8")
-        text = set_region(text, "answer", answer.markdown(), rel)
-        held = _json_dict(info.properties).get("sources")
-        held_list = [str(x) for x in held] if isinstance(held, list) else []
-        change = PageChange(
-            text[body_start(text) :],
-            {"question": answer.question},
-            {"sources": [c for c in cited if c not in held_list]},
-            {"sources": [h for h in held_list if h not in cited]},
-        )
-        self.update(rel, info.version or 0, change, now=now)
+            # The page may hold the person's follow-up and edits: it is never rewritten.
+            raise VersionConflict(
+                f"an answer to this question is saved already: {rel}. Nothing written; "
+                "read it (`companion read`), or delete or rename that page to save a new answer"
+            )
+        change = PageChange(body, {"question": answer.question}, {"sources": cited}, {})
+        self.update(rel, None, change, create=True, now=now)
         return rel
 
     # -- lint -------------------------------------------------------------------------------------
@@ -1745,16 +1750,26 @@ class Companion:
         from companion.errors import WriterBusy
 
         started = time.perf_counter()
-        if not self.live:
-            # The links and names come from the index: a one-shot run brings it in line with
-            # the vault first (the index only; nothing in the vault is written), as the daemon
-            # keeps it. Another writer busy with the index: its last state is checked, without
-            # waiting (a read never waits for a write).
-            try:
-                with self.writing("companion lint", vault=False, wait=0.0):
-                    self.sync()
-            except WriterBusy:
-                pass
+        note = None
+        if fix and not self.live:
+            # A write: like `update`, a one-shot run first indexes what changed since the last
+            # run (and versions people's edits), so the fixes are computed from the vault as
+            # it is.
+            with self.writing("companion lint --fix"):
+                self.index(embed=False)
+        elif not self.live:
+            # A read checks the index as it stands (nothing is written, no lock is waited for)
+            # and says when the vault has moved on since.
+            from companion.sync.reconcile import changed_since
+
+            with self._reading() as store:
+                moved = changed_since(self.settings, store)
+            if moved:
+                note = (
+                    f"{moved:,} file{'s' if moved != 1 else ''} changed since the last index run "
+                    "and no daemon is running: these findings are from the index as it was; "
+                    "run `companion index` (or keep `companion watch` running) to include them"
+                )
         findings = self._lint_findings()
         fixed: list[str] = []
         skipped: list[str] = []
@@ -1762,11 +1777,17 @@ class Companion:
             managed = {
                 f.path for f in findings if f.fixable and self.settings.schema.is_managed(f.path)
             }
-            if self._bump_waiting(sorted(managed), "companion lint --fix"):
+            bumped, refused = self._bump_waiting(sorted(managed), "companion lint --fix")
+            skipped.extend(refused)
+            if bumped:
                 findings = self._lint_findings()  # their lines and versions as they are now
-            fixed, skipped = self._lint_fix(findings, now)
+            fixed, not_written = self._lint_fix(
+                [f for f in findings if f.path not in {r.partition(": ")[0] for r in refused}],
+                now,
+            )
+            skipped.extend(not_written)
             findings = self._lint_findings()
-        report = LintReport(findings, fixed, time.perf_counter() - started, skipped, fix)
+        report = LintReport(findings, fixed, time.perf_counter() - started, skipped, fix, note)
         try:
             with self.writing("companion lint", vault=False, wait=0.0 if not fix else None):
                 self.store.meta.set("last_lint", json.dumps(report.summary()))
@@ -1808,26 +1829,34 @@ class Companion:
             )
         )  # fmt: skip
 
-    def _bump_waiting(self, pages: list[str], role: str) -> bool:
+    def _bump_waiting(self, pages: list[str], role: str) -> tuple[bool, list[str]]:
         """Managed `pages` a person edited without a version bump get their bump now (as
         `update` gives it), so a compare-and-swap that companion computes from their text now
-        is on the version that text has; True when any page was bumped."""
+        is on the version that text has. Returns whether any page was bumped, and `path: why`
+        for each page that cannot be (it is then not written at all)."""
+        from companion.errors import CompanionError
+
         bumped = False
+        refused: list[str] = []
         with self.writing(role):
             self.sync_paths(pages, force=True)  # a last save the index has not seen yet
             states = self.store.pages.file_states(pages)
             for path in pages:
                 state = states.get(path)
-                if state is not None and state.unversioned:
+                if state is None or not state.unversioned:
+                    continue
+                try:
                     bumped = not isinstance(self.bump(path), str) or bumped
-        return bumped
+                except CompanionError as exc:
+                    refused.append(f"{path}: {exc}")
+        return bumped, refused
 
     def _lint_fix(
         self, findings: list[Finding], now: datetime | None
     ) -> tuple[list[str], list[str]]:
         """Each page's safe fixes as one update (CAS on the version read now): the pages fixed,
         and `path: why` for each page whose fixes could not be written."""
-        from companion.lint.checks import body_start
+        from companion.markdown.parse import parse_note
         from companion.write.pages import PageChange
         from companion.write.wiki import cited_sources
 
@@ -1840,7 +1869,12 @@ class Companion:
         for path, fixes in sorted(by_page.items()):
             with self._reading() as store:
                 info = store.pages.get(path)
-            text = (self.settings.vault / path).read_bytes().decode("utf-8")
+            data = (self.settings.vault / path).read_bytes()
+            try:
+                text = data.decode("utf-8").removeprefix("\ufeff")  # as the parser reads it
+            except UnicodeDecodeError:
+                skipped.append(f"{path}: not valid UTF-8; nothing written")
+                continue
             lines = text.split("\n")
             add: dict[str, list[str]] = {}
             remove: dict[str, list[str]] = {}
@@ -1848,11 +1882,13 @@ class Companion:
                 if f.kind == "citation-format" and f.fix is not None and 0 < f.line <= len(lines):
                     lines[f.line - 1] = f.fix + ("\r" if lines[f.line - 1].endswith("\r") else "")
             new_text = "\n".join(lines)
-            # The body as the file holds it (its line endings kept), after the fixes above.
-            body = new_text[body_start(new_text) :] if new_text != text else None
+            # The body as the file holds it (its line endings kept), after the fixes above,
+            # cut where the parser (and so the write) puts the end of the frontmatter.
+            start = parse_note(new_text.encode("utf-8"), path).body_start
+            body = new_text[start:] if new_text != text else None
             if body is not None or any(f.kind == "sources-mismatch" for f in fixes):
                 # The citations as they stand after the fixes: what `sources` must list.
-                wanted = [f"[[{s}]]" for s in cited_sources(new_text[body_start(new_text) :])]
+                wanted = [f"[[{s}]]" for s in cited_sources(new_text[start:])]
                 held = _json_dict(info.properties if info else "{}").get("sources")
                 held_list = [str(x) for x in held] if isinstance(held, list) else []
                 add["sources"] = [w for w in wanted if w not in held_list]

@@ -377,7 +377,14 @@ _BEFORE_VERB = frozenset(
     always usually automatically is are was were be been being""",
     )
 )
-_NEGATION = frozenset({"not", "never", "no", "cannot", "nor"})
+# `t` is what is left of n't ("aren't" reads as "aren", "t").
+_NEGATION = frozenset({"not", "never", "no", "cannot", "nor", "t"})
+# Participles written like their verb ("how is the file read"): a verb only after a word that
+# puts one there, never by their form.
+_SAME_FORM = frozenset({"read", "set", "put", "cut", "run", "shut", "split", "spread", "let"})
+# Where the question's own clause ends: "how is a payment retried when the card expired" asks
+# about retrying.
+_CLAUSE_END = re.compile(r"\b(?:when|if|after|before|because|while|since|until|once|unless)\b")
 
 
 def _verb_stem(word: str) -> str:
@@ -392,11 +399,11 @@ def asked_verb(question: str) -> str | None:
     m = _PASSIVE_HOW.match(question)
     if m is None:
         return None
-    words = _WORD.findall(m.group(1))
+    clause = _CLAUSE_END.split(m.group(1).lower(), maxsplit=1)[0]
+    words = _WORD.findall(clause)
     for w in reversed(words[1:]):  # at least one word of the subject goes first
-        lw = w.lower()
-        if lw in _IRREGULAR or (lw.endswith("ed") and len(lw) >= 5):
-            return _verb_stem(lw)
+        if w in _IRREGULAR or w in _SAME_FORM or (w.endswith("ed") and len(w) >= 5):
+            return _verb_stem(w)
     return None
 
 
@@ -411,7 +418,8 @@ def uses_verb(text: str, verb: str) -> bool:
         before = words[max(0, i - 2) : i]
         if _NEGATION.intersection(before):
             continue
-        if w in _IRREGULAR or w.endswith("ed") or (before and before[-1] in _BEFORE_VERB):
+        formed = w not in _SAME_FORM and (w in _IRREGULAR or w.endswith("ed"))
+        if formed or (before and before[-1] in _BEFORE_VERB):
             return True
     return False
 

@@ -196,4 +196,6 @@ def render_lint(result: dict[str, Any]) -> str:
     fixable = sum(1 for f in result["findings"] if f.get("fixable"))
     if fixable and not result.get("fix_run"):
         lines.append(f"{fixable} can be fixed safely: run `companion lint --fix`")
+    if result.get("note"):
+        lines.append(f"note: {result['note']}")
     return "\n".join(lines)

@@ -216,9 +216,11 @@ def _likely(link: str, spellings: _Spellings, notes_by_path: dict[str, Note]) ->
 
 
 # A markdown link's target that is a web address written without `https://`: `www.` and a
-# domain, or a domain with a common top-level part and nothing that is a note's path.
+# domain, or a domain with a common top-level part followed by a path (`github.com/x/y`). A bare
+# `plan.org` may be a file (an org-mode note), so it is not taken for one.
 _WEB_ADDRESS = re.compile(
-    r"^(?:www\.[\w-]+(?:\.[\w-]+)+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|edu|gov))(?:/\S*)?$",
+    r"^(?:www\.[\w-]+(?:\.[\w-]+)+(?:/\S*)?"
+    r"|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|edu|gov)/\S*)$",
     re.I,
 )
 
@@ -248,7 +250,8 @@ def _links(given: LintInput) -> Iterator[Finding]:
             todo = f"did you mean {likely}?" if likely else "write it (or correct the links)"
             # A link by name says the name; one with a folder (`[Psychic](../Traits/Psychic.md)`)
             # is shown as written: only a note at that path would answer it.
-            shown = first.raw if "/" in first.path else f"[[{_link_name(first.path)}]]"
+            same = len({x.path for x in links}) == 1
+            shown = first.raw if "/" in first.path and same else f"[[{_link_name(first.path)}]]"
             yield Finding(
                 first.source,
                 first.line,

@@ -176,6 +176,31 @@ def sync_vault(
     return report
 
 
+def changed_since(settings: Settings, store: Store) -> int:
+    """How many files differ from the index by their stat (added, changed or gone): the walk
+    of `sync_vault` alone, nothing read, hashed or written — for a reader that checks the index
+    as it is and should say when the vault has moved on."""
+    rules = IgnoreRules.load(settings.vault)
+    scanned = walk(settings.vault, rules, skip=_state_inside(settings))
+    known = store.pages.file_states()
+    current = {f.path: f for f in scanned.files}
+    changed = sum(
+        1
+        for f in scanned.files
+        if f.path not in known
+        or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
+    )
+    gone = sum(
+        1
+        for path in known
+        if path not in current
+        and not any(
+            folder == "" or path.startswith(folder + "/") for folder in scanned.unknown_dirs
+        )
+    )
+    return changed + gone
+
+
 def sync_paths(
     settings: Settings,
     store: Store,

@@ -32,6 +32,7 @@ from companion.errors import (
     NoteNotFound,
     NotManaged,
     OutsideVault,
+    SkippedFile,
     UnreadableFile,
     VersionConflict,
 )
@@ -197,6 +198,13 @@ def _read_bytes(settings: Settings, rel: str) -> tuple[Path, bytes]:
 
 def _parse_page(rel: str, target: Path, data: bytes) -> _Page:
     note = parse_note(data, rel)
+    bad = next((p for p in note.problems if p.code == "utf8"), None)
+    if bad is not None:
+        # Decoding replaced bytes it could not read: writing the text back would change them.
+        raise SkippedFile(
+            f"{rel} is not valid UTF-8 ({bad.message}); companion does not rewrite bytes it "
+            "cannot read. Nothing written"
+        )
     if any(p.code == "yaml" for p in note.problems):
         raise MalformedFrontmatter(
             f"{rel} has malformed frontmatter; fix it before updating. Nothing written"
@@ -411,6 +419,10 @@ def bump_in_place(settings: Settings, rel: str, indexed_hash: str, floor: int = 
     None when the file no longer holds the bytes the index saw (it is being edited: bump it after
     the next sync); `CompanionError` when it cannot be bumped at all."""
     what = f"not bumping {rel}"
+    try:
+        check_writable(settings, rel)  # a link in wiki/ to a person's note: theirs, never bumped
+    except NotManaged as exc:
+        raise NotManaged(f"{what}: {exc}") from None
     try:
         target, data = _read_bytes(settings, rel)
     except OutsideVault:

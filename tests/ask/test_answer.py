@@ -181,3 +181,12 @@ def test_how_is_x_done_wants_the_verb_used_as_a_verb_not_the_thing_named(
     assert uses_verb("The night shift will clean them.", verb)
     assert asked_verb("how are payouts sent to sellers") == asked_verb("how are payouts sent")
     assert uses_verb("It sends one batch a day.", asked_verb("how is a batch sent") or "")
+    assert not uses_verb("Payments aren't retried by us.", asked_verb("how is X retried") or "")
+    # the question's own clause: "when the card expired" says when, not what is done
+    assert asked_verb("how is a payment retried when the card expired") == asked_verb(
+        "how is a payment retried"
+    )
+    read = asked_verb("how is the settlement file read")
+    assert read is not None
+    assert uses_verb("The job will read it at 03:00.", read)
+    assert not uses_verb("A read of the file takes a minute.", read)  # the noun

@@ -89,6 +89,13 @@ def test_links_read_heading_and_files_answer_as_an_agent_needs(
     missing = run("read", "Retry Policy", "--heading", "Nope", *where)
     assert missing.returncode == 1
     assert "has no heading 'Nope' (its headings: 'What we retry'" in missing.stderr
+    # a path is the vault path it names: absolute inside the vault, or with `..` staying in it
+    for inside in (str(vault / "Home.md"), "services/../Home", "Home"):
+        got = run("read", inside, "--json", *where)
+        assert got.returncode == 0, (inside, got.stderr)
+        assert json.loads(got.stdout)["path"] == "Home.md"
+    out_of = run("read", "../../etc/passwd", *where)
+    assert out_of.returncode == 1 and "leads outside the vault" in out_of.stderr
     files = run("search", "retries", "--files", "--folder", "services", *where)
     assert files.returncode == 0, files.stderr
     assert files.stdout.splitlines()[0] == "services/payments/Retry Policy.md"

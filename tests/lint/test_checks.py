@@ -221,12 +221,16 @@ def test_a_web_address_without_its_scheme_is_told_to_get_one() -> None:
             Link(
                 "CONTRIBUTING.md", "[notes](notes.md)", "notes.md", None, "markdown", 8, None, False
             ),
+            Link(
+                "CONTRIBUTING.md", "[plan](plan.org)", "plan.org", None, "markdown", 9, None, False
+            ),
         ],
     )
     broken = kinds(found, "broken-link")
     assert broken[0].fix == "https://www.13thagesrd.com"
     assert "a web address needs its scheme" in broken[0].message
     assert broken[1].fix is None and "web address" not in broken[1].message  # a file, as written
+    assert "web address" not in broken[2].message  # `plan.org` may be an org-mode file
 
 
 def test_a_missing_page_linked_by_path_is_shown_as_written() -> None:
@@ -238,3 +242,7 @@ def test_a_missing_page_linked_by_path_is_shown_as_written() -> None:
     ]
     (found,) = kinds(run(notes, links), "missing-page")
     assert found.message.startswith(f"3 notes link {raw}, which has no note")
+    # links of one name to different places: the name, not one of them
+    mixed = [*links[:2], link("spells/n2.md", "Psychic", None)]
+    (named,) = kinds(run(notes, mixed), "missing-page")
+    assert named.message.startswith("3 notes link [[Psychic]], which has no note")

@@ -136,3 +136,59 @@ def test_a_one_shot_lint_sees_edits_since_the_last_index_and_fixes_a_page_a_pers
     assert f"`{PAGE}` version 2 → 3" in log and "lint | fixed 1 page" in log
     broken = {f["message"].split(" resolves")[0] for f in result["findings"]}
     assert "[[Nowhere Yet]]" in broken  # seen without `companion index` first
+
+
+def test_a_plain_lint_writes_nothing_and_says_when_the_vault_moved_on_since_the_index(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    write(vault, NOTE, NOTE_TEXT + "And [[Nowhere Yet]].\n")
+    before = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
+    result = _lint(vault, state)
+    assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == before
+    assert result["note"].startswith("1 file changed since the last index run")
+    assert "[[Nowhere Yet]]" not in json.dumps(result["findings"])  # the index as it was
+    assert run_cli("index", str(vault), "--state-dir", str(state), env=ENV).returncode == 0
+    fresh = _lint(vault, state)
+    assert fresh["note"] is None and "[[Nowhere Yet]]" in json.dumps(fresh["findings"])
+
+
+def test_fix_never_bumps_a_persons_note_behind_a_link_and_one_refusal_spares_the_rest(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    person = "people/Ravi.md"
+    write(
+        vault,
+        person,
+        "---\ntype: concept\nversion: 1\nsources: []\n---\nRavi ([[wiki/sources/spec]]).\n",
+    )
+    (vault / "wiki/concepts").mkdir(parents=True, exist_ok=True)
+    (vault / "wiki/concepts/Ravi.md").symlink_to(vault / person)
+    twice = TEXT.replace("type: entity", "type: concept").replace("tags: []", "tags: []\ntags: [x]")
+    write(vault, "wiki/concepts/Twice.md", TEXT.replace("type: entity", "type: concept"))
+    assert run_cli("index", str(vault), "--state-dir", str(state), env=ENV).returncode == 0
+    # People's edits, not bumped: their note (through the link) and a page now unreadable to
+    # a one-value edit (a key twice)
+    write(vault, person, (vault / person).read_text(encoding="utf-8") + "A line Ravi added.\n")
+    write(vault, "wiki/concepts/Twice.md", twice)
+    person_bytes = (vault / person).read_bytes()
+    result = _lint(vault, state, "--fix")
+    assert (vault / person).read_bytes() == person_bytes  # never bumped, never fixed
+    assert PAGE in result["fixed"]  # the other pages' fixes are still written
+    refused = " ".join(result["not_fixed"])
+    assert "wiki/concepts/Ravi.md" in refused and "wiki/concepts/Twice.md" in refused
+    assert "bump | `wiki/concepts/Ravi.md`" not in (vault / "log.md").read_text(encoding="utf-8")
+
+
+def test_fix_on_a_page_that_starts_with_a_byte_order_mark_keeps_one_frontmatter(
+    tmp_path: Path,
+) -> None:
+    vault, state = _vault(tmp_path)
+    (vault / PAGE).write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
+    assert run_cli("index", str(vault), "--state-dir", str(state), env=ENV).returncode == 0
+    result = _lint(vault, state, "--fix")
+    assert result["fixed"] == [PAGE]
+    text = (vault / PAGE).read_bytes().decode("utf-8").removeprefix("\ufeff")
+    assert text.count("type: entity") == 1 and text.count("\n---\n") == 1
+    assert "- Kestrel keeps messages for 9 days ([[wiki/sources/spec]])." in text

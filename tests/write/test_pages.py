@@ -176,3 +176,24 @@ def test_a_refused_update_changes_nothing_in_the_vault(
     with pytest.raises(CompanionError, match="not a managed page"):
         app.update("Notes.md", 0, PageChange(body="x"))
     assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == files
+
+
+def test_a_bump_never_lands_on_a_persons_note_behind_a_link_nor_rewrites_bytes_it_cannot_read(
+    make_vault: Callable[..., Path], tmp_path: Path
+) -> None:
+    from companion.errors import NotManaged, SkippedFile
+
+    person = "---\ntype: concept\nversion: 1\n---\nRavi's own words.\n"
+    vault = make_vault({"people/Ravi.md": person, "wiki/concepts/Real.md": "x\n"})
+    os.symlink(vault / "people" / "Ravi.md", vault / "wiki" / "concepts" / "Ravi.md")
+    settings = load_settings(vault, state_dir=tmp_path / "s")
+    with pytest.raises(NotManaged, match=r"not bumping wiki/concepts/Ravi\.md"):
+        bump_in_place(settings, "wiki/concepts/Ravi.md", content_hash(person.encode()))
+    assert (vault / "people/Ravi.md").read_text() == person
+    broken = b"---\ntype: concept\nversion: 2\n---\nCaf\xe9 au lait.\n"  # Latin-1, not UTF-8
+    (vault / "wiki/concepts/Real.md").write_bytes(broken)
+    with pytest.raises(SkippedFile, match="not valid UTF-8"):
+        bump_in_place(settings, "wiki/concepts/Real.md", content_hash(broken))
+    with pytest.raises(SkippedFile, match="not valid UTF-8"):
+        apply_update(settings, "wiki/concepts/Real", 2, PageChange(properties={"status": "x"}))
+    assert (vault / "wiki/concepts/Real.md").read_bytes() == broken
