@@ -106,7 +106,7 @@ class Answer:
     def markdown(self) -> str:
         """The answer as markdown lines, each with its citation (SYSTEM.md §6, answer pages)."""
         pairs = self.sentences or [(p.text, p) for p in self.passages]
-        return "\n".join(f"- {_cited(text, p.citation)}" for text, p in pairs)
+        return "\n".join(f"- {cited(text, p.citation)}" for text, p in pairs)
 
     def as_json(self) -> dict[str, Any]:
         pairs = self.sentences or [(p.text, p) for p in self.passages]
@@ -121,7 +121,8 @@ class Answer:
         }
 
 
-def _cited(text: str, citation: str) -> str:
+def cited(text: str, citation: str) -> str:
+    """`text` with `citation` before its final stop: "It runs daily ([[a#H]])."."""
     body = text.rstrip()
     end = "."
     if body.endswith((".", "!", "?")):

@@ -12,9 +12,11 @@ from typing import Any
 import click
 
 from companion.cli.common import (
+    ask_daemon,
     json_option,
     model_option,
     open_app,
+    settings_for,
     state_option,
     vault_option,
 )
@@ -223,24 +225,30 @@ def ask(
     sentence is dropped). --save writes wiki/answers/<question>.md with a `question` property
     and `sources` listing the cited notes; it is indexed and linked like any other page.
     """
-    with open_app(vault_opt, state_dir, model) as app:
-        answer = app.ask(question, save=save)
+    from companion.ask.answer import cited
+
+    result: dict[str, Any] | None = None
+    if save:  # a write: the running daemon is the vault's writer, when there is one
+        result = ask_daemon(settings_for(vault_opt, state_dir), "ask", question=question, save=True)
+    if result is None:
+        with open_app(vault_opt, state_dir, model) as app:
+            result = app.ask(question, save=save).as_json()
     if as_json:
-        echo(json.dumps(answer.as_json(), indent=2, ensure_ascii=False))
+        echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    if not answer.passages:
+    if not result["passages"]:
         echo("nothing in the vault answers this; try other words, or `companion search`", err=True)
         return
-    echo(answer.markdown())
-    if answer.note:
-        echo(f"note: {answer.note}", err=True)
-    if answer.dropped:
+    echo("\n".join(f"- {cited(a['text'], a['citation'])}" for a in result["answer"]))
+    if result.get("note"):
+        echo(f"note: {result['note']}", err=True)
+    if result.get("dropped"):
         echo(
-            f"note: {answer.dropped} sentences of the LLM's answer cited no passage: dropped",
+            f"note: {result['dropped']} sentences of the LLM's answer cited no passage: dropped",
             err=True,
         )
-    if answer.saved:
-        echo(f"saved {answer.saved}", err=True)
+    if result.get("saved"):
+        echo(f"saved {result['saved']}", err=True)
 
 
 @click.command()

@@ -172,6 +172,6 @@ def describe_holder(path: Path, waited: float = 0.0) -> str:
     return (
         f"this vault already has a writer{after}: held by {info.get('role', 'companion')} "
         f"pid {info.get('pid')} on host {info.get('host')}, since {since} (lock: {path}). Try "
-        "again when it finishes, or use it: `companion search`, `status`, `index` and `update` "
-        "talk to a running daemon"
+        "again when it finishes, or use it: `companion search`, `status`, `index`, `update`, "
+        "`lint` and `ask --save` talk to a running daemon"
     )

@@ -176,3 +176,36 @@ def test_asking_again_with_save_writes_nothing_over_the_saved_answer(
     with pytest.raises(VersionConflict, match="saved already: wiki/answers/When is the yard"):
         app.ask("when is the yard crane serviced", save=True)  # the same page, any case
     assert page.read_bytes() == before  # the person's line and the answer, as they were
+
+
+def test_the_cli_saves_through_a_running_daemon_the_vaults_writer(
+    vault: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    import io
+
+    from companion.daemon.core import Daemon
+    from tests.daemon.support import FAST, serve_in_thread
+
+    state = tmp_path / "daemon-state"
+    settings = load_settings(vault, state_dir=state, embed_backend="fake")
+    daemon = Daemon(settings, FAST, embedder=embedder, query_embedder=embedder, out=io.StringIO())
+    daemon.start()
+    thread = serve_in_thread(daemon)
+    try:
+        done = run_cli(
+            "ask",
+            "When is the yard crane serviced?",
+            "--save",
+            "--vault",
+            str(vault),
+            "--state-dir",
+            str(state),
+            env={"COMPANION_EMBED_BACKEND": "fake"},
+        )
+        assert done.returncode == 0, done.stderr  # not "this vault already has a writer"
+        assert "saved wiki/answers/When is the yard crane serviced.md" in done.stderr
+        assert "([[yard/Yard Crane#Service]])" in done.stdout
+        assert (vault / "wiki/answers/When is the yard crane serviced.md").is_file()
+    finally:
+        daemon.stop()
+        thread.join(timeout=20)
