@@ -1514,35 +1514,23 @@ class Companion:
         else an alias (or title) exactly one note holds, case-insensitively — lookups accept
         aliases, though a wikilink never resolves one. `NoteNotFound` when nothing answers,
         `AmbiguousName` (with the candidates) when several notes do."""
-        import posixpath
-
         from companion.errors import AmbiguousName
         from companion.markdown.resolve import Resolver
+        from companion.write.pages import inside_vault
 
         self.require_index()
         link = name.strip().removeprefix("[[").removesuffix("]]").split("|", 1)[0]
         link = link.split("#", 1)[0].strip()
-        # A path is taken as the vault path it names: an absolute one inside the vault, or one
-        # with `..` that stays inside; one that leaves the vault names no note of it.
-        outside = False
+        # A path is taken as the vault path it names (as `update` takes it); one that leaves
+        # the vault names no note of it.
         if link.startswith("/") or ".." in link.replace("\\", "/").split("/"):
-            absolute = Path(link) if link.startswith("/") else None
-            if absolute is not None:
-                inside = [
-                    absolute.relative_to(root).as_posix()
-                    for root in (self.settings.vault, self.settings.vault.resolve())
-                    if absolute.is_relative_to(root)
-                ]
-                outside = not inside
-                link = inside[0] if inside else link
-            if not outside:
-                link = posixpath.normpath(link.replace("\\", "/"))
-                outside = link == ".." or link.startswith("../")
-            if outside:
+            inside = inside_vault(self.settings.vault, link)
+            if inside is None:
                 raise NoteNotFound(
                     f"{name!r} leads outside the vault {self.settings.vault}: companion reads "
                     "only the vault's notes (give a vault path or a note's name)"
                 )
+            link = inside
         with self._reading() as store:
             paths = store.pages.paths()
             if name in paths:
@@ -1777,14 +1765,11 @@ class Companion:
             managed = {
                 f.path for f in findings if f.fixable and self.settings.schema.is_managed(f.path)
             }
-            bumped, refused = self._bump_waiting(sorted(managed), "companion lint --fix")
-            skipped.extend(refused)
+            bumped, refused = self._bump_before_fix(sorted(managed))
+            skipped.extend(f"{path}: {why}" for path, why in refused.items())
             if bumped:
                 findings = self._lint_findings()  # their lines and versions as they are now
-            fixed, not_written = self._lint_fix(
-                [f for f in findings if f.path not in {r.partition(": ")[0] for r in refused}],
-                now,
-            )
+            fixed, not_written = self._lint_fix([f for f in findings if f.path not in refused], now)
             skipped.extend(not_written)
             findings = self._lint_findings()
         report = LintReport(findings, fixed, time.perf_counter() - started, skipped, fix, note)
@@ -1829,16 +1814,16 @@ class Companion:
             )
         )  # fmt: skip
 
-    def _bump_waiting(self, pages: list[str], role: str) -> tuple[bool, list[str]]:
-        """Managed `pages` a person edited without a version bump get their bump now (as
-        `update` gives it), so a compare-and-swap that companion computes from their text now
-        is on the version that text has. Returns whether any page was bumped, and `path: why`
-        for each page that cannot be (it is then not written at all)."""
+    def _bump_before_fix(self, pages: list[str]) -> tuple[bool, dict[str, str]]:
+        """Pages to fix that a person edited without a version bump get their bump now (as
+        `update` gives it), so each fix's compare-and-swap is on the version the person's text
+        has. Returns whether any page was bumped, and why each page that cannot be was not
+        (it is then not fixed)."""
         from companion.errors import CompanionError
 
         bumped = False
-        refused: list[str] = []
-        with self.writing(role):
+        refused: dict[str, str] = {}
+        with self.writing("companion lint --fix"):
             self.sync_paths(pages, force=True)  # a last save the index has not seen yet
             states = self.store.pages.file_states(pages)
             for path in pages:
@@ -1848,7 +1833,7 @@ class Companion:
                 try:
                     bumped = not isinstance(self.bump(path), str) or bumped
                 except CompanionError as exc:
-                    refused.append(f"{path}: {exc}")
+                    refused[path] = str(exc)
         return bumped, refused
 
     def _lint_fix(

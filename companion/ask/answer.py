@@ -105,8 +105,7 @@ class Answer:
 
     def markdown(self) -> str:
         """The answer as markdown lines, each with its citation (SYSTEM.md §6, answer pages)."""
-        pairs = self.sentences or [(p.text, p) for p in self.passages]
-        return "\n".join(f"- {cited(text, p.citation)}" for text, p in pairs)
+        return markdown(self.as_json()["answer"])
 
     def as_json(self) -> dict[str, Any]:
         pairs = self.sentences or [(p.text, p) for p in self.passages]
@@ -119,6 +118,12 @@ class Answer:
             "note": self.note,
             "saved": self.saved,
         }
+
+
+def markdown(answer: Sequence[dict[str, Any]]) -> str:
+    """An answer's sentences (`Answer.as_json()["answer"]`: text and citation) as markdown
+    lines, each with its citation (SYSTEM.md §6, answer pages)."""
+    return "\n".join(f"- {cited(a['text'], a['citation'])}" for a in answer)
 
 
 def cited(text: str, citation: str) -> str:

@@ -225,7 +225,7 @@ def ask(
     sentence is dropped). --save writes wiki/answers/<question>.md with a `question` property
     and `sources` listing the cited notes; it is indexed and linked like any other page.
     """
-    from companion.ask.answer import cited
+    from companion.ask.answer import markdown
 
     result: dict[str, Any] | None = None
     if save:  # a write: the running daemon is the vault's writer, when there is one
@@ -239,7 +239,7 @@ def ask(
     if not result["passages"]:
         echo("nothing in the vault answers this; try other words, or `companion search`", err=True)
         return
-    echo("\n".join(f"- {cited(a['text'], a['citation'])}" for a in result["answer"]))
+    echo(markdown(result["answer"]))
     if result.get("note"):
         echo(f"note: {result['note']}", err=True)
     if result.get("dropped"):

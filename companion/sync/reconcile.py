@@ -37,7 +37,7 @@ from companion.store.db import Store
 from companion.store.rows import FileState, PageRow
 from companion.sync.page import FileOutcome, Found, examine
 from companion.vault.obsidian import IgnoreRules
-from companion.vault.walk import VaultFile, check_path, walk
+from companion.vault.walk import VaultFile, WalkResult, check_path, walk
 
 BATCH = 500
 # Measured on 2 cores (docs/benchmarks.md): at 10k notes two spawned workers index ~45% faster
@@ -137,16 +137,7 @@ def sync_vault(
 ) -> SyncReport:
     """Bring the whole index in line with the vault on disk; returns what changed."""
     started = time.perf_counter()
-    vault = settings.vault
-    rules = IgnoreRules.load(vault)
-    scanned = walk(vault, rules, skip=_state_inside(settings))
-    current = {f.path: f for f in scanned.files}
-    known = store.pages.file_states()
-    # A folder that could not be listed is unknown, not empty: what the index knew under it stays.
-    for folder in scanned.unknown_dirs:
-        for path in known:
-            if (folder == "" or path.startswith(folder + "/")) and path not in current:
-                current[path] = VaultFile(path, known[path].size, known[path].mtime_ns, False)
+    rules, scanned, current, known = _scan(settings, store)
     path_problems: dict[str, list[Found]] = {}
     for path, reason in scanned.problems:
         path_problems.setdefault(path, []).append((WALK_CODE, reason, None))
@@ -155,9 +146,8 @@ def sync_vault(
     check = [
         f
         for f in scanned.files
-        if f.path not in known
+        if _stat_differs(f, known)
         or f.path in recheck
-        or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
         or known[f.path].hash.startswith("template:") != f.template  # a folder became one
     ]
     plan = _Plan(
@@ -180,25 +170,31 @@ def changed_since(settings: Settings, store: Store) -> int:
     """How many files differ from the index by their stat (added, changed or gone): the walk
     of `sync_vault` alone, nothing read, hashed or written — for a reader that checks the index
     as it is and should say when the vault has moved on."""
+    _, scanned, current, known = _scan(settings, store)
+    return sum(1 for f in scanned.files if _stat_differs(f, known)) + len(set(known) - set(current))
+
+
+def _scan(
+    settings: Settings, store: Store
+) -> tuple[IgnoreRules, WalkResult, dict[str, VaultFile], dict[str, FileState]]:
+    """The vault's files by stat (`current`) beside what the index knows of them (`known`). A
+    folder that could not be listed is unknown, not empty: what the index knew under it stays
+    in `current`."""
     rules = IgnoreRules.load(settings.vault)
     scanned = walk(settings.vault, rules, skip=_state_inside(settings))
-    known = store.pages.file_states()
     current = {f.path: f for f in scanned.files}
-    changed = sum(
-        1
-        for f in scanned.files
-        if f.path not in known
-        or (known[f.path].size, known[f.path].mtime_ns) != (f.size, f.mtime_ns)
-    )
-    gone = sum(
-        1
-        for path in known
-        if path not in current
-        and not any(
-            folder == "" or path.startswith(folder + "/") for folder in scanned.unknown_dirs
-        )
-    )
-    return changed + gone
+    known = store.pages.file_states()
+    for folder in scanned.unknown_dirs:
+        for path in known:
+            if (folder == "" or path.startswith(folder + "/")) and path not in current:
+                current[path] = VaultFile(path, known[path].size, known[path].mtime_ns, False)
+    return rules, scanned, current, known
+
+
+def _stat_differs(f: VaultFile, known: Mapping[str, FileState]) -> bool:
+    """A file the index does not have, or has at another size or mtime."""
+    state = known.get(f.path)
+    return state is None or (state.size, state.mtime_ns) != (f.size, f.mtime_ns)
 
 
 def sync_paths(

@@ -80,21 +80,29 @@ UpdateResult = VersionWrite  # what `update` wrote
 Bumped = VersionWrite  # what a version bump wrote
 
 
+def inside_vault(vault: Path, raw: str) -> str | None:
+    """`raw` — a path as a person or an agent writes it: vault-relative, absolute inside the
+    vault, with `..` or backslashes — as the vault-relative POSIX path it names (no suffix
+    added); None when it leads outside the vault."""
+    candidate = Path(raw)
+    if candidate.is_absolute():
+        try:
+            raw = candidate.resolve().relative_to(vault.resolve()).as_posix()
+        except ValueError:
+            return None
+    norm = posixpath.normpath(raw.replace("\\", "/"))
+    if norm.startswith("../") or norm == ".." or norm.startswith("/"):
+        return None
+    return norm
+
+
 def vault_path(settings: Settings, page: str) -> str:
     """A vault-relative POSIX path for PAGE (`wiki/x.md`, `wiki/x`, or an absolute path inside)."""
     raw = page.strip()
     if not raw:
         raise NoteNotFound("no page given")
-    candidate = Path(raw)
-    if candidate.is_absolute():
-        try:
-            raw = candidate.resolve().relative_to(settings.vault).as_posix()
-        except ValueError:
-            raise OutsideVault(
-                f"{page} is outside the vault {settings.vault}; nothing written"
-            ) from None
-    norm = posixpath.normpath(raw.replace("\\", "/"))
-    if norm.startswith("../") or norm == ".." or norm.startswith("/"):
+    norm = inside_vault(settings.vault, raw)
+    if norm is None:
         raise OutsideVault(f"{page} leads outside the vault {settings.vault}; nothing written")
     if not norm.lower().endswith(".md"):
         norm += ".md"
